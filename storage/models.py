@@ -1,0 +1,242 @@
+"""SQLAlchemy tables; repositories turn rows into the domain's plain data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store timezone-aware UTC datetimes on every backend, SQLite included."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention Alembic can rely on."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class PlaceRow(Base):
+    __tablename__ = "places"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HouseholdRow(Base):
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("unit_id", "room"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    room: Mapped[str] = mapped_column(String(32))
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    key_kind: Mapped[str | None] = mapped_column(String(32))
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    visit_every_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoleRow(Base):
+    __tablename__ = "roles"
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "place_id"),
+        Index("ix_roles_role_place", "role", "place_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class TeamMemberRow(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CategoryRow(Base):
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))
+    skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))
+    accept_minutes: Mapped[int] = mapped_column(Integer)
+    resolve_hours: Mapped[int] = mapped_column(Integer)
+    urgent_accept_minutes: Mapped[int] = mapped_column(Integer)
+    urgent_resolve_hours: Mapped[int] = mapped_column(Integer)
+    followup_days: Mapped[int] = mapped_column(Integer, default=7)
+    followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_status", "status"),
+        Index("ix_orders_assignee_status", "assignee_id", "status"),
+        Index("ix_orders_resident", "resident_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    level: Mapped[str | None] = mapped_column(String(32))
+    photos: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accept_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderEventRow(Base):
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    photo: Mapped[str | None] = mapped_column(String(256))
+
+
+class PoolOfferRow(Base):
+    __tablename__ = "pool_offers"
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "urgent", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    photo: Mapped[str | None] = mapped_column(String(256))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ChatStateRow(Base):
+    __tablename__ = "chat_states"
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InviteRow(Base):
+    __tablename__ = "invites"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessedUpdateRow(Base):
+    __tablename__ = "processed_updates"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,533 @@
+"""Repositories over one AsyncSession; they return the domain's plain data, never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    CategoryRow,
+    ChatStateRow,
+    HouseholdRow,
+    InviteRow,
+    OrderEventRow,
+    OrderRow,
+    OutboxRow,
+    PersonRow,
+    PlaceRow,
+    PoolOfferRow,
+    RoleRow,
+    TeamMemberRow,
+    TeamRow,
+)
+from workflows.model import (
+    Category,
+    CategoryKind,
+    ChatState,
+    Household,
+    HouseholdPlace,
+    Names,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Place,
+    PlaceKind,
+    Role,
+    RoleAssignment,
+    Urgency,
+)
+
+BUSY = (OrderStatus.OFFERED.value, OrderStatus.ACCEPTED.value, OrderStatus.ON_WAY.value)
+
+
+def to_place(row: PlaceRow) -> Place:
+    """Return the domain place for a row."""
+    return Place(
+        row.id, PlaceKind(row.kind), row.code, Names(row.name_zh, row.name_en), row.parent_id
+    )
+
+
+def to_household(row: HouseholdRow) -> Household:
+    """Return the domain household for a row."""
+    return Household(row.id, row.unit_id, row.room, row.is_key)
+
+
+def to_category(row: CategoryRow) -> Category:
+    """Return the domain category for a row."""
+    return Category(
+        id=row.id,
+        code=row.code,
+        names=Names(row.name_zh, row.name_en),
+        kind=CategoryKind(row.kind),
+        role=Role(row.role) if row.role else None,
+        skills=tuple(row.skills or ()),
+        department_id=row.department_id,
+        accept_minutes=row.accept_minutes,
+        resolve_hours=row.resolve_hours,
+        urgent_accept_minutes=row.urgent_accept_minutes,
+        urgent_resolve_hours=row.urgent_resolve_hours,
+        followup_days=row.followup_days,
+        followup_visit=row.followup_visit,
+    )
+
+
+def to_order(row: OrderRow) -> Order:
+    """Return the domain order for a row."""
+    return Order(
+        id=row.id,
+        resident_id=row.resident_id,
+        household_id=row.household_id,
+        category_id=row.category_id,
+        description=row.description,
+        urgency=Urgency(row.urgency),
+        status=OrderStatus(row.status),
+        assignee_id=row.assignee_id,
+        created_at=row.created_at,
+        photos=tuple(row.photos or ()),
+        latitude=row.latitude,
+        longitude=row.longitude,
+        rating=row.rating,
+        comment=row.comment,
+        accept_due=row.accept_due,
+        resolve_due=row.resolve_due,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        level=Role(row.level) if row.level else None,
+        version=row.version,
+    )
+
+
+def to_event(row: OrderEventRow) -> OrderEvent:
+    """Return the domain timeline entry for a row."""
+    return OrderEvent(
+        order_id=row.order_id,
+        at=row.at,
+        actor_id=row.actor_id,
+        action=row.action,
+        from_status=OrderStatus(row.from_status) if row.from_status else None,
+        to_status=OrderStatus(row.to_status) if row.to_status else None,
+        note=row.note,
+        target_id=row.target_id,
+        photo=row.photo,
+    )
+
+
+def _db_value(value: Any) -> Any:
+    """Return enum values as their plain strings for the database."""
+    return value.value if hasattr(value, "value") else value
+
+
+class SqlPlaces:
+    """Places and households."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, place_id: int) -> Place | None:
+        row = await self.session.get(PlaceRow, place_id)
+        return to_place(row) if row else None
+
+    async def children(self, parent_id: int | None, kind: PlaceKind) -> list[Place]:
+        query = select(PlaceRow).where(PlaceRow.kind == kind.value)
+        if parent_id is not None:
+            query = query.where(PlaceRow.parent_id == parent_id)
+        rows = await self.session.scalars(query.order_by(PlaceRow.position, PlaceRow.id))
+        return [to_place(r) for r in rows]
+
+    async def by_code(self, code: str) -> Place | None:
+        row = await self.session.scalar(select(PlaceRow).where(PlaceRow.code == code))
+        return to_place(row) if row else None
+
+    async def households(self, unit_id: int) -> list[Household]:
+        rows = await self.session.scalars(
+            select(HouseholdRow).where(HouseholdRow.unit_id == unit_id).order_by(HouseholdRow.id)
+        )
+        return [to_household(r) for r in rows]
+
+    async def household(self, household_id: int) -> Household | None:
+        row = await self.session.get(HouseholdRow, household_id)
+        return to_household(row) if row else None
+
+    async def household_place(self, household_id: int) -> HouseholdPlace | None:
+        row = await self.session.get(HouseholdRow, household_id)
+        if row is None:
+            return None
+        chain: list[Place] = []
+        place_id: int | None = row.unit_id
+        while place_id is not None and len(chain) < 4:
+            place = await self.session.get(PlaceRow, place_id)
+            if place is None:
+                return None
+            chain.append(to_place(place))
+            place_id = place.parent_id
+        if len(chain) < 4:
+            return None
+        unit, building, grid, community = chain
+        return HouseholdPlace(to_household(row), unit, building, grid, community)
+
+
+class SqlPeople:
+    """People and their roles."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _roles(self, person_ids: Sequence[int]) -> dict[int, list[RoleAssignment]]:
+        found: dict[int, list[RoleAssignment]] = {pid: [] for pid in person_ids}
+        if not person_ids:
+            return found
+        rows = await self.session.scalars(
+            select(RoleRow).where(RoleRow.person_id.in_(person_ids)).order_by(RoleRow.id)
+        )
+        for r in rows:
+            found[r.person_id].append(RoleAssignment(Role(r.role), r.place_id))
+        return found
+
+    async def _people(self, rows: Sequence[PersonRow]) -> list[Person]:
+        roles = await self._roles([r.id for r in rows])
+        return [
+            Person(
+                id=r.id,
+                name=r.name,
+                lang=r.lang,
+                telegram_id=r.telegram_id,
+                code=r.code,
+                phone=r.phone,
+                household_id=r.household_id,
+                roles=tuple(roles[r.id]),
+            )
+            for r in rows
+        ]
+
+    async def get(self, person_id: int) -> Person | None:
+        row = await self.session.get(PersonRow, person_id)
+        return (await self._people([row]))[0] if row else None
+
+    async def by_telegram(self, telegram_id: int) -> Person | None:
+        row = await self.session.scalar(
+            select(PersonRow).where(PersonRow.telegram_id == telegram_id)
+        )
+        return (await self._people([row]))[0] if row else None
+
+    async def by_code(self, code: str) -> Person | None:
+        row = await self.session.scalar(select(PersonRow).where(PersonRow.code == code))
+        return (await self._people([row]))[0] if row else None
+
+    async def add_resident(
+        self, telegram_id: int, name: str, lang: str, household_id: int
+    ) -> Person:
+        row = PersonRow(name=name, lang=lang, telegram_id=telegram_id, household_id=household_id)
+        self.session.add(row)
+        await self.session.flush()
+        return (await self._people([row]))[0]
+
+    async def update(self, person_id: int, **fields: Any) -> None:
+        await self.session.execute(
+            update(PersonRow).where(PersonRow.id == person_id).values(**fields)
+        )
+
+    async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
+        rows = await self.session.scalars(
+            select(PersonRow)
+            .join(RoleRow, RoleRow.person_id == PersonRow.id)
+            .where(RoleRow.role == role.value, RoleRow.place_id.in_(place_ids))
+            .distinct()
+            .order_by(PersonRow.id)
+        )
+        return await self._people(list(rows))
+
+    async def volunteers_with_skills(
+        self, skills: Sequence[str], community_id: int
+    ) -> list[Person]:
+        teams = await self.session.scalars(
+            select(TeamRow).where(TeamRow.community_id == community_id)
+        )
+        team_ids = [t.id for t in teams if not skills or set(skills) & set(t.skills or ())]
+        if not team_ids:
+            return []
+        rows = await self.session.scalars(
+            select(PersonRow)
+            .join(TeamMemberRow, TeamMemberRow.person_id == PersonRow.id)
+            .where(TeamMemberRow.team_id.in_(team_ids))
+            .distinct()
+            .order_by(PersonRow.id)
+        )
+        return await self._people(list(rows))
+
+    async def workload(self, person_ids: Sequence[int]) -> dict[int, int]:
+        if not person_ids:
+            return {}
+        rows = await self.session.execute(
+            select(OrderRow.assignee_id, func.count())
+            .where(OrderRow.assignee_id.in_(person_ids), OrderRow.status.in_(BUSY))
+            .group_by(OrderRow.assignee_id)
+        )
+        return {int(pid): int(n) for pid, n in rows.tuples() if pid is not None}
+
+
+class SqlCategories:
+    """Categories in the order residents see them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self) -> list[Category]:
+        rows = await self.session.scalars(
+            select(CategoryRow).order_by(CategoryRow.position, CategoryRow.id)
+        )
+        return [to_category(r) for r in rows]
+
+    async def get(self, category_id: int) -> Category | None:
+        row = await self.session.get(CategoryRow, category_id)
+        return to_category(row) if row else None
+
+
+class SqlOrders:
+    """Orders, timelines and pool offers."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        resident_id: int,
+        household_id: int,
+        category_id: int,
+        description: str,
+        urgency: Urgency,
+        status: OrderStatus,
+        photos: Sequence[str],
+        latitude: float | None,
+        longitude: float | None,
+        created_at: datetime,
+    ) -> Order:
+        household = await self.session.get(HouseholdRow, household_id)
+        assert household is not None
+        unit = await self.session.get(PlaceRow, household.unit_id)
+        building = await self.session.get(PlaceRow, unit.parent_id) if unit else None
+        grid = await self.session.get(PlaceRow, building.parent_id) if building else None
+        assert grid is not None and grid.parent_id is not None
+        row = OrderRow(
+            resident_id=resident_id,
+            household_id=household_id,
+            category_id=category_id,
+            community_id=grid.parent_id,
+            description=description,
+            urgency=urgency.value,
+            status=status.value,
+            photos=list(photos),
+            latitude=latitude,
+            longitude=longitude,
+            created_at=created_at,
+            version=0,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_order(row)
+
+    async def get(self, order_id: int) -> Order | None:
+        row = await self.session.get(OrderRow, order_id, populate_existing=True)
+        return to_order(row) if row else None
+
+    async def move(
+        self,
+        order_id: int,
+        from_statuses: Iterable[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        expect_version: int | None = None,
+        **changes: Any,
+    ) -> Order | None:
+        query = (
+            update(OrderRow)
+            .where(
+                OrderRow.id == order_id,
+                OrderRow.status.in_([s.value for s in from_statuses]),
+            )
+            .values(
+                status=to_status.value,
+                version=OrderRow.version + 1,
+                **{k: _db_value(v) for k, v in changes.items()},
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if expect_version is not None:
+            query = query.where(OrderRow.version == expect_version)
+        result = await self.session.execute(query)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.get(order_id)
+
+    async def update(self, order_id: int, **changes: Any) -> None:
+        await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(**{k: _db_value(v) for k, v in changes.items()})
+            .execution_options(synchronize_session=False)
+        )
+
+    async def add_event(self, event: OrderEvent) -> None:
+        self.session.add(
+            OrderEventRow(
+                order_id=event.order_id,
+                at=event.at,
+                actor_id=event.actor_id,
+                action=event.action,
+                from_status=event.from_status.value if event.from_status else None,
+                to_status=event.to_status.value if event.to_status else None,
+                note=event.note,
+                target_id=event.target_id,
+                photo=event.photo,
+            )
+        )
+        await self.session.flush()
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        rows = await self.session.scalars(
+            select(OrderEventRow)
+            .where(OrderEventRow.order_id == order_id)
+            .order_by(OrderEventRow.id)
+        )
+        return [to_event(r) for r in rows]
+
+    async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(OrderRow.resident_id == resident_id)
+            .order_by(OrderRow.id.desc())
+            .limit(limit)
+        )
+        return [to_order(r) for r in rows]
+
+    async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.assignee_id == person_id,
+                OrderRow.status.in_([s.value for s in statuses]),
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def in_pool(self, category_ids: Sequence[int], community_id: int) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.status == OrderStatus.POOL.value,
+                OrderRow.category_id.in_(category_ids),
+                OrderRow.community_id == community_id,
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def in_community(self, community_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.community_id == community_id,
+                OrderRow.status.in_([s.value for s in statuses]),
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def pool_offers(self, order_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(PoolOfferRow.person_id).where(PoolOfferRow.order_id == order_id)
+        )
+        return list(rows)
+
+    async def add_pool_offer(self, order_id: int, person_id: int) -> None:
+        if await self.session.get(PoolOfferRow, (order_id, person_id)) is None:
+            self.session.add(PoolOfferRow(order_id=order_id, person_id=person_id))
+            await self.session.flush()
+
+
+class SqlOutbox:
+    """Outgoing messages, addressed to a chat in the recipient's language."""
+
+    def __init__(self, session: AsyncSession, now: Any) -> None:
+        self.session = session
+        self.now = now
+
+    async def add(self, notice: Notice) -> None:
+        person = await self.session.get(PersonRow, notice.person_id)
+        if person is None or person.telegram_id is None:
+            return  # nobody to tell yet; the timeline keeps the record
+        self.session.add(
+            OutboxRow(
+                person_id=person.id,
+                chat_id=person.telegram_id,
+                lang=person.lang,
+                key=notice.key,
+                params=dict(notice.params),
+                actions=[
+                    {
+                        "label": a.label,
+                        "verb": a.verb,
+                        "order_id": a.order_id,
+                        "arg": a.arg,
+                        "params": dict(a.params),
+                    }
+                    for a in notice.actions
+                ],
+                photo=notice.photo,
+                urgent=notice.urgent,
+                created_at=self.now(),
+                attempts=0,
+            )
+        )
+        await self.session.flush()
+
+
+class SqlChats:
+    """Conversation state per Telegram user."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, telegram_id: int) -> ChatState | None:
+        row = await self.session.get(ChatStateRow, telegram_id, populate_existing=True)
+        return ChatState(row.name, dict(row.data or {})) if row else None
+
+    async def put(self, telegram_id: int, state: ChatState | None) -> None:
+        await self.session.execute(
+            delete(ChatStateRow).where(ChatStateRow.telegram_id == telegram_id)
+        )
+        if state is not None:
+            self.session.add(
+                ChatStateRow(telegram_id=telegram_id, name=state.name, data=dict(state.data))
+            )
+        await self.session.flush()
+
+
+class SqlInvites:
+    """One-time staff invite tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def issue(self, person_id: int, token: str, at: datetime) -> None:
+        self.session.add(InviteRow(token=token, person_id=person_id, issued_at=at))
+        await self.session.flush()
+
+    async def redeem(self, token: str, at: datetime) -> int | None:
+        row = await self.session.get(InviteRow, token)
+        if row is None or row.used_at is not None:
+            return None
+        result = await self.session.execute(
+            update(InviteRow)
+            .where(InviteRow.token == token, InviteRow.used_at.is_(None))
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return row.person_id if result.rowcount == 1 else None  # type: ignore[attr-defined]

@@ -1,0 +1,65 @@
+"""The unit of work: one session and transaction per update or timer run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    SqlCategories,
+    SqlChats,
+    SqlInvites,
+    SqlOrders,
+    SqlOutbox,
+    SqlPeople,
+    SqlPlaces,
+)
+
+
+class SqlUnitOfWork:
+    """Repositories over one session; leaving without commit rolls back."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._now = now
+        self._on_commit = on_commit
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.session = self._sessions()
+        self.places = SqlPlaces(self.session)
+        self.people = SqlPeople(self.session)
+        self.categories = SqlCategories(self.session)
+        self.orders = SqlOrders(self.session)
+        self.outbox = SqlOutbox(self.session, self._now)
+        self.chats = SqlChats(self.session)
+        self.invites = SqlInvites(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        """Commit everything done in this unit of work, then wake the delivery worker."""
+        await self.session.commit()
+        if self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        """Throw away everything not yet committed."""
+        await self.session.rollback()

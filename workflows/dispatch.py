@@ -1,0 +1,450 @@
+"""Dispatch (派单) and acceptance (接单): route, accept, decline, claim, escalate, hand over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from workflows.errors import (
+    NoOneToEscalateTo,
+    NotAllowed,
+    NotYourTask,
+    OrderAlreadyTaken,
+    OrderNotFound,
+)
+from workflows.model import (
+    Action,
+    Category,
+    CategoryKind,
+    HouseholdPlace,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Role,
+    Urgency,
+)
+from workflows.ports import Clock, UnitOfWork
+from workflows.states import move
+
+# One level up at a time: "能解决的当场解决，不能解决的上报".
+ESCALATION_CHAIN: tuple[Role, ...] = (
+    Role.VOLUNTEER,
+    Role.UNIT_HEAD,
+    Role.BUILDING_HEAD,
+    Role.GRID_WORKER,
+    Role.COMMUNITY_CADRE,
+    Role.DEPT_LIAISON,
+)
+BUSY = (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY)
+SUGGESTION_ROLES = (Role.GRID_WORKER, Role.COMMUNITY_CADRE, Role.DEPT_LIAISON, Role.BUILDING_HEAD)
+MAX_SUGGESTIONS = 4
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """An order with its category and household place, loaded together."""
+
+    order: Order
+    category: Category
+    place: HouseholdPlace
+
+
+async def load(uow: UnitOfWork, order_id: int) -> OrderContext:
+    """Load an order with its category and place, or raise OrderNotFound."""
+    order = await uow.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound()
+    category = await uow.categories.get(order.category_id)
+    place = await uow.places.household_place(order.household_id)
+    if category is None or place is None:
+        raise OrderNotFound()
+    return OrderContext(order, category, place)
+
+
+async def candidates(
+    uow: UnitOfWork, ctx: OrderContext, role: Role, exclude: set[int]
+) -> list[Person]:
+    """Return who may take the order at this role level: narrowest scope, then least loaded."""
+    if role == Role.DEPT_LIAISON:
+        if ctx.category.department_id is None:
+            return []
+        scopes = [ctx.category.department_id]
+    else:
+        scopes = ctx.place.scope_ids()
+    people = [
+        p
+        for p in await uow.people.with_role(role, scopes)
+        if p.id not in exclude and p.telegram_id is not None
+    ]
+    load_by_person = await uow.people.workload([p.id for p in people])
+
+    def rank(person: Person) -> tuple[int, int, int]:
+        places = [r.place_id for r in person.roles if r.role == role]
+        narrowest = min((scopes.index(pid) for pid in places if pid in scopes), default=99)
+        return (narrowest, load_by_person.get(person.id, 0), person.id)
+
+    return sorted(people, key=rank)
+
+
+async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
+    """Return the dispatchers of the household's community (or of the whole street)."""
+    scopes = [place.community.id]
+    if place.community.parent_id is not None:
+        scopes.append(place.community.parent_id)
+    return [
+        p for p in await uow.people.with_role(Role.DISPATCHER, scopes) if p.telegram_id is not None
+    ]
+
+
+def due(clock: Clock, ctx: OrderContext, what: str) -> datetime:
+    """Return the deadline to accept or to resolve, from the category and urgency."""
+    urgent = ctx.order.urgency == Urgency.URGENT
+    if what == "accept":
+        minutes = ctx.category.urgent_accept_minutes if urgent else ctx.category.accept_minutes
+        return clock.now() + timedelta(minutes=minutes)
+    hours = ctx.category.urgent_resolve_hours if urgent else ctx.category.resolve_hours
+    return clock.now() + timedelta(hours=hours)
+
+
+def card_params(ctx: OrderContext, lang: str) -> dict[str, object]:
+    """Return what a worker's task card shows about the order."""
+    return {
+        "number": ctx.order.number,
+        "category": ctx.category.names.pick(lang),
+        "description": ctx.order.description,
+        "address": ctx.place.address(lang),
+        "urgency": ctx.order.urgency.value,
+    }
+
+
+async def resident_notice(uow: UnitOfWork, ctx: OrderContext, key: str, **params: object) -> None:
+    """Tell the resident who placed the order what just happened, in their language."""
+    resident = await uow.people.get(ctx.order.resident_id)
+    if resident is None or resident.telegram_id is None:
+        return
+    base: dict[str, object] = {
+        "number": ctx.order.number,
+        "category": ctx.category.names.pick(resident.lang),
+    }
+    base.update(params)
+    await uow.outbox.add(Notice(person_id=resident.id, key=key, params=base))
+
+
+async def offer(
+    uow: UnitOfWork,
+    clock: Clock,
+    ctx: OrderContext,
+    person: Person,
+    role: Role,
+    *,
+    actor_id: int | None,
+    action: str = "offer",
+    note: str | None = None,
+) -> Order:
+    """Offer the order to one person and send them the task card with Accept / Decline."""
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        action if action != "decline" else "offer",
+        actor_id=actor_id,
+        to=OrderStatus.OFFERED,
+        target_id=person.id,
+        note=note,
+        assignee_id=person.id,
+        level=role,
+        accept_due=due(clock, ctx, "accept"),
+    )
+    ctx = OrderContext(order, ctx.category, ctx.place)
+    await send_task_card(uow, ctx, person, offered=True)
+    return order
+
+
+async def send_task_card(
+    uow: UnitOfWork, ctx: OrderContext, person: Person, *, offered: bool
+) -> None:
+    """Queue the task card (with the order's photos) for a worker."""
+    params = card_params(ctx, person.lang)
+    resident = await uow.people.get(ctx.order.resident_id)
+    params["resident"] = resident.name if resident else ""
+    params["phone"] = (resident.phone if resident else None) or "—"
+    if offered:
+        actions: tuple[Action, ...] = (
+            Action("btn.accept", "acc", ctx.order.id),
+            Action("btn.decline", "dec", ctx.order.id),
+        )
+        key = "task.offered"
+    else:
+        actions = work_actions(ctx.order.id)
+        key = "task.card"
+    for photo in ctx.order.photos:
+        await uow.outbox.add(
+            Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
+        )
+    await uow.outbox.add(Notice(person.id, key, params, actions))
+
+
+def work_actions(order_id: int) -> tuple[Action, ...]:
+    """Return the buttons of an accepted task."""
+    return (
+        Action("btn.on_way", "way", order_id),
+        Action("btn.note", "note", order_id),
+        Action("btn.resolve", "res", order_id),
+        Action("btn.escalate", "esc", order_id),
+    )
+
+
+async def to_queue(
+    uow: UnitOfWork,
+    clock: Clock,
+    ctx: OrderContext,
+    reason: str,
+    *,
+    actor_id: int | None,
+    action: str = "queue",
+    note: str | None = None,
+) -> Order:
+    """Put the order in the community queue and give each dispatcher one-tap suggestions."""
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        action,
+        actor_id=actor_id,
+        to=OrderStatus.QUEUED,
+        note=note or reason,
+        assignee_id=None,
+        level=Role.COMMUNITY_CADRE,
+    )
+    ctx = OrderContext(order, ctx.category, ctx.place)
+    await notify_dispatchers(uow, ctx, reason, note)
+    return order
+
+
+async def notify_dispatchers(
+    uow: UnitOfWork, ctx: OrderContext, reason: str, note: str | None
+) -> None:
+    """Send every dispatcher of the community the queued order with suggestions."""
+    suggestions = await suggest(uow, ctx)
+    for dispatcher in await dispatchers(uow, ctx.place):
+        params = card_params(ctx, dispatcher.lang)
+        params["reason"] = reason
+        params["note"] = note or "—"
+        actions = tuple(
+            Action(
+                "btn.dispatch_to",
+                "hd",
+                ctx.order.id,
+                arg=str(p.id),
+                params={"name": p.name},
+            )
+            for p in suggestions
+        )
+        await uow.outbox.add(Notice(dispatcher.id, "queue.new", params, actions))
+
+
+async def suggest(uow: UnitOfWork, ctx: OrderContext) -> list[Person]:
+    """Return a few people a dispatcher may hand the order to, most fitting first."""
+    picked: list[Person] = []
+    seen: set[int] = set()
+    roles = list(SUGGESTION_ROLES)
+    if ctx.category.role is not None and ctx.category.role not in roles:
+        roles.insert(0, ctx.category.role)
+    elif ctx.category.role is not None:
+        roles.remove(ctx.category.role)
+        roles.insert(0, ctx.category.role)
+    for role in roles:
+        for person in await candidates(uow, ctx, role, seen):
+            picked.append(person)
+            seen.add(person.id)
+            break
+    return picked[:MAX_SUGGESTIONS]
+
+
+async def route(uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: int | None) -> Order:
+    """Route a new order by the rules: to a role in scope, to the pool, or to the queue."""
+    if ctx.category.kind == CategoryKind.POOL:
+        return await open_pool(uow, clock, ctx)
+    if ctx.category.role is None:
+        return await to_queue(uow, clock, ctx, "no_rule", actor_id=actor_id)
+    people = await candidates(uow, ctx, ctx.category.role, set())
+    if not people:
+        return await to_queue(uow, clock, ctx, "no_rule", actor_id=actor_id)
+    return await offer(uow, clock, ctx, people[0], ctx.category.role, actor_id=actor_id)
+
+
+async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
+    """Open the order to matching volunteers; each gets a card with Claim."""
+    volunteers = [
+        p
+        for p in await uow.people.volunteers_with_skills(
+            ctx.category.skills, ctx.place.community.id
+        )
+        if p.telegram_id is not None
+    ]
+    if not volunteers:
+        return await to_queue(uow, clock, ctx, "no_volunteer", actor_id=None)
+    order = await move(
+        uow, clock, ctx.order, "pool", actor_id=None, level=Role.VOLUNTEER, assignee_id=None
+    )
+    for volunteer in volunteers:
+        await uow.orders.add_pool_offer(order.id, volunteer.id)
+        params = card_params(ctx, volunteer.lang)
+        await uow.outbox.add(
+            Notice(
+                volunteer.id,
+                "pool.new",
+                params,
+                (Action("btn.claim", "clm", order.id),),
+            )
+        )
+    return order
+
+
+async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
+    """Accept a task offered to this person; the resident is told who is coming."""
+    ctx = await load(uow, order_id)
+    if ctx.order.assignee_id != person.id or ctx.order.status != OrderStatus.OFFERED:
+        raise NotYourTask(number=ctx.order.number)
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        "accept",
+        actor_id=person.id,
+        resolve_due=due(clock, ctx, "resolve"),
+    )
+    ctx = OrderContext(order, ctx.category, ctx.place)
+    await resident_notice(uow, ctx, "order.accepted", worker=person.name)
+    await uow.commit()
+    return order
+
+
+async def decline_task(
+    uow: UnitOfWork, clock: Clock, person: Person, order_id: int, reason: str
+) -> Order:
+    """Decline an offered task with a reason; it goes to the next candidate or the queue."""
+    ctx = await load(uow, order_id)
+    if ctx.order.assignee_id != person.id or ctx.order.status != OrderStatus.OFFERED:
+        raise NotYourTask(number=ctx.order.number)
+    order = await redispatch(uow, clock, ctx, actor_id=person.id, note=reason)
+    await uow.commit()
+    return order
+
+
+async def redispatch(
+    uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: int | None, note: str | None
+) -> Order:
+    """Offer the order to the next candidate at its level who has not declined it."""
+    declined = {
+        e.actor_id
+        for e in await uow.orders.events(ctx.order.id)
+        if e.action == "decline" and e.actor_id is not None
+    }
+    if ctx.order.assignee_id is not None:
+        declined.add(ctx.order.assignee_id)
+    await uow.orders.add_event(
+        _event(clock, ctx.order, actor_id, "decline", note, ctx.order.assignee_id)
+    )
+    role = ctx.order.level or ctx.category.role
+    people = await candidates(uow, ctx, role, declined) if role is not None else []
+    if people and role is not None:
+        return await offer(uow, clock, ctx, people[0], role, actor_id=actor_id, note=note)
+    return await to_queue(uow, clock, ctx, "all_declined", actor_id=actor_id, note=note)
+
+
+def _event(
+    clock: Clock,
+    order: Order,
+    actor_id: int | None,
+    action: str,
+    note: str | None,
+    target_id: int | None,
+) -> OrderEvent:
+    """Build a timeline entry for an action that keeps the status."""
+    return OrderEvent(
+        order_id=order.id,
+        at=clock.now(),
+        actor_id=actor_id,
+        action=action,
+        from_status=order.status,
+        to_status=order.status,
+        note=note,
+        target_id=target_id,
+    )
+
+
+async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
+    """Claim an open pool task; the first claim wins and the others are told it is taken."""
+    ctx = await load(uow, order_id)
+    if person.id not in await uow.orders.pool_offers(order_id):
+        raise NotAllowed()
+    if ctx.order.status != OrderStatus.POOL:
+        raise OrderAlreadyTaken(number=ctx.order.number)
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        "claim",
+        actor_id=person.id,
+        taken_error=OrderAlreadyTaken,
+        assignee_id=person.id,
+        resolve_due=due(clock, ctx, "resolve"),
+    )
+    ctx = OrderContext(order, ctx.category, ctx.place)
+    await resident_notice(uow, ctx, "order.accepted", worker=person.name)
+    await uow.commit()
+    return order
+
+
+async def dispatch_by_hand(
+    uow: UnitOfWork, clock: Clock, dispatcher: Person, order_id: int, person_id: int
+) -> Order:
+    """Let a dispatcher of the order's community hand it to a chosen person."""
+    ctx = await load(uow, order_id)
+    if dispatcher not in await dispatchers(uow, ctx.place):
+        raise NotAllowed()
+    target = await uow.people.get(person_id)
+    if target is None or target.telegram_id is None:
+        raise NotAllowed()
+    roles = [r.role for r in target.roles if r.role not in (Role.DISPATCHER, Role.SUPERVISOR)]
+    if not roles:
+        raise NotAllowed()
+    order = await offer(uow, clock, ctx, target, roles[0], actor_id=dispatcher.id, action="offer")
+    await uow.commit()
+    return order
+
+
+async def escalate(
+    uow: UnitOfWork, clock: Clock, person: Person, order_id: int, reason: str
+) -> Order:
+    """Send an accepted task one level up the chain with a reason; the resident is told."""
+    ctx = await load(uow, order_id)
+    if ctx.order.assignee_id != person.id or ctx.order.status not in (
+        OrderStatus.ACCEPTED,
+        OrderStatus.ON_WAY,
+    ):
+        raise NotYourTask(number=ctx.order.number)
+    level = ctx.order.level or Role.GRID_WORKER
+    start = ESCALATION_CHAIN.index(level) + 1 if level in ESCALATION_CHAIN else 3
+    await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
+    order: Order | None = None
+    for role in ESCALATION_CHAIN[start:]:
+        if role == Role.COMMUNITY_CADRE:
+            order = await to_queue(uow, clock, ctx, "escalated", actor_id=person.id, note=reason)
+            break
+        people = await candidates(uow, ctx, role, {person.id})
+        if people:
+            order = await offer(uow, clock, ctx, people[0], role, actor_id=person.id, note=reason)
+            break
+    if order is None:
+        if level == Role.DEPT_LIAISON:
+            order = await to_queue(uow, clock, ctx, "escalated", actor_id=person.id, note=reason)
+        else:
+            raise NoOneToEscalateTo(number=ctx.order.number)
+    ctx = OrderContext(order, ctx.category, ctx.place)
+    await resident_notice(uow, ctx, "order.escalated")
+    await uow.commit()
+    return order

@@ -1,0 +1,255 @@
+"""The domain's plain data: places, people, categories, orders and their timeline."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Role(enum.StrEnum):
+    """A staff role; the five-level grid crew plus dispatch and supervision."""
+
+    COMMUNITY_CADRE = "community_cadre"
+    DEPT_LIAISON = "dept_liaison"
+    BUILDING_HEAD = "building_head"
+    UNIT_HEAD = "unit_head"
+    GRID_WORKER = "grid_worker"
+    VOLUNTEER = "volunteer"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class PlaceKind(enum.StrEnum):
+    """Levels of the organisation, widest first."""
+
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+    BUILDING = "building"
+    UNIT = "unit"
+    DEPARTMENT = "department"
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order stands in the loop."""
+
+    QUEUED = "queued"  # waiting in the community dispatcher's queue
+    OFFERED = "offered"  # dispatched to one person, awaiting accept/decline
+    POOL = "pool"  # open for matching volunteers to claim
+    ACCEPTED = "accepted"
+    ON_WAY = "on_way"
+    RESOLVED = "resolved"  # awaiting the resident's confirmation
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        OrderStatus.QUEUED,
+        OrderStatus.OFFERED,
+        OrderStatus.POOL,
+        OrderStatus.ACCEPTED,
+        OrderStatus.ON_WAY,
+    }
+)
+WORKING_STATUSES = frozenset({OrderStatus.ACCEPTED, OrderStatus.ON_WAY})
+ACTIVE_STATUSES = OPEN_STATUSES | {OrderStatus.RESOLVED}
+
+
+class Urgency(enum.StrEnum):
+    """How soon the resident needs help."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class CategoryKind(enum.StrEnum):
+    """How a category's orders are routed: to a role in scope, or to the volunteers' pool."""
+
+    ROUTED = "routed"
+    POOL = "pool"
+
+
+@dataclass(frozen=True)
+class Names:
+    """A name in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def pick(self, lang: str) -> str:
+        """Return the name in the given language, Chinese first."""
+        return self.en if lang.startswith("en") and self.en else self.zh
+
+
+@dataclass(frozen=True)
+class Place:
+    """A street, community, grid, building, unit or department."""
+
+    id: int
+    kind: PlaceKind
+    code: str
+    names: Names
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class Household:
+    """One room of a unit; residents register to it."""
+
+    id: int
+    unit_id: int
+    room: str
+    is_key: bool = False
+
+
+@dataclass(frozen=True)
+class HouseholdPlace:
+    """A household with the ids of every level above it."""
+
+    household: Household
+    unit: Place
+    building: Place
+    grid: Place
+    community: Place
+
+    def scope_ids(self) -> list[int]:
+        """Return the place ids that contain the household, narrowest first."""
+        return [self.unit.id, self.building.id, self.grid.id, self.community.id]
+
+    def address(self, lang: str) -> str:
+        """Return a human address like 'Building 3, Unit 1, Room 502'."""
+        return (
+            f"{self.community.names.pick(lang)} {self.building.names.pick(lang)} "
+            f"{self.unit.names.pick(lang)} {self.household.room}"
+        )
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """A person holds a role over a place (scope)."""
+
+    role: Role
+    place_id: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """Anyone the bot knows: a resident, a staff member, or both."""
+
+    id: int
+    name: str
+    lang: str
+    telegram_id: int | None = None
+    code: str | None = None
+    phone: str | None = None
+    household_id: int | None = None
+    roles: tuple[RoleAssignment, ...] = ()
+
+    def has_role(self, *roles: Role) -> bool:
+        """Return whether the person holds any of the roles anywhere."""
+        return any(r.role in roles for r in self.roles)
+
+    @property
+    def is_staff(self) -> bool:
+        """Return whether the person holds any staff role."""
+        return bool(self.roles)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of request and how it is routed and timed."""
+
+    id: int
+    code: str
+    names: Names
+    kind: CategoryKind
+    role: Role | None
+    skills: tuple[str, ...]
+    department_id: int | None
+    accept_minutes: int
+    resolve_hours: int
+    urgent_accept_minutes: int
+    urgent_resolve_hours: int
+    followup_days: int
+    followup_visit: bool = False
+
+
+@dataclass(frozen=True)
+class Order:
+    """A resident's request and where it stands."""
+
+    id: int
+    resident_id: int
+    household_id: int
+    category_id: int
+    description: str
+    urgency: Urgency
+    status: OrderStatus
+    assignee_id: int | None
+    created_at: datetime
+    photos: tuple[str, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+    rating: int | None = None
+    comment: str | None = None
+    accept_due: datetime | None = None
+    resolve_due: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    level: Role | None = None
+    version: int = 0
+
+    @property
+    def number(self) -> str:
+        """Return the order number residents and workers quote."""
+        return f"{self.id:05d}"
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One line of an order's timeline: who moved it, when, from where to where, why."""
+
+    order_id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus | None
+    note: str | None = None
+    target_id: int | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on a notification: a label key, a verb and the order it acts on."""
+
+    label: str
+    verb: str
+    order_id: int
+    arg: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message the workflow wants a person to get; rendered in their language at delivery."""
+
+    person_id: int
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    actions: tuple[Action, ...] = ()
+    photo: str | None = None
+    urgent: bool = True
+
+
+@dataclass(frozen=True)
+class ChatState:
+    """Where a person is in a multi-step conversation, and what they entered so far."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,236 @@
+"""The resident's side of the loop (下单): place, add information, cancel, confirm, rate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from workflows.dispatch import (
+    OrderContext,
+    card_params,
+    load,
+    notify_dispatchers,
+    resident_notice,
+    route,
+    work_actions,
+)
+from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
+from workflows.model import (
+    Action,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Urgency,
+)
+from workflows.ports import Clock, UnitOfWork
+from workflows.states import can, move
+
+MAX_DESCRIPTION = 1000
+MIN_DESCRIPTION = 2
+MAX_PHOTOS = 5
+MAX_NOTE = 500
+RATINGS = range(1, 6)
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """What the resident entered in the /new conversation."""
+
+    category_id: int
+    description: str
+    urgency: Urgency = Urgency.NORMAL
+    photos: Sequence[str] = field(default_factory=tuple)
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def clean_text(text: str, *, limit: int, minimum: int = 1) -> str:
+    """Return trimmed text, or raise InvalidInput if it is too short or too long."""
+    cleaned = " ".join(text.split()) if "\n" not in text else text.strip()
+    if len(cleaned) < minimum:
+        raise InvalidInput(reason="too_short", limit=minimum)
+    if len(cleaned) > limit:
+        raise InvalidInput(reason="too_long", limit=limit)
+    return cleaned
+
+
+async def place_order(uow: UnitOfWork, clock: Clock, resident: Person, draft: OrderDraft) -> Order:
+    """Create the order, route it by the rules at once, and commit both together."""
+    if resident.household_id is None:
+        raise NotRegistered()
+    category = await uow.categories.get(draft.category_id)
+    if category is None:
+        raise InvalidInput(reason="category")
+    description = clean_text(draft.description, limit=MAX_DESCRIPTION, minimum=MIN_DESCRIPTION)
+    if len(draft.photos) > MAX_PHOTOS:
+        raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
+    order = await uow.orders.add(
+        resident_id=resident.id,
+        household_id=resident.household_id,
+        category_id=category.id,
+        description=description,
+        urgency=draft.urgency,
+        status=OrderStatus.QUEUED,
+        photos=tuple(draft.photos),
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        created_at=clock.now(),
+    )
+    ctx = await load(uow, order.id)
+    await uow.orders.add_event(_placed_event(clock, order, resident.id))
+    order = await route(uow, clock, ctx, actor_id=None)
+    await uow.commit()
+    return order
+
+
+def _placed_event(clock: Clock, order: Order, actor_id: int) -> OrderEvent:
+    """Return the first line of an order's timeline."""
+    return OrderEvent(
+        order_id=order.id,
+        at=clock.now(),
+        actor_id=actor_id,
+        action="place",
+        from_status=None,
+        to_status=order.status,
+    )
+
+
+async def own_order(uow: UnitOfWork, resident: Person, order_id: int) -> OrderContext:
+    """Load an order that belongs to this resident, or raise."""
+    ctx = await load(uow, order_id)
+    if ctx.order.resident_id != resident.id:
+        raise NotYourOrder()
+    return ctx
+
+
+async def cancel_order(uow: UnitOfWork, clock: Clock, resident: Person, order_id: int) -> Order:
+    """Cancel an open order; whoever holds it is told."""
+    ctx = await own_order(uow, resident, order_id)
+    holder = ctx.order.assignee_id
+    order = await move(uow, clock, ctx.order, "cancel", actor_id=resident.id, assignee_id=None)
+    if holder is not None:
+        await uow.outbox.add(Notice(holder, "task.cancelled", {"number": order.number}))
+    await uow.commit()
+    return order
+
+
+async def add_information(
+    uow: UnitOfWork,
+    clock: Clock,
+    resident: Person,
+    order_id: int,
+    text: str | None,
+    photo: str | None = None,
+) -> Order:
+    """Add a note or photo to an open order; the person holding it gets it too."""
+    ctx = await own_order(uow, resident, order_id)
+    if not can("add_info", ctx.order.status):
+        raise StaleAction(number=ctx.order.number)
+    note = clean_text(text, limit=MAX_NOTE) if text else None
+    if note is None and photo is None:
+        raise InvalidInput(reason="too_short", limit=1)
+    order = await move(
+        uow, clock, ctx.order, "add_info", actor_id=resident.id, note=note, photo=photo
+    )
+    if order.assignee_id is not None:
+        await uow.outbox.add(
+            Notice(
+                order.assignee_id,
+                "task.info_added",
+                {"number": order.number, "note": note or "—"},
+                photo=photo,
+            )
+        )
+    elif order.status == OrderStatus.QUEUED:
+        await notify_dispatchers(uow, OrderContext(order, ctx.category, ctx.place), "info", note)
+    await uow.commit()
+    return order
+
+
+async def confirm_fixed(uow: UnitOfWork, clock: Clock, resident: Person, order_id: int) -> Order:
+    """Close a resolved order as satisfied; the resident is then asked for a rating."""
+    ctx = await own_order(uow, resident, order_id)
+    order = await move(
+        uow, clock, ctx.order, "confirm", actor_id=resident.id, closed_at=clock.now()
+    )
+    if order.assignee_id is not None:
+        await uow.outbox.add(Notice(order.assignee_id, "task.confirmed", {"number": order.number}))
+    await uow.commit()
+    return order
+
+
+async def reopen_order(
+    uow: UnitOfWork, clock: Clock, resident: Person, order_id: int, reason: str
+) -> Order:
+    """Reopen a resolved order to the same worker with the resident's reason."""
+    ctx = await own_order(uow, resident, order_id)
+    reason = clean_text(reason, limit=MAX_NOTE)
+    order = await move(
+        uow, clock, ctx.order, "reopen", actor_id=resident.id, note=reason, resolved_at=None
+    )
+    if order.assignee_id is not None:
+        worker = await uow.people.get(order.assignee_id)
+        lang = worker.lang if worker else "zh"
+        params = card_params(OrderContext(order, ctx.category, ctx.place), lang)
+        params["reason"] = reason
+        await uow.outbox.add(
+            Notice(order.assignee_id, "task.reopened", params, work_actions(order.id))
+        )
+    await uow.commit()
+    return order
+
+
+async def rate_order(
+    uow: UnitOfWork, clock: Clock, resident: Person, order_id: int, rating: int
+) -> Order:
+    """Record the resident's rating (1-5) of a closed order; the worker is told."""
+    ctx = await own_order(uow, resident, order_id)
+    if rating not in RATINGS:
+        raise InvalidInput(reason="rating")
+    if ctx.order.rating is not None:
+        raise StaleAction(number=ctx.order.number)
+    order = await move(
+        uow, clock, ctx.order, "rate", actor_id=resident.id, note=str(rating), rating=rating
+    )
+    if order.assignee_id is not None:
+        await uow.outbox.add(
+            Notice(order.assignee_id, "task.rated", {"number": order.number, "rating": rating})
+        )
+    await uow.commit()
+    return order
+
+
+async def comment_order(
+    uow: UnitOfWork, clock: Clock, resident: Person, order_id: int, comment: str
+) -> Order:
+    """Add the resident's comment to a rated order."""
+    ctx = await own_order(uow, resident, order_id)
+    comment = clean_text(comment, limit=MAX_NOTE)
+    if ctx.order.comment is not None:
+        raise StaleAction(number=ctx.order.number)
+    order = await move(
+        uow, clock, ctx.order, "rate", actor_id=resident.id, note=comment, comment=comment
+    )
+    await uow.commit()
+    return order
+
+
+def rating_actions(order_id: int) -> tuple[Action, ...]:
+    """Return the 1-5 star buttons."""
+    return tuple(Action(f"btn.star{n}", "rate", order_id, arg=str(n)) for n in RATINGS)
+
+
+__all__ = [
+    "OrderDraft",
+    "add_information",
+    "cancel_order",
+    "comment_order",
+    "confirm_fixed",
+    "place_order",
+    "rate_order",
+    "rating_actions",
+    "reopen_order",
+    "resident_notice",
+]

@@ -1,0 +1,102 @@
+"""Who is who: residents register a household, staff join by invite, everyone picks a language."""
+
+from __future__ import annotations
+
+import secrets
+
+from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
+from workflows.model import ChatState, Person
+from workflows.orders import clean_text
+from workflows.ports import Clock, UnitOfWork
+
+LANGUAGES = ("zh", "en")
+MAX_NAME = 40
+
+
+def language_of(telegram_code: str | None, default: str) -> str:
+    """Map Telegram's language_code to one of ours: Chinese first, English for 'en*'."""
+    if telegram_code and telegram_code.lower().startswith("en"):
+        return "en"
+    if telegram_code and telegram_code.lower().startswith("zh"):
+        return "zh"
+    return default
+
+
+async def register_resident(
+    uow: UnitOfWork, telegram_id: int, name: str, lang: str, household_id: int
+) -> Person:
+    """Register (or move) the person to a household; staff keep their roles."""
+    household = await uow.places.household(household_id)
+    if household is None:
+        raise InvalidInput(reason="household")
+    name = clean_text(name, limit=MAX_NAME)
+    person = await uow.people.by_telegram(telegram_id)
+    if person is None:
+        person = await uow.people.add_resident(telegram_id, name, lang, household_id)
+    else:
+        await uow.people.update(person.id, household_id=household_id)
+    await uow.chats.put(telegram_id, None)
+    await uow.commit()
+    refreshed = await uow.people.get(person.id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def set_phone(uow: UnitOfWork, person: Person, phone: str) -> None:
+    """Save the resident's phone number (digits, spaces, + and - only)."""
+    cleaned = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if not 5 <= len(cleaned) <= 20:
+        raise InvalidInput(reason="phone")
+    await uow.people.update(person.id, phone=cleaned)
+    await uow.commit()
+
+
+async def join_staff(
+    uow: UnitOfWork, clock: Clock, telegram_id: int, token: str, lang: str
+) -> Person:
+    """Bind a Telegram account to the staff member an invite was issued for."""
+    person_id = await uow.invites.redeem(token, clock.now())
+    if person_id is None:
+        raise InvalidInvite()
+    existing = await uow.people.by_telegram(telegram_id)
+    if existing is not None and existing.id != person_id:
+        # A resident who is also staff: keep one person, carrying the household over.
+        await uow.people.update(existing.id, telegram_id=None)
+        if existing.household_id is not None:
+            await uow.people.update(person_id, household_id=existing.household_id)
+    await uow.people.update(person_id, telegram_id=telegram_id, lang=lang)
+    await uow.commit()
+    person = await uow.people.get(person_id)
+    if person is None:
+        raise InvalidInvite()
+    return person
+
+
+async def issue_invite(uow: UnitOfWork, clock: Clock, person: Person) -> str:
+    """Create a one-time invite token for a staff member."""
+    token = secrets.token_urlsafe(16)
+    await uow.invites.issue(person.id, token, clock.now())
+    await uow.commit()
+    return token
+
+
+async def set_language(uow: UnitOfWork, person: Person, lang: str) -> None:
+    """Switch the person's language."""
+    if lang not in LANGUAGES:
+        raise InvalidInput(reason="language")
+    await uow.people.update(person.id, lang=lang)
+    await uow.commit()
+
+
+async def remember(uow: UnitOfWork, telegram_id: int, state: ChatState | None) -> None:
+    """Save where the person is in a conversation (None ends it)."""
+    await uow.chats.put(telegram_id, state)
+    await uow.commit()
+
+
+async def require_person(uow: UnitOfWork, telegram_id: int) -> Person:
+    """Return the registered person behind a Telegram account, or raise NotRegistered."""
+    person = await uow.people.by_telegram(telegram_id)
+    if person is None:
+        raise NotRegistered()
+    return person

@@ -1,0 +1,143 @@
+"""What the workflows need from the outside world: repositories, a unit of work, a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from workflows.model import (
+    Category,
+    ChatState,
+    Household,
+    HouseholdPlace,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Place,
+    PlaceKind,
+    Role,
+    Urgency,
+)
+
+
+class Clock(Protocol):
+    """Tells the time; tests move it by hand."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware UTC."""
+        ...
+
+
+class PlaceRepository(Protocol):
+    """Places of the organisation and their households."""
+
+    async def get(self, place_id: int) -> Place | None: ...
+    async def children(self, parent_id: int | None, kind: PlaceKind) -> list[Place]: ...
+    async def by_code(self, code: str) -> Place | None: ...
+    async def households(self, unit_id: int) -> list[Household]: ...
+    async def household(self, household_id: int) -> Household | None: ...
+    async def household_place(self, household_id: int) -> HouseholdPlace | None: ...
+
+
+class PersonRepository(Protocol):
+    """People: residents and staff with their roles."""
+
+    async def get(self, person_id: int) -> Person | None: ...
+    async def by_telegram(self, telegram_id: int) -> Person | None: ...
+    async def add_resident(
+        self, telegram_id: int, name: str, lang: str, household_id: int
+    ) -> Person: ...
+    async def update(self, person_id: int, **fields: Any) -> None: ...
+    async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]: ...
+    async def volunteers_with_skills(
+        self, skills: Sequence[str], community_id: int
+    ) -> list[Person]: ...
+    async def workload(self, person_ids: Sequence[int]) -> dict[int, int]: ...
+
+
+class CategoryRepository(Protocol):
+    """The categories residents choose from."""
+
+    async def list(self) -> list[Category]: ...
+    async def get(self, category_id: int) -> Category | None: ...
+
+
+class OrderRepository(Protocol):
+    """Orders and their timelines; transitions are conditional writes."""
+
+    async def add(
+        self,
+        *,
+        resident_id: int,
+        household_id: int,
+        category_id: int,
+        description: str,
+        urgency: Urgency,
+        status: OrderStatus,
+        photos: Sequence[str],
+        latitude: float | None,
+        longitude: float | None,
+        created_at: datetime,
+    ) -> Order: ...
+    async def get(self, order_id: int) -> Order | None: ...
+    async def move(
+        self,
+        order_id: int,
+        from_statuses: Iterable[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        expect_version: int | None = None,
+        **changes: Any,
+    ) -> Order | None:
+        """Move the order only if it is unchanged since read; None if someone moved it first."""
+        ...
+
+    async def update(self, order_id: int, **changes: Any) -> None: ...
+    async def add_event(self, event: OrderEvent) -> None: ...
+    async def events(self, order_id: int) -> list[OrderEvent]: ...
+    async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]: ...
+    async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]: ...
+    async def in_pool(self, category_ids: Sequence[int], community_id: int) -> list[Order]: ...
+    async def in_community(
+        self, community_id: int, statuses: Iterable[OrderStatus]
+    ) -> list[Order]: ...
+    async def pool_offers(self, order_id: int) -> list[int]: ...
+    async def add_pool_offer(self, order_id: int, person_id: int) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    """Messages to send, written in the same transaction as the change that causes them."""
+
+    async def add(self, notice: Notice) -> None: ...
+
+
+class ChatRepository(Protocol):
+    """Multi-step conversation state, per Telegram user."""
+
+    async def get(self, telegram_id: int) -> ChatState | None: ...
+    async def put(self, telegram_id: int, state: ChatState | None) -> None: ...
+
+
+class InviteRepository(Protocol):
+    """One-time staff invite tokens."""
+
+    async def issue(self, person_id: int, token: str, at: datetime) -> None: ...
+    async def redeem(self, token: str, at: datetime) -> int | None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories; a fresh one per update and per timer run."""
+
+    places: PlaceRepository
+    people: PersonRepository
+    categories: CategoryRepository
+    orders: OrderRepository
+    outbox: OutboxRepository
+    chats: ChatRepository
+    invites: InviteRepository
+
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...

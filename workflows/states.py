@@ -1,0 +1,88 @@
+"""The order state machine: one table of allowed moves, checked in one function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.errors import DomainError, StaleAction
+from workflows.model import Order, OrderEvent
+from workflows.model import OrderStatus as S
+from workflows.ports import Clock, UnitOfWork
+
+# action -> (statuses it may start from, status it leads to); None keeps the status.
+MOVES: dict[str, tuple[frozenset[S], S | None]] = {
+    "queue": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.QUEUED),
+    "offer": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.OFFERED),
+    "pool": (frozenset({S.QUEUED}), S.POOL),
+    "accept": (frozenset({S.OFFERED}), S.ACCEPTED),
+    "claim": (frozenset({S.POOL}), S.ACCEPTED),
+    "decline": (frozenset({S.OFFERED}), None),
+    "on_way": (frozenset({S.ACCEPTED}), S.ON_WAY),
+    "note": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    "resolve": (frozenset({S.ACCEPTED, S.ON_WAY}), S.RESOLVED),
+    "escalate": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    "confirm": (frozenset({S.RESOLVED}), S.CLOSED),
+    "reopen": (frozenset({S.RESOLVED}), S.ACCEPTED),
+    "cancel": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.CANCELLED),
+    "add_info": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
+    "rate": (frozenset({S.CLOSED}), None),
+}
+
+# Where an order may go next from each status (derived, for documentation and checks).
+ALLOWED: dict[S, frozenset[S]] = {
+    status: frozenset(to for starts, to in MOVES.values() if status in starts and to is not None)
+    for status in S
+}
+
+
+def can(action: str, status: S) -> bool:
+    """Return whether the action may be taken on an order in this status."""
+    starts, _ = MOVES[action]
+    return status in starts
+
+
+def target(action: str, status: S) -> S:
+    """Return the status an action leads to from this status."""
+    _, to = MOVES[action]
+    return to if to is not None else status
+
+
+async def move(
+    uow: UnitOfWork,
+    clock: Clock,
+    order: Order,
+    action: str,
+    *,
+    actor_id: int | None,
+    to: S | None = None,
+    note: str | None = None,
+    target_id: int | None = None,
+    photo: str | None = None,
+    taken_error: type[DomainError] = StaleAction,
+    **changes: Any,
+) -> Order:
+    """Apply an allowed move as a conditional write and record it on the order's timeline."""
+    if not can(action, order.status):
+        raise StaleAction(number=order.number)
+    new_status = to if to is not None else target(action, order.status)
+    if new_status != order.status and new_status not in ALLOWED[order.status]:
+        raise StaleAction(number=order.number)
+    moved = await uow.orders.move(
+        order.id, [order.status], new_status, expect_version=order.version, **changes
+    )
+    if moved is None:
+        raise taken_error(number=order.number)
+    await uow.orders.add_event(
+        OrderEvent(
+            order_id=order.id,
+            at=clock.now(),
+            actor_id=actor_id,
+            action=action,
+            from_status=order.status,
+            to_status=new_status,
+            note=note,
+            target_id=target_id,
+            photo=photo,
+        )
+    )
+    return moved

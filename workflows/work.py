@@ -1,0 +1,91 @@
+"""Working an accepted task: on my way, progress notes, resolution."""
+
+from __future__ import annotations
+
+from workflows.dispatch import OrderContext, load, resident_notice
+from workflows.errors import NotYourTask
+from workflows.model import Action, Notice, Order, OrderStatus, Person
+from workflows.orders import MAX_NOTE, clean_text
+from workflows.ports import Clock, UnitOfWork
+from workflows.states import move
+
+
+async def held_task(uow: UnitOfWork, person: Person, order_id: int) -> OrderContext:
+    """Load an order this person holds and is working, or raise NotYourTask."""
+    ctx = await load(uow, order_id)
+    if ctx.order.assignee_id != person.id or ctx.order.status not in (
+        OrderStatus.ACCEPTED,
+        OrderStatus.ON_WAY,
+    ):
+        raise NotYourTask(number=ctx.order.number)
+    return ctx
+
+
+async def on_my_way(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
+    """Mark the task as under way; the resident is told the worker is coming."""
+    ctx = await held_task(uow, person, order_id)
+    order = await move(uow, clock, ctx.order, "on_way", actor_id=person.id)
+    await resident_notice(
+        uow, OrderContext(order, ctx.category, ctx.place), "order.on_way", worker=person.name
+    )
+    await uow.commit()
+    return order
+
+
+async def add_note(
+    uow: UnitOfWork, clock: Clock, person: Person, order_id: int, text: str
+) -> Order:
+    """Record a progress note; the resident sees it."""
+    ctx = await held_task(uow, person, order_id)
+    note = clean_text(text, limit=MAX_NOTE)
+    order = await move(uow, clock, ctx.order, "note", actor_id=person.id, note=note)
+    await resident_notice(uow, ctx, "order.note", worker=person.name, note=note)
+    await uow.commit()
+    return order
+
+
+async def resolve_task(
+    uow: UnitOfWork,
+    clock: Clock,
+    person: Person,
+    order_id: int,
+    text: str,
+    photo: str | None = None,
+) -> Order:
+    """Resolve the task with a note and optional photo; the resident is asked to confirm."""
+    ctx = await held_task(uow, person, order_id)
+    note = clean_text(text, limit=MAX_NOTE)
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        "resolve",
+        actor_id=person.id,
+        note=note,
+        photo=photo,
+        resolved_at=clock.now(),
+    )
+    resident = await uow.people.get(order.resident_id)
+    if resident is not None:
+        if photo is not None:
+            await uow.outbox.add(
+                Notice(resident.id, "order.resolved_photo", {"number": order.number}, photo=photo)
+            )
+        await uow.outbox.add(
+            Notice(
+                resident.id,
+                "order.resolved",
+                {
+                    "number": order.number,
+                    "category": ctx.category.names.pick(resident.lang),
+                    "worker": person.name,
+                    "note": note,
+                },
+                (
+                    Action("btn.satisfied", "ok", order.id),
+                    Action("btn.not_satisfied", "bad", order.id),
+                ),
+            )
+        )
+    await uow.commit()
+    return order
