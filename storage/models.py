@@ -80,9 +80,6 @@ class HouseholdRow(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
     room: Mapped[str] = mapped_column(String(32))
     is_key: Mapped[bool] = mapped_column(Boolean, default=False)
-    key_kind: Mapped[str | None] = mapped_column(String(32))
-    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    visit_every_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class PersonRow(Base):
