@@ -417,14 +417,11 @@ class SqlOrders:
         )
         return [to_order(r) for r in rows]
 
-    async def in_pool(self, category_ids: Sequence[int], community_id: int) -> list[Order]:
+    async def pool_for(self, person_id: int) -> list[Order]:
         rows = await self.session.scalars(
             select(OrderRow)
-            .where(
-                OrderRow.status == OrderStatus.POOL.value,
-                OrderRow.category_id.in_(category_ids),
-                OrderRow.community_id == community_id,
-            )
+            .join(PoolOfferRow, PoolOfferRow.order_id == OrderRow.id)
+            .where(PoolOfferRow.person_id == person_id, OrderRow.status == OrderStatus.POOL.value)
             .order_by(OrderRow.id)
         )
         return [to_order(r) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from workflows.errors import (
     NoOneToEscalateTo,
@@ -108,7 +109,7 @@ def due(clock: Clock, ctx: OrderContext, what: str) -> datetime:
     return clock.now() + timedelta(hours=hours)
 
 
-def card_params(ctx: OrderContext, lang: str) -> dict[str, object]:
+def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
     """Return what a worker's task card shows about the order."""
     return {
         "number": ctx.order.number,

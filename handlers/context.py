@@ -1,0 +1,103 @@
+"""The per-update context a conversation step works with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.events import Answer, Button, Edit, Incoming, Keyboard, Reply, Send, rows
+from handlers.render import action_button
+from handlers.texts import Texts
+from workflows.errors import NotRegistered
+from workflows.model import Action, ChatState, Person
+from workflows.people import remember
+from workflows.ports import Clock, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Links:
+    """What handlers need to build links: the bot's @username."""
+
+    bot_username: str | None = None
+
+
+@dataclass
+class Context:
+    """One incoming event, its unit of work, who sent it, and the replies being built."""
+
+    event: Incoming
+    uow: UnitOfWork
+    clock: Clock
+    texts: Texts
+    lang: str
+    person: Person | None
+    state: ChatState | None
+    links: Links = field(default_factory=Links)
+    replies: list[Reply] = field(default_factory=list)
+    answered: bool = False
+
+    def t(self, key: str, **params: Any) -> str:
+        """Return a text in this person's language."""
+        return self.texts(self.lang, key, **params)
+
+    def say(
+        self,
+        key: str,
+        buttons: Keyboard = (),
+        *,
+        photo: str | None = None,
+        remove_keyboard: bool = False,
+        **params: Any,
+    ) -> None:
+        """Reply in this chat with a text from the catalog."""
+        self.replies.append(
+            Send(
+                self.event.chat_id,
+                self.t(key, **params),
+                buttons,
+                photo,
+                remove_keyboard=remove_keyboard,
+            )
+        )
+
+    def send(self, message: Send) -> None:
+        """Reply with a ready-made message."""
+        self.replies.append(message)
+
+    def answer(self, key: str | None = None, *, alert: bool = False, **params: Any) -> None:
+        """Answer the button press being handled (once)."""
+        if self.event.callback_id is None or self.answered:
+            return
+        text = self.t(key, **params) if key else None
+        self.replies.append(Answer(self.event.callback_id, text, alert))
+        self.answered = True
+
+    def clear_buttons(self, text: str | None = None) -> None:
+        """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
+        if self.event.message_id is not None and self.event.callback_id is not None:
+            self.replies.append(Edit(self.event.chat_id, self.event.message_id, text, ()))
+
+    def button(self, key: str, data: str, **params: Any) -> Button:
+        """Return an inline button labelled from the catalog."""
+        return Button(self.t(key, **params), data)
+
+    def action_buttons(self, actions: Sequence[Action], width: int = 2) -> Keyboard:
+        """Return buttons for workflow actions in this person's language."""
+        return rows([action_button(self.texts, self.lang, a) for a in actions], width)
+
+    def require(self) -> Person:
+        """Return the registered person, or raise NotRegistered."""
+        if self.person is None:
+            raise NotRegistered()
+        return self.person
+
+    async def set_state(self, state: ChatState | None) -> None:
+        """Stage the conversation state; the next workflow commit saves it."""
+        await self.uow.chats.put(self.event.user_id, state)
+        self.state = state
+
+    async def remember(self, state: ChatState | None) -> None:
+        """Save the conversation state now (its own small transaction)."""
+        await remember(self.uow, self.event.user_id, state)
+        self.state = state

@@ -1,0 +1,204 @@
+"""The one entry point: route an event to its conversation step; turn errors into replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from handlers import ordering, registration, tasks
+from handlers.context import Context, Links
+from handlers.events import Answer, Incoming, Reply
+from handlers.menus import help_key
+from handlers.texts import Texts
+from workflows.errors import DomainError, InvalidInput
+from workflows.people import language_of
+from workflows.ports import Clock, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+Step = Callable[..., Awaitable[None]]
+MAX_TEXT = 4000
+
+# command → step; each takes only the context.
+COMMANDS: dict[str, Step] = {
+    "start": registration.start,
+    "new": ordering.new_order,
+    "my": ordering.my_orders,
+    "lang": registration.choose_language,
+    "tasks": tasks.my_tasks,
+    "pool": tasks.open_pool,
+    "queue": tasks.queue,
+}
+# button verb → (step, how many id arguments, whether a trailing text argument follows).
+CALLBACKS: dict[str, tuple[Step, int, bool]] = {
+    "rc": (registration.choose_community, 1, False),
+    "rb": (registration.choose_building, 1, False),
+    "ru": (registration.choose_unit, 1, False),
+    "rh": (registration.choose_room, 1, False),
+    "lang": (registration.language_chosen, 0, True),
+    "nc": (ordering.category_chosen, 1, False),
+    "nd": (ordering.media_done, 0, False),
+    "nu": (ordering.urgency_chosen, 0, True),
+    "nok": (ordering.confirmed, 0, False),
+    "nx": (ordering.draft_cancelled, 0, False),
+    "cnl": (ordering.ask_cancel, 1, False),
+    "cnlok": (ordering.cancel_confirmed, 1, False),
+    "info": (ordering.ask_info, 1, False),
+    "ok": (ordering.satisfied, 1, False),
+    "bad": (ordering.not_satisfied, 1, False),
+    "rate": (ordering.rated, 1, True),
+    "skip": (ordering.comment_skipped, 1, False),
+    "acc": (tasks.accept, 1, False),
+    "clm": (tasks.claim, 1, False),
+    "way": (tasks.on_way, 1, False),
+    "hd": (tasks.hand_over, 1, True),
+}
+# conversation state → the step that takes the person's next message.
+STATES: dict[str, Step] = {
+    "new": ordering.draft_input,
+    "phone": registration.phone_given,
+    "info": ordering.info_given,
+    "reopen": ordering.reopen_reason,
+    "comment": ordering.comment_given,
+    "decline": tasks.text_given,
+    "note": tasks.text_given,
+    "resolve": tasks.text_given,
+    "escalate": tasks.text_given,
+}
+
+
+class Conversations:
+    """Turns one incoming event into workflow calls and the replies to send."""
+
+    def __init__(
+        self,
+        units_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        texts: Texts,
+        *,
+        default_language: str = "zh",
+        links: Links | None = None,
+    ) -> None:
+        self.units_of_work = units_of_work
+        self.clock = clock
+        self.texts = texts
+        self.default_language = default_language
+        self.links = links or Links()
+
+    async def handle(self, event: Incoming) -> list[Reply]:
+        """Handle one event in its own unit of work and return what to send back."""
+        async with self.units_of_work() as uow:
+            person = await uow.people.by_telegram(event.user_id)
+            lang = (
+                person.lang if person else language_of(event.language_code, self.default_language)
+            )
+            ctx = Context(
+                event=event,
+                uow=uow,
+                clock=self.clock,
+                texts=self.texts,
+                lang=lang,
+                person=person,
+                state=await uow.chats.get(event.user_id),
+                links=self.links,
+            )
+            try:
+                await self._route(ctx)
+            except DomainError as error:
+                await uow.rollback()
+                self._refuse(ctx, error)
+            except Exception:
+                log.exception("update %s failed", event.update_id)
+                await uow.rollback()
+                ctx.replies = [r for r in ctx.replies if isinstance(r, Answer)]
+                if event.callback_id and not ctx.answered:
+                    ctx.answer("error.internal", alert=True)
+                else:
+                    ctx.say("error.internal")
+            ctx.answer()  # every button press is answered, even when nothing else is said
+            return ctx.replies
+
+    def _refuse(self, ctx: Context, error: DomainError) -> None:
+        """Say politely why the request was refused."""
+        key = (
+            f"invalid.{error.params.get('reason')}"
+            if isinstance(error, InvalidInput)
+            else (error.key)
+        )
+        if ctx.event.callback_id and not ctx.answered:
+            ctx.answer(key, alert=True, **error.params)
+        else:
+            ctx.say(key, **error.params)
+
+    async def _route(self, ctx: Context) -> None:
+        event = ctx.event
+        if event.chat_type != "private":
+            if event.command:
+                ctx.say("hint.private_only")
+            ctx.answer()
+            return
+        if event.callback_id is not None:
+            await self._button(ctx, event.callback_data or "")
+            return
+        if event.text is not None and len(event.text) > MAX_TEXT:
+            raise InvalidInput(reason="too_long", limit=MAX_TEXT)
+        command = event.command
+        if command is not None:
+            await self._command(ctx, command)
+            return
+        if ctx.state is not None and ctx.state.name in STATES:
+            if event.other is not None:
+                ctx.say("hint.unsupported_in_step")
+                return
+            await STATES[ctx.state.name](ctx)
+            return
+        if event.other is not None:
+            ctx.say("hint.unsupported")
+        elif ctx.person is None:
+            await registration.start(ctx)
+        else:
+            ctx.say("hint.free_text")
+
+    async def _command(self, ctx: Context, command: str) -> None:
+        if command in ("cancel", "help"):
+            if ctx.state is not None:
+                await ctx.remember(None)
+                ctx.say("cancel.left", remove_keyboard=True)
+            elif command == "cancel":
+                ctx.say("cancel.nothing")
+            if command == "help":
+                for key in help_key(ctx.person):
+                    ctx.say(key)
+            return
+        step = COMMANDS.get(command)
+        if step is None:
+            ctx.say("hint.unknown_command", command=command[:32])
+            return
+        if ctx.state is not None and command != "lang":
+            await ctx.remember(None)
+        await step(ctx)
+
+    async def _button(self, ctx: Context, data: str) -> None:
+        verb, *args = data.split(":")
+        if verb == "noop":
+            ctx.answer()
+            ctx.clear_buttons()
+            return
+        if verb in tasks.ASKS_TEXT and len(args) == 1 and args[0].isdigit():
+            await tasks.ask_text(ctx, verb, int(args[0]))
+            return
+        entry = CALLBACKS.get(verb)
+        if entry is None:
+            ctx.answer("error.stale", alert=True)
+            return
+        step, ids, trailing = entry
+        if len(args) != ids + (1 if trailing else 0) or not all(a.isdigit() for a in args[:ids]):
+            ctx.answer("error.stale", alert=True)
+            return
+        values: list[Any] = [int(a) for a in args[:ids]]
+        if trailing:
+            values.append(args[ids][:32])
+        await step(ctx, *values)

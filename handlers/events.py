@@ -1,0 +1,104 @@
+"""What the handlers see of Telegram, and what they ask the adapter to do: plain data only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One incoming chat event, whatever Telegram library delivered it."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    first_name: str
+    language_code: str | None = None
+    chat_type: str = "private"
+    text: str | None = None
+    callback_id: str | None = None
+    callback_data: str | None = None
+    message_id: int | None = None
+    photo: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    contact_phone: str | None = None
+    contact_user_id: int | None = None
+    other: str | None = None  # sticker, voice, video, document, …: kinds we do not take
+
+    @property
+    def command(self) -> str | None:
+        """Return the command name ('new' for '/new@bot args'), or None."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head = self.text.split(maxsplit=1)[0][1:]
+        return head.split("@", 1)[0].lower() or None
+
+    @property
+    def args(self) -> str:
+        """Return the text after the command."""
+        if not self.text:
+            return ""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data or a URL."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send a message (or a photo with a caption) to a chat."""
+
+    chat_id: int
+    text: str
+    buttons: Keyboard = ()
+    photo: str | None = None
+    ask_contact: str | None = None  # a reply-keyboard button that shares the phone number
+    reply_keys: tuple[str, ...] = ()  # plain reply-keyboard buttons under it
+    remove_keyboard: bool = False
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace a message's text (when given) and its inline buttons."""
+
+    chat_id: int
+    message_id: int
+    text: str | None = None
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Answer a button press; every press gets one."""
+
+    callback_id: str
+    text: str | None = None
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class SetCommands:
+    """Set the command menu of one chat (or the default menu when chat_id is None)."""
+
+    commands: tuple[tuple[str, str], ...]
+    chat_id: int | None = None
+    language: str | None = None
+
+
+Reply = Send | Edit | Answer | SetCommands
+
+
+def rows(buttons: list[Button], width: int) -> Keyboard:
+    """Arrange buttons in rows of at most `width`."""
+    return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))

@@ -1,0 +1,70 @@
+"""Command menus per role, and the help text each person sees."""
+
+from __future__ import annotations
+
+from handlers.events import SetCommands
+from handlers.texts import Texts
+from workflows.model import Person, Role
+
+RESIDENT_COMMANDS = ("new", "my", "lang", "help", "cancel")
+WORKER_ROLES = (
+    Role.UNIT_HEAD,
+    Role.BUILDING_HEAD,
+    Role.GRID_WORKER,
+    Role.COMMUNITY_CADRE,
+    Role.DEPT_LIAISON,
+    Role.VOLUNTEER,
+)
+
+
+def commands_for(person: Person | None) -> tuple[str, ...]:
+    """Return the commands a person's menu shows, by their roles."""
+    names: list[str] = []
+    if person is not None and person.has_role(*WORKER_ROLES):
+        names.append("tasks")
+    if person is not None and person.has_role(Role.VOLUNTEER):
+        names.append("pool")
+    if person is not None and person.has_role(Role.DISPATCHER):
+        names.append("queue")
+    if person is None or person.household_id is not None or not person.is_staff:
+        names.extend(["new", "my"])
+    names.extend(["lang", "help", "cancel"])
+    return tuple(names)
+
+
+def menu(texts: Texts, lang: str, names: tuple[str, ...], chat_id: int | None) -> SetCommands:
+    """Return the command menu in a language."""
+    return SetCommands(
+        tuple((name, texts(lang, f"cmd.{name}")) for name in names),
+        chat_id=chat_id,
+        language=None if chat_id is not None else lang,
+    )
+
+
+def default_menus(texts: Texts) -> list[SetCommands]:
+    """Return the menus everyone sees before registering, per language."""
+    menus = [menu(texts, lang, RESIDENT_COMMANDS, None) for lang in texts.languages()]
+    menus.append(
+        SetCommands(
+            tuple((n, texts(texts.fallback, f"cmd.{n}")) for n in RESIDENT_COMMANDS), None, None
+        )
+    )
+    return menus
+
+
+def person_menu(texts: Texts, person: Person) -> SetCommands:
+    """Return the menu for one person's chat, in their language."""
+    assert person.telegram_id is not None
+    return menu(texts, person.lang, commands_for(person), person.telegram_id)
+
+
+def help_key(person: Person | None) -> list[str]:
+    """Return the help sections for a person's roles."""
+    keys = ["help.resident"]
+    if person is not None and person.has_role(*WORKER_ROLES):
+        keys.append("help.worker")
+    if person is not None and person.has_role(Role.VOLUNTEER):
+        keys.append("help.volunteer")
+    if person is not None and person.has_role(Role.DISPATCHER):
+        keys.append("help.dispatcher")
+    return keys

@@ -1,0 +1,316 @@
+"""The resident's conversations: /new, /my, cancel, add information, confirm and rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import Context
+from handlers.events import Button, rows
+from workflows.dispatch import load
+from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
+from workflows.model import ChatState, OrderStatus, Urgency
+from workflows.orders import (
+    MAX_DESCRIPTION,
+    MAX_PHOTOS,
+    MIN_DESCRIPTION,
+    OrderDraft,
+    add_information,
+    cancel_order,
+    clean_text,
+    comment_order,
+    confirm_fixed,
+    place_order,
+    rate_order,
+    rating_actions,
+    reopen_order,
+)
+from workflows.states import can
+
+MY_ORDERS_SHOWN = 10
+
+
+async def new_order(ctx: Context) -> None:
+    """Start an order: ask for the category."""
+    person = ctx.require()
+    if person.household_id is None:
+        raise NotRegistered()
+    categories = await ctx.uow.categories.list()
+    buttons = [Button(c.names.pick(ctx.lang), f"nc:{c.id}") for c in categories]
+    await ctx.remember(ChatState("new", {"step": "category"}))
+    ctx.say("new.ask_category", rows(buttons, 2))
+
+
+def _draft(ctx: Context) -> dict[str, Any]:
+    if ctx.state is None or ctx.state.name != "new":
+        raise InvalidInput(reason="expired")
+    return dict(ctx.state.data)
+
+
+async def category_chosen(ctx: Context, category_id: int) -> None:
+    """Keep the category and ask for a description."""
+    data = _draft(ctx)
+    category = await ctx.uow.categories.get(category_id)
+    if category is None:
+        raise InvalidInput(reason="category")
+    data.update(step="description", category_id=category.id)
+    await ctx.remember(ChatState("new", data))
+    ctx.answer()
+    ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
+    ctx.say("new.ask_description")
+
+
+async def draft_input(ctx: Context) -> None:
+    """Take the description, then photos and a location, as the step asks."""
+    data = _draft(ctx)
+    event = ctx.event
+    if data.get("step") == "description":
+        if not event.text or event.command:
+            ctx.say("new.need_text")
+            return
+        # Check the length now, so the resident can fix it at once.
+        description = clean_text(event.text, limit=MAX_DESCRIPTION, minimum=MIN_DESCRIPTION)
+        data.update(step="media", description=description)
+        await ctx.remember(ChatState("new", data))
+        ctx.say("new.ask_media", rows([ctx.button("btn.media_done", "nd")], 1))
+        return
+    if data.get("step") == "media":
+        if event.photo:
+            photos = list(data.get("photos", []))
+            if len(photos) >= MAX_PHOTOS:
+                raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
+            photos.append(event.photo)
+            data["photos"] = photos
+            await ctx.remember(ChatState("new", data))
+            ctx.say(
+                "new.photo_added", rows([ctx.button("btn.media_done", "nd")], 1), count=len(photos)
+            )
+            return
+        if event.latitude is not None and event.longitude is not None:
+            data.update(latitude=event.latitude, longitude=event.longitude)
+            await ctx.remember(ChatState("new", data))
+            ctx.say("new.location_added", rows([ctx.button("btn.media_done", "nd")], 1))
+            return
+        ctx.say("new.media_hint", rows([ctx.button("btn.media_done", "nd")], 1))
+        return
+    ctx.say("new.use_buttons")
+
+
+async def media_done(ctx: Context) -> None:
+    """Ask how urgent it is."""
+    data = _draft(ctx)
+    if data.get("step") != "media":
+        raise InvalidInput(reason="expired")
+    data["step"] = "urgency"
+    await ctx.remember(ChatState("new", data))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say(
+        "new.ask_urgency",
+        rows([ctx.button("btn.normal", "nu:normal"), ctx.button("btn.urgent", "nu:urgent")], 2),
+    )
+
+
+async def urgency_chosen(ctx: Context, urgency: str) -> None:
+    """Show the summary with Confirm / Cancel."""
+    data = _draft(ctx)
+    if data.get("step") != "urgency" or urgency not in {u.value for u in Urgency}:
+        raise InvalidInput(reason="expired")
+    data.update(step="confirm", urgency=urgency)
+    await ctx.remember(ChatState("new", data))
+    category = await ctx.uow.categories.get(int(data["category_id"]))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say(
+        "new.confirm",
+        rows([ctx.button("btn.confirm", "nok"), ctx.button("btn.cancel", "nx")], 2),
+        category=category.names.pick(ctx.lang) if category else "",
+        description=data["description"],
+        photos=len(data.get("photos", [])),
+        urgency=urgency,
+    )
+
+
+async def confirmed(ctx: Context) -> None:
+    """Place the order and give the order number at once."""
+    data = _draft(ctx)
+    if data.get("step") != "confirm":
+        raise InvalidInput(reason="expired")
+    person = ctx.require()
+    draft = OrderDraft(
+        category_id=int(data["category_id"]),
+        description=str(data["description"]),
+        urgency=Urgency(data.get("urgency", "normal")),
+        photos=tuple(data.get("photos", [])),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+    )
+    await ctx.set_state(None)
+    order = await place_order(ctx.uow, ctx.clock, person, draft)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("new.placed", number=order.number, status=order.status.value)
+
+
+async def draft_cancelled(ctx: Context) -> None:
+    """Drop the draft."""
+    await ctx.remember(None)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("new.dropped")
+
+
+async def my_orders(ctx: Context) -> None:
+    """List the resident's own orders with what they can do next."""
+    person = ctx.require()
+    orders = await ctx.uow.orders.of_resident(person.id, MY_ORDERS_SHOWN)
+    if not orders:
+        ctx.say("my.none")
+        return
+    ctx.say("my.header", count=len(orders))
+    for order in orders:
+        ctx_order = await load(ctx.uow, order.id)
+        buttons: list[Button] = []
+        if can("add_info", order.status):
+            buttons.append(ctx.button("btn.add_info", f"info:{order.id}"))
+        if can("cancel", order.status):
+            buttons.append(ctx.button("btn.cancel_order", f"cnl:{order.id}"))
+        if order.status == OrderStatus.RESOLVED:
+            buttons += [
+                ctx.button("btn.satisfied", f"ok:{order.id}"),
+                ctx.button("btn.not_satisfied", f"bad:{order.id}"),
+            ]
+        ctx.say(
+            "my.item",
+            rows(buttons, 2),
+            number=order.number,
+            category=ctx_order.category.names.pick(ctx.lang),
+            status=order.status.value,
+            description=_short(order.description),
+            date=order.created_at.strftime("%m-%d"),
+        )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def ask_cancel(ctx: Context, order_id: int) -> None:
+    """Ask the resident to confirm cancelling."""
+    ctx_order = await load(ctx.uow, order_id)
+    person = ctx.require()
+    if ctx_order.order.resident_id != person.id:
+        raise NotYourOrder()
+    ctx.answer()
+    ctx.say(
+        "cancel.ask",
+        rows([ctx.button("btn.yes_cancel", f"cnlok:{order_id}"), ctx.button("btn.no", "noop")], 2),
+        number=ctx_order.order.number,
+    )
+
+
+async def cancel_confirmed(ctx: Context, order_id: int) -> None:
+    """Cancel the order."""
+    order = await cancel_order(ctx.uow, ctx.clock, ctx.require(), order_id)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("cancel.done", number=order.number)
+
+
+async def ask_info(ctx: Context, order_id: int) -> None:
+    """Ask for the information to add."""
+    ctx_order = await load(ctx.uow, order_id)
+    person = ctx.require()
+    if ctx_order.order.resident_id != person.id:
+        raise NotYourOrder()
+    await ctx.remember(ChatState("info", {"order_id": order_id}))
+    ctx.answer()
+    ctx.say("info.ask", number=ctx_order.order.number)
+
+
+async def info_given(ctx: Context) -> None:
+    """Add the text or photo to the order."""
+    assert ctx.state is not None
+    if not ctx.event.text and not ctx.event.photo:
+        ctx.say("info.need_text")
+        return
+    await ctx.set_state(None)
+    order = await add_information(
+        ctx.uow,
+        ctx.clock,
+        ctx.require(),
+        int(ctx.state.data["order_id"]),
+        ctx.event.text,
+        ctx.event.photo,
+    )
+    ctx.say("info.added", number=order.number)
+
+
+async def satisfied(ctx: Context, order_id: int) -> None:
+    """Close the order and ask for a rating."""
+    order = await confirm_fixed(ctx.uow, ctx.clock, ctx.require(), order_id)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("confirm.thanks", ctx.action_buttons(rating_actions(order.id), 5), number=order.number)
+
+
+async def not_satisfied(ctx: Context, order_id: int) -> None:
+    """Ask what is still wrong."""
+    ctx_order = await load(ctx.uow, order_id)
+    if ctx_order.order.resident_id != ctx.require().id:
+        raise NotYourOrder()
+    if ctx_order.order.status != OrderStatus.RESOLVED:
+        raise StaleAction(number=ctx_order.order.number)
+    await ctx.remember(ChatState("reopen", {"order_id": order_id}))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("reopen.ask", number=ctx_order.order.number)
+
+
+async def reopen_reason(ctx: Context) -> None:
+    """Reopen the order with the resident's reason."""
+    assert ctx.state is not None
+    if not ctx.event.text or ctx.event.command:
+        ctx.say("reopen.need_text")
+        return
+    await ctx.set_state(None)
+    order = await reopen_order(
+        ctx.uow, ctx.clock, ctx.require(), int(ctx.state.data["order_id"]), ctx.event.text
+    )
+    ctx.say("reopen.done", number=order.number)
+
+
+async def rated(ctx: Context, order_id: int, stars: str) -> None:
+    """Record the rating and offer to add a comment."""
+    if not stars.isdigit():
+        raise InvalidInput(reason="rating")
+    await ctx.set_state(ChatState("comment", {"order_id": order_id}))
+    order = await rate_order(ctx.uow, ctx.clock, ctx.require(), order_id, int(stars))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say(
+        "rate.thanks",
+        rows([ctx.button("btn.skip", f"skip:{order.id}")], 1),
+        number=order.number,
+        rating=order.rating,
+    )
+
+
+async def comment_given(ctx: Context) -> None:
+    """Save the resident's comment."""
+    assert ctx.state is not None
+    if not ctx.event.text or ctx.event.command:
+        ctx.say("comment.need_text")
+        return
+    await ctx.set_state(None)
+    await comment_order(
+        ctx.uow, ctx.clock, ctx.require(), int(ctx.state.data["order_id"]), ctx.event.text
+    )
+    ctx.say("comment.thanks")
+
+
+async def comment_skipped(ctx: Context, order_id: int) -> None:
+    """End without a comment."""
+    await ctx.remember(None)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("comment.skipped")

@@ -1,0 +1,196 @@
+"""The workers' conversations: task cards, accept/decline, work, resolve, escalate; pool; queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import Context
+from handlers.events import Button, rows
+from workflows.dispatch import (
+    OrderContext,
+    accept_task,
+    card_params,
+    claim_from_pool,
+    decline_task,
+    dispatch_by_hand,
+    dispatchers,
+    escalate,
+    load,
+    suggest,
+    work_actions,
+)
+from workflows.errors import InvalidInput, NotAllowed, NotYourTask
+from workflows.model import Action, ChatState, OrderStatus, Role
+from workflows.work import add_note, held_task, on_my_way, resolve_task
+
+TASKS_SHOWN = 10
+# Buttons that ask for a text first: verb → (state, prompt key).
+ASKS_TEXT = {
+    "dec": ("decline", "task.ask_decline_reason"),
+    "note": ("note", "task.ask_note"),
+    "res": ("resolve", "task.ask_resolution"),
+    "esc": ("escalate", "task.ask_escalation_reason"),
+}
+
+
+async def accept(ctx: Context, order_id: int) -> None:
+    """Accept the task; the card turns into the working card."""
+    person = ctx.require()
+    order = await accept_task(ctx.uow, ctx.clock, person, order_id)
+    ctx.answer("task.accepted_toast")
+    ctx.clear_buttons()
+    ctx.say("task.accepted", ctx.action_buttons(work_actions(order.id)), number=order.number)
+
+
+async def claim(ctx: Context, order_id: int) -> None:
+    """Claim a pool task; the first to claim wins."""
+    person = ctx.require()
+    order = await claim_from_pool(ctx.uow, ctx.clock, person, order_id)
+    ctx.answer("task.claimed_toast")
+    ctx.clear_buttons()
+    ctx.say("task.claimed", ctx.action_buttons(work_actions(order.id)), number=order.number)
+
+
+async def ask_text(ctx: Context, verb: str, order_id: int) -> None:
+    """Ask for the reason or note a task button needs."""
+    person = ctx.require()
+    state, prompt = ASKS_TEXT[verb]
+    ctx_order = await load(ctx.uow, order_id)
+    if verb == "dec":
+        if ctx_order.order.assignee_id != person.id or ctx_order.order.status != (
+            OrderStatus.OFFERED
+        ):
+            raise NotYourTask(number=ctx_order.order.number)
+    else:
+        await held_task(ctx.uow, person, order_id)
+    await ctx.remember(ChatState(state, {"order_id": order_id}))
+    ctx.answer()
+    ctx.say(prompt, number=ctx_order.order.number)
+
+
+async def text_given(ctx: Context) -> None:
+    """Carry out the decline, note, resolution or escalation the person was asked for."""
+    assert ctx.state is not None
+    person = ctx.require()
+    order_id = int(ctx.state.data["order_id"])
+    name = ctx.state.name
+    event = ctx.event
+    if name == "resolve" and event.photo and not event.text:
+        data = dict(ctx.state.data, photo=event.photo)
+        await ctx.remember(ChatState(name, data))
+        ctx.say("task.photo_kept")
+        return
+    if not event.text or event.command:
+        ctx.say("task.need_text")
+        return
+    await ctx.set_state(None)
+    if name == "decline":
+        order = await decline_task(ctx.uow, ctx.clock, person, order_id, event.text)
+        ctx.say("task.declined", number=order.number)
+    elif name == "note":
+        order = await add_note(ctx.uow, ctx.clock, person, order_id, event.text)
+        ctx.say("task.noted", ctx.action_buttons(work_actions(order.id)), number=order.number)
+    elif name == "resolve":
+        photo = event.photo or ctx.state.data.get("photo")
+        order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
+        ctx.say("task.resolved", number=order.number)
+    elif name == "escalate":
+        order = await escalate(ctx.uow, ctx.clock, person, order_id, event.text)
+        ctx.say("task.escalated", number=order.number)
+
+
+async def on_way(ctx: Context, order_id: int) -> None:
+    """Tell the resident the worker is on the way."""
+    order = await on_my_way(ctx.uow, ctx.clock, ctx.require(), order_id)
+    ctx.answer("task.on_way_toast")
+    ctx.say("task.on_way", ctx.action_buttons(work_actions(order.id)), number=order.number)
+
+
+async def hand_over(ctx: Context, order_id: int, person_id: str) -> None:
+    """Dispatch a queued order by hand to the chosen person."""
+    if not person_id.isdigit():
+        raise InvalidInput(reason="expired")
+    order = await dispatch_by_hand(ctx.uow, ctx.clock, ctx.require(), order_id, int(person_id))
+    worker = await ctx.uow.people.get(int(person_id))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("queue.dispatched", number=order.number, name=worker.name if worker else "")
+
+
+async def my_tasks(ctx: Context) -> None:
+    """List the worker's offered and accepted tasks, each with its buttons."""
+    person = ctx.require()
+    if not person.is_staff:
+        raise NotAllowed()
+    orders = await ctx.uow.orders.of_assignee(
+        person.id, (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY)
+    )
+    if not orders:
+        ctx.say("tasks.none")
+        return
+    ctx.say("tasks.header", count=len(orders))
+    for order in orders[:TASKS_SHOWN]:
+        octx = await load(ctx.uow, order.id)
+        if order.status == OrderStatus.OFFERED:
+            actions: tuple[Action, ...] = (
+                Action("btn.accept", "acc", order.id),
+                Action("btn.decline", "dec", order.id),
+            )
+        else:
+            actions = work_actions(order.id)
+        ctx.say("tasks.item", ctx.action_buttons(actions), **_item(ctx, octx))
+
+
+def _item(ctx: Context, octx: OrderContext) -> dict[str, Any]:
+    params = card_params(octx, ctx.lang)
+    params["status"] = octx.order.status.value
+    return params
+
+
+async def open_pool(ctx: Context) -> None:
+    """List the open pool tasks this volunteer may claim."""
+    person = ctx.require()
+    if not person.has_role(Role.VOLUNTEER):
+        raise NotAllowed()
+    orders = await ctx.uow.orders.pool_for(person.id)
+    if not orders:
+        ctx.say("pool.none")
+        return
+    for order in orders[:TASKS_SHOWN]:
+        octx = await load(ctx.uow, order.id)
+        ctx.say(
+            "pool.item",
+            rows([ctx.button("btn.claim", f"clm:{order.id}")], 1),
+            **_item(ctx, octx),
+        )
+
+
+async def queue(ctx: Context) -> None:
+    """List the community's orders waiting for a dispatcher, with one-tap suggestions."""
+    person = ctx.require()
+    communities = [r.place_id for r in person.roles if r.role == Role.DISPATCHER]
+    if not communities:
+        raise NotAllowed()
+    shown = 0
+    for place_id in communities:
+        place = await ctx.uow.places.get(place_id)
+        if place is None:
+            continue
+        community_ids = [place_id]
+        if place.kind.value == "street":
+            community_ids = [
+                c.id for c in await ctx.uow.places.children(place_id, place.kind.COMMUNITY)
+            ]
+        for community_id in community_ids:
+            for order in await ctx.uow.orders.in_community(community_id, (OrderStatus.QUEUED,)):
+                octx = await load(ctx.uow, order.id)
+                if person.id not in {d.id for d in await dispatchers(ctx.uow, octx.place)}:
+                    continue
+                buttons = [
+                    Button(ctx.t("btn.dispatch_to", name=p.name), f"hd:{order.id}:{p.id}")
+                    for p in await suggest(ctx.uow, octx)
+                ]
+                ctx.say("queue.item", rows(buttons, 1), **_item(ctx, octx))
+                shown += 1
+    if not shown:
+        ctx.say("queue.none")
