@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Local time zone of the community.")
     default_language: str = Field(
-        default="zh", description="Language for people whose Telegram language is neither zh nor en."
+        default="zh",
+        description="Language for people whose Telegram language is not zh or en.",
     )
     delivery_rate: float = Field(
         default=25.0, description="Messages per second the delivery worker sends at most, overall."

@@ -17,10 +17,28 @@ from storage.repositories import (
     SqlPeople,
     SqlPlaces,
 )
+from workflows.ports import (
+    CategoryRepository,
+    ChatRepository,
+    InviteRepository,
+    OrderRepository,
+    OutboxRepository,
+    PersonRepository,
+    PlaceRepository,
+)
 
 
 class SqlUnitOfWork:
     """Repositories over one session; leaving without commit rolls back."""
+
+    session: AsyncSession
+    places: PlaceRepository
+    people: PersonRepository
+    categories: CategoryRepository
+    orders: OrderRepository
+    outbox: OutboxRepository
+    chats: ChatRepository
+    invites: InviteRepository
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:30:44.538933
+Create Date: 2026-11-22 18:34:03.724315
 """
 
 from collections.abc import Sequence
@@ -192,6 +192,7 @@ def upgrade() -> None:
         sa.Column("urgent", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
@@ -202,7 +203,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_chat_id"), ["chat_id"], unique=False)
-        batch_op.create_index("ix_outbox_pending", ["sent_at", "urgent", "id"], unique=False)
+        batch_op.create_index("ix_outbox_pending", ["sent_at", "failed_at", "id"], unique=False)
 
     op.create_table(
         "roles",

@@ -1,0 +1,78 @@
+"""Deep links into the bot and the printable QR codes that carry them."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import segno
+
+# Telegram's /start payload: at most 64 characters of A-Z a-z 0-9 _ -.
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BOT_USERNAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+BUILDING_PREFIX = "b_"
+INVITE_PREFIX = "inv_"
+# 16 pixels per module at 300 dpi: a typical building code prints about 5 cm wide.
+QR_SCALE = 16
+QR_BORDER = 4
+QR_DPI = 300
+
+
+def start_link(bot_username: str, payload: str) -> str:
+    """Return the t.me link that opens the bot with /start and the payload."""
+    username = bot_username.removeprefix("@")
+    if not BOT_USERNAME.fullmatch(username):
+        raise ValueError(f"{bot_username!r} is not a bot username")
+    if not START_PAYLOAD.fullmatch(payload):
+        raise ValueError(
+            f"{payload!r} cannot be a start payload: at most 64 characters of A-Z a-z 0-9 _ -"
+        )
+    return f"https://t.me/{username}?start={payload}"
+
+
+def building_link(bot_username: str, building_code: str) -> str:
+    """Return the link a building's QR code carries: residents scan it to register there."""
+    return start_link(bot_username, BUILDING_PREFIX + building_code)
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    """Return the link that lets a staff member claim their invitation."""
+    return start_link(bot_username, INVITE_PREFIX + token)
+
+
+def _sheet(entries: list[tuple[str, str, str, str]]) -> str:
+    cards = "\n".join(
+        f'<figure><img src="{html.escape(code)}.png" alt="{html.escape(code)}">'
+        f"<figcaption><b>{html.escape(zh)}</b><br>{html.escape(en)}<br>"
+        f"<small>{html.escape(link)}</small></figcaption></figure>"
+        for code, zh, en, link in entries
+    )
+    return (
+        '<!doctype html>\n<html lang="zh"><head><meta charset="utf-8">'
+        "<title>扫码登记 Scan to register</title><style>"
+        "body{font-family:sans-serif}figure{display:inline-block;width:30%;margin:1em;"
+        "text-align:center;break-inside:avoid}img{width:100%}</style></head><body>\n"
+        f"{cards}\n</body></html>\n"
+    )
+
+
+def write_building_qr_codes(
+    buildings: Iterable[tuple[str, str, str]], bot_username: str, out_dir: Path
+) -> list[Path]:
+    """Write `{code}.png` for each (code, name_zh, name_en), plus an index.html to print them."""
+    entries = [
+        (code, zh, en, building_link(bot_username, code)) for code, zh, en in buildings
+    ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for code, _zh, _en, link in entries:
+        path = out_dir / f"{code}.png"
+        # Always a full QR code (never Micro QR, which phone cameras do not read).
+        segno.make_qr(link, error="m").save(
+            path, kind="png", scale=QR_SCALE, border=QR_BORDER, dpi=QR_DPI
+        )
+        paths.append(path)
+    (out_dir / "index.html").write_text(_sheet(entries), encoding="utf-8")
+    return paths

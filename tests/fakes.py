@@ -1,0 +1,789 @@
+"""In-memory fakes of the ports in `workflows/ports.py`, a hand-moved clock and a sample org."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from workflows.dispatch import accept_task
+from workflows.model import (
+    Category,
+    CategoryKind,
+    ChatState,
+    Household,
+    HouseholdPlace,
+    Names,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    Place,
+    PlaceKind,
+    Role,
+    RoleAssignment,
+    Urgency,
+)
+from workflows.orders import OrderDraft, place_order
+from workflows.work import resolve_task
+
+if TYPE_CHECKING:
+    from workflows.ports import (
+        CategoryRepository,
+        ChatRepository,
+        Clock,
+        InviteRepository,
+        OrderRepository,
+        OutboxRepository,
+        PersonRepository,
+        PlaceRepository,
+        UnitOfWork,
+    )
+
+# Statuses that count towards a person's workload, as in the SQL repository.
+BUSY = frozenset({OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY})
+START = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, at: datetime = START) -> None:
+        if at.tzinfo is None:
+            raise ValueError("the clock tells timezone-aware UTC time")
+        self.at = at
+
+    def now(self) -> datetime:
+        """Return the current (fake) time."""
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the clock forward by a timedelta given as keywords (hours=2, minutes=5)."""
+        self.at += timedelta(**delta)
+        return self.at
+
+
+@dataclass
+class Team:
+    """A volunteer team of a community with its skills (the domain has no such type yet)."""
+
+    id: int
+    code: str
+    names: Names
+    community_id: int
+    skills: tuple[str, ...]
+    member_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Invite:
+    """A one-time staff invite token."""
+
+    person_id: int
+    issued_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass
+class FakeStore:
+    """Everything the fake database holds; snapshotted on commit, restored on rollback."""
+
+    places: dict[int, Place] = field(default_factory=dict)
+    households: dict[int, Household] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+    teams: dict[int, Team] = field(default_factory=dict)
+    categories: dict[int, Category] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    order_community: dict[int, int] = field(default_factory=dict)
+    events: list[OrderEvent] = field(default_factory=list)
+    pool_offers: list[tuple[int, int]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    chats: dict[int, ChatState] = field(default_factory=dict)
+    invites: dict[str, Invite] = field(default_factory=dict)
+    next_id: int = 1
+
+    def new_id(self) -> int:
+        """Return a fresh id (one sequence for everything keeps ids unambiguous in tests)."""
+        value = self.next_id
+        self.next_id += 1
+        return value
+
+
+class FakePlaces:
+    """Places and households."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def get(self, place_id: int) -> Place | None:
+        return self.store.places.get(place_id)
+
+    async def children(self, parent_id: int | None, kind: PlaceKind) -> list[Place]:
+        return [
+            p
+            for p in sorted(self.store.places.values(), key=lambda p: p.id)
+            if p.kind == kind and (parent_id is None or p.parent_id == parent_id)
+        ]
+
+    async def by_code(self, code: str) -> Place | None:
+        return next((p for p in self.store.places.values() if p.code == code), None)
+
+    async def households(self, unit_id: int) -> list[Household]:
+        return sorted(
+            (h for h in self.store.households.values() if h.unit_id == unit_id),
+            key=lambda h: h.id,
+        )
+
+    async def household(self, household_id: int) -> Household | None:
+        return self.store.households.get(household_id)
+
+    async def household_place(self, household_id: int) -> HouseholdPlace | None:
+        household = self.store.households.get(household_id)
+        if household is None:
+            return None
+        chain: list[Place] = []
+        place_id: int | None = household.unit_id
+        while place_id is not None and len(chain) < 4:
+            place = self.store.places.get(place_id)
+            if place is None:
+                return None
+            chain.append(place)
+            place_id = place.parent_id
+        if len(chain) < 4:
+            return None
+        unit, building, grid, community = chain
+        return HouseholdPlace(household, unit, building, grid, community)
+
+
+PERSON_FIELDS = frozenset(f.name for f in dataclasses.fields(Person)) - {"id", "roles"}
+
+
+class FakePeople:
+    """People, their roles and volunteer teams."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _check_telegram(self, telegram_id: int | None, person_id: int | None) -> None:
+        """Refuse a duplicate telegram_id, as the database's unique constraint would."""
+        if telegram_id is None:
+            return
+        for p in self.store.people.values():
+            if p.telegram_id == telegram_id and p.id != person_id:
+                raise ValueError(f"telegram_id {telegram_id} already belongs to person {p.id}")
+
+    async def get(self, person_id: int) -> Person | None:
+        return self.store.people.get(person_id)
+
+    async def by_telegram(self, telegram_id: int) -> Person | None:
+        return next((p for p in self.store.people.values() if p.telegram_id == telegram_id), None)
+
+    async def add_resident(
+        self, telegram_id: int, name: str, lang: str, household_id: int
+    ) -> Person:
+        self._check_telegram(telegram_id, None)
+        if household_id not in self.store.households:
+            raise ValueError(f"no household {household_id}")
+        person = Person(
+            id=self.store.new_id(),
+            name=name,
+            lang=lang,
+            telegram_id=telegram_id,
+            household_id=household_id,
+        )
+        self.store.people[person.id] = person
+        return person
+
+    async def update(self, person_id: int, **fields: Any) -> None:
+        unknown = set(fields) - PERSON_FIELDS
+        if unknown:
+            raise TypeError(f"people have no column(s) {sorted(unknown)}")
+        person = self.store.people.get(person_id)
+        if person is None:
+            return  # an UPDATE that matches no row changes nothing
+        if "telegram_id" in fields:
+            self._check_telegram(fields["telegram_id"], person_id)
+        self.store.people[person_id] = dataclasses.replace(person, **fields)
+
+    async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
+        wanted = set(place_ids)
+        return [
+            p
+            for p in sorted(self.store.people.values(), key=lambda p: p.id)
+            if any(r.role == role and r.place_id in wanted for r in p.roles)
+        ]
+
+    async def volunteers_with_skills(
+        self, skills: Sequence[str], community_id: int
+    ) -> list[Person]:
+        member_ids: set[int] = set()
+        for team in self.store.teams.values():
+            if team.community_id == community_id and (not skills or set(skills) & set(team.skills)):
+                member_ids.update(team.member_ids)
+        return [self.store.people[pid] for pid in sorted(member_ids)]
+
+    async def workload(self, person_ids: Sequence[int]) -> dict[int, int]:
+        wanted = set(person_ids)
+        counts: dict[int, int] = {}
+        for order in self.store.orders.values():
+            if order.assignee_id in wanted and order.status in BUSY:
+                counts[order.assignee_id] = counts.get(order.assignee_id, 0) + 1
+        return counts
+
+
+class FakeCategories:
+    """Categories in the order residents see them."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def list(self) -> list[Category]:
+        return sorted(self.store.categories.values(), key=lambda c: c.id)
+
+    async def get(self, category_id: int) -> Category | None:
+        return self.store.categories.get(category_id)
+
+
+ORDER_COLUMNS = frozenset(f.name for f in dataclasses.fields(Order)) - {"id", "status", "version"}
+
+
+def _column_value(name: str, value: Any) -> Any:
+    """Return a value as it would read back from the database (enums from plain strings)."""
+    if value is None:
+        return None
+    if name == "level":
+        return Role(value)
+    if name == "urgency":
+        return Urgency(value)
+    if name == "photos":
+        return tuple(value)
+    return value
+
+
+def _apply(order: Order, changes: dict[str, Any]) -> Order:
+    """Return the order with column changes applied, refusing columns that do not exist."""
+    unknown = set(changes) - ORDER_COLUMNS
+    if unknown:
+        raise TypeError(f"orders have no column(s) {sorted(unknown)}")
+    return dataclasses.replace(order, **{k: _column_value(k, v) for k, v in changes.items()})
+
+
+class FakeOrders:
+    """Orders, timelines and pool offers; `move` is a conditional write like the SQL one."""
+
+    def __init__(self, store: FakeStore, places: FakePlaces) -> None:
+        self.store = store
+        self.places = places
+
+    async def add(
+        self,
+        *,
+        resident_id: int,
+        household_id: int,
+        category_id: int,
+        description: str,
+        urgency: Urgency,
+        status: OrderStatus,
+        photos: Sequence[str],
+        latitude: float | None,
+        longitude: float | None,
+        created_at: datetime,
+    ) -> Order:
+        place = await self.places.household_place(household_id)
+        if place is None:
+            raise ValueError(f"household {household_id} is not inside a community")
+        order = Order(
+            id=self.store.new_id(),
+            resident_id=resident_id,
+            household_id=household_id,
+            category_id=category_id,
+            description=description,
+            urgency=Urgency(urgency),
+            status=OrderStatus(status),
+            assignee_id=None,
+            created_at=created_at,
+            photos=tuple(photos),
+            latitude=latitude,
+            longitude=longitude,
+            version=0,
+        )
+        self.store.orders[order.id] = order
+        self.store.order_community[order.id] = place.community.id
+        return order
+
+    async def get(self, order_id: int) -> Order | None:
+        return self.store.orders.get(order_id)
+
+    async def move(
+        self,
+        order_id: int,
+        from_statuses: Iterable[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        expect_version: int | None = None,
+        **changes: Any,
+    ) -> Order | None:
+        order = self.store.orders.get(order_id)
+        allowed = {OrderStatus(s) for s in from_statuses}
+        if order is None or order.status not in allowed:
+            return None
+        if expect_version is not None and order.version != expect_version:
+            return None
+        moved = _apply(order, changes)
+        moved = dataclasses.replace(moved, status=OrderStatus(to_status), version=order.version + 1)
+        self.store.orders[order_id] = moved
+        return moved
+
+    async def update(self, order_id: int, **changes: Any) -> None:
+        order = self.store.orders.get(order_id)
+        if order is not None:
+            self.store.orders[order_id] = _apply(order, changes)
+
+    async def add_event(self, event: OrderEvent) -> None:
+        if event.order_id not in self.store.orders:
+            raise ValueError(f"no order {event.order_id} for the timeline entry")
+        self.store.events.append(event)
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        return [e for e in self.store.events if e.order_id == order_id]
+
+    async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]:
+        mine = [o for o in self.store.orders.values() if o.resident_id == resident_id]
+        return sorted(mine, key=lambda o: o.id, reverse=True)[:limit]
+
+    async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        wanted = {OrderStatus(s) for s in statuses}
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if o.assignee_id == person_id and o.status in wanted
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def pool_for(self, person_id: int) -> list[Order]:
+        offered = {oid for oid, pid in self.store.pool_offers if pid == person_id}
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if o.id in offered and o.status == OrderStatus.POOL
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def in_community(self, community_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        wanted = {OrderStatus(s) for s in statuses}
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if self.store.order_community[o.id] == community_id and o.status in wanted
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def pool_offers(self, order_id: int) -> list[int]:
+        return [pid for oid, pid in self.store.pool_offers if oid == order_id]
+
+    async def add_pool_offer(self, order_id: int, person_id: int) -> None:
+        if (order_id, person_id) not in self.store.pool_offers:
+            self.store.pool_offers.append((order_id, person_id))
+
+
+class FakeOutbox:
+    """Notices the workflows queued, in order."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def add(self, notice: Notice) -> None:
+        self.store.notices.append(notice)
+
+    @property
+    def notices(self) -> list[Notice]:
+        """Return every notice queued (and not rolled back) so far."""
+        return list(self.store.notices)
+
+    def notices_for(self, person_id: int) -> list[Notice]:
+        """Return the notices queued for one person, oldest first."""
+        return [n for n in self.store.notices if n.person_id == person_id]
+
+    def keys_for(self, person_id: int) -> list[str]:
+        """Return the catalog keys of the notices queued for one person, oldest first."""
+        return [n.key for n in self.notices_for(person_id)]
+
+
+class FakeChats:
+    """Conversation state per Telegram user."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def get(self, telegram_id: int) -> ChatState | None:
+        return self.store.chats.get(telegram_id)
+
+    async def put(self, telegram_id: int, state: ChatState | None) -> None:
+        if state is None:
+            self.store.chats.pop(telegram_id, None)
+        else:
+            self.store.chats[telegram_id] = state
+
+
+class FakeInvites:
+    """One-time staff invite tokens."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def issue(self, person_id: int, token: str, at: datetime) -> None:
+        if token in self.store.invites:
+            raise ValueError("invite tokens are unique")
+        self.store.invites[token] = Invite(person_id, at)
+
+    async def redeem(self, token: str, at: datetime) -> int | None:
+        invite = self.store.invites.get(token)
+        if invite is None or invite.used_at is not None:
+            return None
+        invite.used_at = at
+        return invite.person_id
+
+
+class FakeUnitOfWork:
+    """All fake repositories over one store; rollback restores the state of the last commit."""
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        # Typed as the ports: the protocol's attributes are settable, so mypy wants them exact.
+        places = FakePlaces(self.store)
+        self.places: PlaceRepository = places
+        self.people: PersonRepository = FakePeople(self.store)
+        self.categories: CategoryRepository = FakeCategories(self.store)
+        self.orders: OrderRepository = FakeOrders(self.store, places)
+        self.sent = FakeOutbox(self.store)
+        self.outbox: OutboxRepository = self.sent
+        self.chats: ChatRepository = FakeChats(self.store)
+        self.invites: InviteRepository = FakeInvites(self.store)
+        self.committed = 0
+        self.rolled_back = 0
+        self._snapshot = copy.deepcopy(self.store)
+
+    @property
+    def notices(self) -> list[Notice]:
+        """Return every notice queued (and not rolled back) so far."""
+        return self.sent.notices
+
+    def notices_for(self, person_id: int) -> list[Notice]:
+        """Return the notices queued for one person, oldest first."""
+        return self.sent.notices_for(person_id)
+
+    def keys_for(self, person_id: int) -> list[str]:
+        """Return the catalog keys of the notices queued for one person, oldest first."""
+        return self.sent.keys_for(person_id)
+
+    def settle(self) -> None:
+        """Make the current state the committed baseline without counting a commit (for setup)."""
+        self._snapshot = copy.deepcopy(self.store)
+
+    async def commit(self) -> None:
+        self.committed += 1
+        self._snapshot = copy.deepcopy(self.store)
+
+    async def rollback(self) -> None:
+        self.rolled_back += 1
+        restored = copy.deepcopy(self._snapshot)
+        # Restore in place: the repositories keep their reference to the one store.
+        for f in dataclasses.fields(FakeStore):
+            setattr(self.store, f.name, getattr(restored, f.name))
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Like the SQL unit of work: leaving without commit throws the changes away.
+        await self.rollback()
+
+
+# --- a sample organisation ------------------------------------------------------------------
+
+
+def _names(zh: str, en: str) -> Names:
+    return Names(zh, en)
+
+
+class OrgBuilder:
+    """Adds places, households, people, teams and categories straight into a fake store."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.store = uow.store
+        self._telegram = 10_000
+
+    def place(self, kind: PlaceKind, code: str, zh: str, en: str, parent: Place | None) -> Place:
+        """Add a place under a parent."""
+        place = Place(
+            self.store.new_id(), kind, code, _names(zh, en), parent.id if parent else None
+        )
+        self.store.places[place.id] = place
+        return place
+
+    def household(self, unit: Place, room: str, *, is_key: bool = False) -> Household:
+        """Add a household (room) to a unit."""
+        household = Household(self.store.new_id(), unit.id, room, is_key)
+        self.store.households[household.id] = household
+        return household
+
+    def person(
+        self,
+        name: str,
+        *roles: tuple[Role, Place],
+        lang: str = "zh",
+        household: Household | None = None,
+        phone: str | None = None,
+        telegram: bool = True,
+    ) -> Person:
+        """Add a person with roles over places; gives them a Telegram account unless told not."""
+        telegram_id = None
+        if telegram:
+            self._telegram += 1
+            telegram_id = self._telegram
+        person = Person(
+            id=self.store.new_id(),
+            name=name,
+            lang=lang,
+            telegram_id=telegram_id,
+            code=f"p{self.store.next_id}",
+            phone=phone,
+            household_id=household.id if household else None,
+            roles=tuple(RoleAssignment(role, place.id) for role, place in roles),
+        )
+        self.store.people[person.id] = person
+        return person
+
+    def team(
+        self, code: str, community: Place, skills: Sequence[str], members: Sequence[Person]
+    ) -> Team:
+        """Add a volunteer team with skills and members."""
+        team = Team(
+            self.store.new_id(),
+            code,
+            _names(code, code),
+            community.id,
+            tuple(skills),
+            [m.id for m in members],
+        )
+        self.store.teams[team.id] = team
+        return team
+
+    def category(
+        self,
+        code: str,
+        *,
+        role: Role | None,
+        kind: CategoryKind = CategoryKind.ROUTED,
+        skills: Sequence[str] = (),
+        department: Place | None = None,
+    ) -> Category:
+        """Add a category with ordinary deadlines."""
+        category = Category(
+            id=self.store.new_id(),
+            code=code,
+            names=_names(f"类别{code}", f"Category {code}"),
+            kind=kind,
+            role=role,
+            skills=tuple(skills),
+            department_id=department.id if department else None,
+            accept_minutes=30,
+            resolve_hours=24,
+            urgent_accept_minutes=10,
+            urgent_resolve_hours=4,
+            followup_days=7,
+        )
+        self.store.categories[category.id] = category
+        return category
+
+
+@dataclass(frozen=True)
+class SampleOrg:
+    """Who and what `sample_org` created, by name."""
+
+    street: Place
+    community: Place
+    grid: Place
+    building: Place
+    unit: Place
+    department: Place
+    room101: Household
+    room102: Household
+    unit_head: Person
+    building_head: Person
+    grid_worker: Person
+    grid_worker2: Person
+    cadre: Person
+    dispatcher: Person
+    liaison: Person
+    volunteer1: Person
+    volunteer2: Person
+    team: Team
+    resident: Person
+    neighbour: Person
+    repairs: Category  # routed to the unit head, with a department behind it
+    grid_matters: Category  # routed to the grid worker
+    wishes: Category  # pool: micro-wishes for volunteers
+    other: Category  # no rule: straight to the dispatcher's queue
+    # A second community under the same street, to check that scopes do not leak.
+    other_community: Place
+    other_household: Household
+    other_grid_worker: Person
+    other_dispatcher: Person
+    other_resident: Person
+
+    @property
+    def staff(self) -> tuple[Person, ...]:
+        """Return the staff of the main community (and its street's department)."""
+        return (
+            self.unit_head,
+            self.building_head,
+            self.grid_worker,
+            self.grid_worker2,
+            self.cadre,
+            self.dispatcher,
+            self.liaison,
+            self.volunteer1,
+            self.volunteer2,
+        )
+
+
+def sample_org(uow: FakeUnitOfWork) -> SampleOrg:
+    """Create a street, two communities and the five-level crew, then settle it as committed."""
+    b = OrgBuilder(uow)
+    street = b.place(PlaceKind.STREET, "st", "幸福街道", "Xingfu Street", None)
+    community = b.place(PlaceKind.COMMUNITY, "c1", "和平社区", "Heping Community", street)
+    grid = b.place(PlaceKind.GRID, "g1", "第一网格", "Grid 1", community)
+    building = b.place(PlaceKind.BUILDING, "b3", "3号楼", "Building 3", grid)
+    unit = b.place(PlaceKind.UNIT, "b3u1", "1单元", "Unit 1", building)
+    department = b.place(PlaceKind.DEPARTMENT, "water", "自来水公司", "Water Company", street)
+    room101 = b.household(unit, "101")
+    room102 = b.household(unit, "102", is_key=True)
+
+    unit_head = b.person("单元长老王", (Role.UNIT_HEAD, unit))
+    building_head = b.person("楼栋长李姐", (Role.BUILDING_HEAD, building))
+    grid_worker = b.person("网格员小张", (Role.GRID_WORKER, grid))
+    grid_worker2 = b.person("网格员小赵", (Role.GRID_WORKER, grid), lang="en")
+    cadre = b.person("社区干部陈书记", (Role.COMMUNITY_CADRE, community))
+    dispatcher = b.person("派单员刘", (Role.DISPATCHER, community))
+    liaison = b.person("联络员周", (Role.DEPT_LIAISON, department))
+    volunteer1 = b.person("志愿者小红", (Role.VOLUNTEER, community))
+    volunteer2 = b.person("志愿者小明", (Role.VOLUNTEER, community), lang="en")
+    team = b.team("红管家", community, ["micro_wish"], [volunteer1, volunteer2])
+    resident = b.person("居民王阿姨", household=room101, phone="13800000001")
+    neighbour = b.person("Neighbour Li", household=room102, lang="en")
+
+    repairs = b.category(
+        "repairs", role=Role.UNIT_HEAD, kind=CategoryKind.ROUTED, department=department
+    )
+    grid_matters = b.category("grid", role=Role.GRID_WORKER)
+    wishes = b.category("wish", role=None, kind=CategoryKind.POOL, skills=["micro_wish"])
+    other = b.category("other", role=None)
+
+    other_community = b.place(PlaceKind.COMMUNITY, "c2", "光明社区", "Guangming Community", street)
+    other_grid = b.place(PlaceKind.GRID, "g9", "第九网格", "Grid 9", other_community)
+    other_building = b.place(PlaceKind.BUILDING, "b9", "9号楼", "Building 9", other_grid)
+    other_unit = b.place(PlaceKind.UNIT, "b9u1", "1单元", "Unit 1", other_building)
+    other_household = b.household(other_unit, "901")
+    other_grid_worker = b.person("光明网格员", (Role.GRID_WORKER, other_grid))
+    other_dispatcher = b.person("光明派单员", (Role.DISPATCHER, other_community))
+    other_resident = b.person("光明居民", household=other_household)
+
+    uow.settle()
+    return SampleOrg(
+        street=street,
+        community=community,
+        grid=grid,
+        building=building,
+        unit=unit,
+        department=department,
+        room101=room101,
+        room102=room102,
+        unit_head=unit_head,
+        building_head=building_head,
+        grid_worker=grid_worker,
+        grid_worker2=grid_worker2,
+        cadre=cadre,
+        dispatcher=dispatcher,
+        liaison=liaison,
+        volunteer1=volunteer1,
+        volunteer2=volunteer2,
+        team=team,
+        resident=resident,
+        neighbour=neighbour,
+        repairs=repairs,
+        grid_matters=grid_matters,
+        wishes=wishes,
+        other=other,
+        other_community=other_community,
+        other_household=other_household,
+        other_grid_worker=other_grid_worker,
+        other_dispatcher=other_dispatcher,
+        other_resident=other_resident,
+    )
+
+
+@dataclass
+class World:
+    """A fake unit of work, a fake clock and the sample org, ready for a test."""
+
+    uow: FakeUnitOfWork
+    clock: FakeClock
+    org: SampleOrg
+
+    def person(self, person_id: int) -> Person:
+        """Return a person as stored now (roles, telegram id and household may have changed)."""
+        return self.uow.store.people[person_id]
+
+    def order(self, order_id: int) -> Order:
+        """Return an order as stored now."""
+        return self.uow.store.orders[order_id]
+
+    async def place(
+        self,
+        category: Category,
+        resident: Person | None = None,
+        description: str = "厨房水管漏水，请尽快来看看",
+        **draft: Any,
+    ) -> Order:
+        """Place an order as a resident (the sample resident of room 101 unless told)."""
+        who = resident or self.org.resident
+        return await place_order(
+            self.uow, self.clock, who, OrderDraft(category.id, description, **draft)
+        )
+
+    async def accepted(self, category: Category, resident: Person | None = None) -> Order:
+        """Place an order and have whoever it is offered to accept it."""
+        order = await self.place(category, resident)
+        assert order.assignee_id is not None, f"{category.code} was not offered to anyone"
+        return await accept_task(self.uow, self.clock, self.person(order.assignee_id), order.id)
+
+    async def resolved(self, category: Category, resident: Person | None = None) -> Order:
+        """Place, accept and resolve an order."""
+        order = await self.accepted(category, resident)
+        assert order.assignee_id is not None
+        worker = self.person(order.assignee_id)
+        return await resolve_task(self.uow, self.clock, worker, order.id, "已更换阀门")
+
+
+def sample_world() -> World:
+    """Return a fresh world with the sample org settled as committed and nothing counted."""
+    uow = FakeUnitOfWork()
+    return World(uow, FakeClock(), sample_org(uow))
+
+
+if TYPE_CHECKING:
+    # mypy proves the fakes satisfy the ports structurally.
+    def _satisfies_ports(uow: FakeUnitOfWork, clock: FakeClock) -> tuple[UnitOfWork, Clock]:
+        return uow, clock

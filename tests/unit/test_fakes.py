@@ -1,0 +1,162 @@
+"""The fakes keep the ports' promises, so tests on them say something about production."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import UTC, timedelta
+
+import pytest
+
+from tests.fakes import (
+    FakeCategories,
+    FakeChats,
+    FakeClock,
+    FakeInvites,
+    FakeOrders,
+    FakeOutbox,
+    FakePeople,
+    FakePlaces,
+    FakeUnitOfWork,
+    sample_world,
+)
+from workflows import ports
+from workflows.model import ChatState, Notice, OrderStatus, Role, Urgency
+
+PAIRS = [
+    (ports.PlaceRepository, FakePlaces),
+    (ports.PersonRepository, FakePeople),
+    (ports.CategoryRepository, FakeCategories),
+    (ports.OrderRepository, FakeOrders),
+    (ports.OutboxRepository, FakeOutbox),
+    (ports.ChatRepository, FakeChats),
+    (ports.InviteRepository, FakeInvites),
+    (ports.UnitOfWork, FakeUnitOfWork),
+    (ports.Clock, FakeClock),
+]
+
+
+def _port_methods(port: type) -> list[str]:
+    return [n for n, v in vars(port).items() if callable(v) and not n.startswith("_")]
+
+
+@pytest.mark.parametrize(("port", "fake"), PAIRS, ids=lambda p: p.__name__)
+def test_each_fake_has_the_ports_methods_with_the_same_signature(port: type, fake: type) -> None:
+    for name in _port_methods(port):
+        wanted = inspect.signature(getattr(port, name))
+        got = inspect.signature(getattr(fake, name))
+        assert list(got.parameters) == list(wanted.parameters), f"{fake.__name__}.{name}"
+        for p_name, p in wanted.parameters.items():
+            q = got.parameters[p_name]
+            assert (q.kind, q.default, q.annotation) == (p.kind, p.default, p.annotation), (
+                f"{fake.__name__}.{name}({p_name})"
+            )
+        assert got.return_annotation == wanted.return_annotation, f"{fake.__name__}.{name}"
+        assert inspect.iscoroutinefunction(getattr(fake, name)) == (
+            inspect.iscoroutinefunction(getattr(port, name))
+        ), f"{fake.__name__}.{name} async-ness"
+
+
+def test_the_fake_unit_of_work_has_every_repository() -> None:
+    uow = FakeUnitOfWork()
+    for name in ports.UnitOfWork.__annotations__:
+        assert hasattr(uow, name), name
+
+
+async def test_move_is_a_conditional_write_on_status_and_version() -> None:
+    w = sample_world()
+    orders = w.uow.orders
+    order = await orders.add(
+        resident_id=w.org.resident.id,
+        household_id=w.org.room101.id,
+        category_id=w.org.other.id,
+        description="x",
+        urgency=Urgency.NORMAL,
+        status=OrderStatus.QUEUED,
+        photos=["p1"],
+        latitude=None,
+        longitude=None,
+        created_at=w.clock.now(),
+    )
+    assert order.version == 0
+
+    assert await orders.move(order.id, [OrderStatus.POOL], OrderStatus.OFFERED) is None
+    assert (
+        await orders.move(order.id, [OrderStatus.QUEUED], OrderStatus.OFFERED, expect_version=7)
+        is None
+    )
+    moved = await orders.move(
+        order.id,
+        [OrderStatus.QUEUED],
+        OrderStatus.OFFERED,
+        expect_version=0,
+        assignee_id=w.org.unit_head.id,
+        level="unit_head",  # plain values are read back as enums, as from the database
+    )
+    assert moved is not None
+    assert (moved.status, moved.version, moved.assignee_id, moved.level) == (
+        OrderStatus.OFFERED,
+        1,
+        w.org.unit_head.id,
+        Role.UNIT_HEAD,
+    )
+    # The same stale write a second time loses: the version moved on.
+    assert (
+        await orders.move(order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, expect_version=0)
+        is None
+    )
+    assert await orders.get(order.id) == moved
+    with pytest.raises(TypeError):
+        await orders.move(order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, no_such_column=1)
+
+
+async def test_rollback_discards_everything_since_the_last_commit() -> None:
+    w = sample_world()
+    uow = w.uow
+    await uow.outbox.add(Notice(w.org.resident.id, "kept"))
+    await uow.chats.put(1, ChatState("kept"))
+    await uow.commit()
+    await uow.outbox.add(Notice(w.org.resident.id, "dropped"))
+    await uow.chats.put(1, ChatState("dropped"))
+    await uow.people.update(w.org.resident.id, lang="en")
+    await uow.invites.issue(w.org.cadre.id, "tok", w.clock.now())
+    await uow.rollback()
+    assert uow.keys_for(w.org.resident.id) == ["kept"]
+    assert await uow.chats.get(1) == ChatState("kept")
+    assert (await uow.people.get(w.org.resident.id)) == w.org.resident
+    assert await uow.invites.redeem("tok", w.clock.now()) is None
+    assert (uow.committed, uow.rolled_back) == (1, 1)
+
+
+async def test_the_sample_org_is_settled_without_counting_a_commit() -> None:
+    w = sample_world()
+    await w.uow.rollback()
+    assert w.uow.committed == 0
+    assert w.person(w.org.unit_head.id) == w.org.unit_head
+
+
+async def test_telegram_ids_stay_unique_like_the_database_constraint() -> None:
+    w = sample_world()
+    with pytest.raises(ValueError):
+        await w.uow.people.update(w.org.neighbour.id, telegram_id=w.org.resident.telegram_id)
+
+
+async def test_people_and_volunteers_are_found_by_role_scope_and_skill() -> None:
+    w = sample_world()
+    org = w.org
+    heads = await w.uow.people.with_role(Role.UNIT_HEAD, [org.unit.id, org.building.id])
+    assert heads == [org.unit_head]
+    assert await w.uow.people.volunteers_with_skills(["micro_wish"], org.community.id) == [
+        org.volunteer1,
+        org.volunteer2,
+    ]
+    assert await w.uow.people.volunteers_with_skills(["legal"], org.community.id) == []
+    assert await w.uow.people.volunteers_with_skills(["micro_wish"], org.other_community.id) == []
+
+
+def test_the_clock_is_timezone_aware_and_moves_only_when_told() -> None:
+    clock = FakeClock()
+    start = clock.now()
+    assert start.tzinfo == UTC
+    assert clock.now() == start
+    clock.advance(hours=2, minutes=5)
+    assert clock.now() - start == timedelta(hours=2, minutes=5)
