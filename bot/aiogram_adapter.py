@@ -126,6 +126,16 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+async def fetch_username(token: str, api_base: str) -> str:
+    """Ask the Bot API for the bot's @username."""
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+    try:
+        me = await bot.get_me()
+        return me.username or ""
+    finally:
+        await bot.session.close()
+
+
 class AiogramBot:
     """Runs Sandan's handlers on aiogram: long polling in, Bot API calls out."""
 

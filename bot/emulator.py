@@ -23,6 +23,7 @@ import contextlib
 import copy
 import dataclasses
 import html
+import inspect
 import json
 import logging
 import math
@@ -41,6 +42,7 @@ from aiohttp import web
 
 __all__ = [
     "ApiCall",
+    "BotAPIError",
     "CallbackAnswer",
     "FakeBotAPI",
     "FakeChat",
@@ -246,8 +248,8 @@ def _fake_jpeg(width: int, height: int, salt: int = 0) -> bytes:
 # Formatting (parse_mode)
 
 
-class _ApiError(Exception):
-    """A Telegram-style error answer."""
+class BotAPIError(Exception):
+    """A Telegram-style error answer; raise it from a method added with ``add_method``."""
 
     def __init__(self, code: int, description: str, parameters: JSON | None = None) -> None:
         super().__init__(description)
@@ -262,11 +264,11 @@ class _ApiError(Exception):
         return body
 
 
-def _bad(description: str) -> _ApiError:
-    return _ApiError(400, f"Bad Request: {description}")
+def _bad(description: str) -> BotAPIError:
+    return BotAPIError(400, f"Bad Request: {description}")
 
 
-def _entity_error(description: str) -> _ApiError:
+def _entity_error(description: str) -> BotAPIError:
     return _bad(f"can't parse entities: {description}")
 
 
@@ -1227,7 +1229,7 @@ class FakeUser(FakeChat):
             self.blocked = False
             self.api._member_update(self, "kicked", "member")
 
-    async def wait_answer(self, query_id: str, *, timeout: float = 5.0) -> CallbackAnswer:
+    async def wait_answer(self, query_id: str, timeout: float = 5.0) -> CallbackAnswer:
         """Wait for the bot's answerCallbackQuery to this press."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -1555,10 +1557,9 @@ class FakeBotAPI:
 
     async def wait_idle(self, timeout: float = 10.0, quiet: float = 0.3) -> None:
         """Wait until all updates are confirmed and no API call happened for ``quiet`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
-            now = loop.time()
+            now = time.monotonic()
             busy = self._busy_reason()
             wait: float | None = None
             if busy is None:
@@ -1575,7 +1576,7 @@ class FakeBotAPI:
     # -- internal: state ---------------------------------------------------------------------
 
     def _touch(self) -> None:
-        self._last_activity = asyncio.get_running_loop().time()
+        self._last_activity = time.monotonic()
         self._changed.notify()
 
     def _busy_reason(self) -> str | None:
@@ -1741,35 +1742,37 @@ class FakeBotAPI:
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return _error_response(_ApiError(401, "Unauthorized"))
+            return _error_response(BotAPIError(401, "Unauthorized"))
         stored = self._paths.get(request.match_info["path"])
         if stored is None:
-            return _error_response(_ApiError(404, "Not Found"))
+            return _error_response(BotAPIError(404, "Not Found"))
         return web.Response(
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
         )
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return _error_response(_ApiError(401, "Unauthorized"))
         name = request.match_info["method"]
         entry = self._handlers.get(name.lower())
-        early: _ApiError | None = None
+        early: BotAPIError | None = None
         try:
             values, files = await _read_request(request)
-        except _ApiError as exc:
+        except BotAPIError as exc:
             values, files, early = {}, {}, exc
+        if request.match_info["token"] != self.token:
+            early = BotAPIError(401, "Unauthorized")
         call = ApiCall(method=entry[0] if entry else name, params=values, time=time.time())
         call.files = files
         self.calls.append(call)
         key = id(call)
+        polling = call.method == "getUpdates"
         self._inflight[key] = call.method
-        self._touch()
+        if not polling:
+            self._touch()
         try:
             if early is not None:
                 return self._finish(call, early)
             if entry is None:
-                return self._finish(call, _ApiError(404, "Not Found"))
+                return self._finish(call, BotAPIError(404, "Not Found"))
             fault = self.faults.pick(call.method) if self.faults is not None else None
             if fault is not None:
                 return await self._inject(request, call, fault)
@@ -1777,16 +1780,19 @@ class FakeBotAPI:
             return web.json_response(body, status=status, dumps=_dumps)
         finally:
             self._inflight.pop(key, None)
-            self._touch()
+            if polling:
+                self._changed.notify()
+            else:
+                self._touch()
 
-    def _finish(self, call: ApiCall, error: _ApiError) -> web.Response:
+    def _finish(self, call: ApiCall, error: BotAPIError) -> web.Response:
         call.ok, call.error_code, call.description = False, error.code, error.description
         return _error_response(error)
 
     async def _execute(self, call: ApiCall, handler: Handler, params: _Params) -> tuple[int, JSON]:
         try:
             result = await handler(params)
-        except _ApiError as exc:
+        except BotAPIError as exc:
             call.ok, call.error_code, call.description = False, exc.code, exc.description
             return exc.code, exc.body()
         except Exception as exc:
@@ -1794,7 +1800,7 @@ class FakeBotAPI:
             self.server_errors.append(exc)
             description = f"Internal Server Error: emulator bug: {exc!r}"
             call.ok, call.error_code, call.description = False, 500, description
-            return 500, _ApiError(500, description).body()
+            return 500, BotAPIError(500, description).body()
         call.ok, call.result = True, result
         return 200, {"ok": True, "result": result}
 
@@ -1805,14 +1811,15 @@ class FakeBotAPI:
         self.injected_faults.append(InjectedFault(call.method, kind, time.time()))
         if kind == "429":
             retry = self.faults.retry_after
-            error = _ApiError(
+            error = BotAPIError(
                 429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
             )
             return self._finish(call, error)
         if kind == "500":
-            return self._finish(call, _ApiError(500, "Internal Server Error"))
+            return self._finish(call, BotAPIError(500, "Internal Server Error"))
         if kind == "502":
-            return self._finish(call, _ApiError(502, "Bad Gateway"))
+            return self._finish(call, BotAPIError(502, "Bad Gateway"))
+        call.description = f"injected fault: {kind} (no response)"
         if kind == "timeout":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.faults.hold)
@@ -1822,6 +1829,20 @@ class FakeBotAPI:
         return web.Response(status=502)
 
     # -- internal: method table --------------------------------------------------------------
+
+    def add_method(self, name: str, handler: Callable[[JSON], Any]) -> None:
+        """Serve an extra (or replace a) Bot API method: handler(params) -> result or awaitable.
+
+        Raise BotAPIError from the handler to answer with a Telegram error.
+        """
+
+        async def wrapped(p: _Params) -> Any:
+            result = handler(p.values)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        self._handlers[name.lower()] = (name, wrapped)
 
     def _register_methods(self) -> None:
         table: dict[str, Handler] = {
@@ -1865,16 +1886,16 @@ class FakeBotAPI:
         chat_id: int | None
         try:
             chat_id = p.integer("chat_id")
-        except _ApiError:
+        except BotAPIError:
             chat_id = None
         chat = self._chats.get(chat_id) if chat_id is not None else None
         if chat is None:
             raise _bad("chat not found")
         if send and isinstance(chat, FakeUser):
             if chat.blocked:
-                raise _ApiError(403, "Forbidden: bot was blocked by the user")
+                raise BotAPIError(403, "Forbidden: bot was blocked by the user")
             if not chat.started:
-                raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+                raise BotAPIError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
 
     def _format(
@@ -2000,7 +2021,7 @@ class FakeBotAPI:
                 RateViolation(method, chat_id, scope, time.time(), retry, enforced)
             )
             if enforced:
-                raise _ApiError(
+                raise BotAPIError(
                     429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
                 )
         meter.record(chat_id, now)
@@ -2109,7 +2130,7 @@ class FakeBotAPI:
 
     async def _m_get_updates(self, p: _Params) -> list[JSON]:
         if self.webhook_url:
-            raise _ApiError(409, WEBHOOK_CONFLICT)
+            raise BotAPIError(409, WEBHOOK_CONFLICT)
         offset = p.integer("offset")
         limit = min(100, max(1, p.integer("limit") or 100))
         timeout = max(0.0, p.number("timeout") or 0.0)
@@ -2130,7 +2151,7 @@ class FakeBotAPI:
                 return []
             await self._changed.wait(remaining)
             if self._poll_generation != generation:
-                raise _ApiError(409, POLL_CONFLICT)
+                raise BotAPIError(409, POLL_CONFLICT)
 
     def _confirm(self, offset: int | None) -> None:
         if not offset:
@@ -2280,7 +2301,7 @@ class FakeBotAPI:
         call.files = files
         self.calls.append(call)
         if entry is None:
-            self._finish(call, _ApiError(404, "Not Found"))
+            self._finish(call, BotAPIError(404, "Not Found"))
             return
         await self._execute(call, entry[1], _Params(values, files))
         self._touch()
@@ -2569,7 +2590,7 @@ class FakeBotAPI:
 # Small helpers used by the server
 
 
-def _error_response(error: _ApiError) -> web.Response:
+def _error_response(error: BotAPIError) -> web.Response:
     return web.json_response(error.body(), status=error.code, dumps=_dumps)
 
 

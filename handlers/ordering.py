@@ -229,7 +229,8 @@ async def ask_info(ctx: Context, order_id: int) -> None:
 
 async def info_given(ctx: Context) -> None:
     """Add the text or photo to the order."""
-    assert ctx.state is not None
+    state = ctx.state
+    assert state is not None
     if not ctx.event.text and not ctx.event.photo:
         ctx.say("info.need_text")
         return
@@ -238,7 +239,7 @@ async def info_given(ctx: Context) -> None:
         ctx.uow,
         ctx.clock,
         ctx.require(),
-        int(ctx.state.data["order_id"]),
+        int(state.data["order_id"]),
         ctx.event.text,
         ctx.event.photo,
     )
@@ -268,13 +269,14 @@ async def not_satisfied(ctx: Context, order_id: int) -> None:
 
 async def reopen_reason(ctx: Context) -> None:
     """Reopen the order with the resident's reason."""
-    assert ctx.state is not None
+    state = ctx.state
+    assert state is not None
     if not ctx.event.text or ctx.event.command:
         ctx.say("reopen.need_text")
         return
     await ctx.set_state(None)
     order = await reopen_order(
-        ctx.uow, ctx.clock, ctx.require(), int(ctx.state.data["order_id"]), ctx.event.text
+        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
     )
     ctx.say("reopen.done", number=order.number)
 
@@ -297,13 +299,14 @@ async def rated(ctx: Context, order_id: int, stars: str) -> None:
 
 async def comment_given(ctx: Context) -> None:
     """Save the resident's comment."""
-    assert ctx.state is not None
+    state = ctx.state
+    assert state is not None
     if not ctx.event.text or ctx.event.command:
         ctx.say("comment.need_text")
         return
     await ctx.set_state(None)
     await comment_order(
-        ctx.uow, ctx.clock, ctx.require(), int(ctx.state.data["order_id"]), ctx.event.text
+        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
     )
     ctx.say("comment.thanks")
 

@@ -70,13 +70,14 @@ async def ask_text(ctx: Context, verb: str, order_id: int) -> None:
 
 async def text_given(ctx: Context) -> None:
     """Carry out the decline, note, resolution or escalation the person was asked for."""
-    assert ctx.state is not None
+    state = ctx.state
+    assert state is not None
     person = ctx.require()
-    order_id = int(ctx.state.data["order_id"])
-    name = ctx.state.name
+    order_id = int(state.data["order_id"])
+    name = state.name
     event = ctx.event
     if name == "resolve" and event.photo and not event.text:
-        data = dict(ctx.state.data, photo=event.photo)
+        data = dict(state.data, photo=event.photo)
         await ctx.remember(ChatState(name, data))
         ctx.say("task.photo_kept")
         return
@@ -91,7 +92,7 @@ async def text_given(ctx: Context) -> None:
         order = await add_note(ctx.uow, ctx.clock, person, order_id, event.text)
         ctx.say("task.noted", ctx.action_buttons(work_actions(order.id)), number=order.number)
     elif name == "resolve":
-        photo = event.photo or ctx.state.data.get("photo")
+        photo = event.photo or state.data.get("photo")
         order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
         ctx.say("task.resolved", number=order.number)
     elif name == "escalate":

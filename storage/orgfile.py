@@ -55,6 +55,7 @@ ROUTABLE_ROLES = frozenset(
 )
 NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 MERGE = re.compile(r"^(?:<<)$")
+MERGE_TAG = "tag:yaml.org,2002:merge"
 RowT = TypeVar("RowT")
 TOP_LEVEL_KEYS = "street, departments, communities, people, teams, categories, key_households"
 
@@ -287,12 +288,14 @@ class _OrgLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.yaml_implicit_resolvers = {
             **{key: [("tag:yaml.org,2002:null", NULL)] for key in ("", "~", "n", "N")},
-            "<": [("tag:yaml.org,2002:merge", MERGE)],
+            "<": [(MERGE_TAG, MERGE)],
         }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Hashable] = set()
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, Hashable):
                 if key in seen:

@@ -182,6 +182,9 @@ class FakePeople:
     async def by_telegram(self, telegram_id: int) -> Person | None:
         return next((p for p in self.store.people.values() if p.telegram_id == telegram_id), None)
 
+    async def by_code(self, code: str) -> Person | None:
+        return next((p for p in self.store.people.values() if p.code == code), None)
+
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person:

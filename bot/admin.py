@@ -1,0 +1,75 @@
+"""Admin commands: import the organisation, issue invites, print building QR codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.aiogram_adapter import fetch_username
+from bot.clock import SystemClock
+from bot.qr import invite_link, write_building_qr_codes
+from bot.settings import Settings
+from storage.db import make_engine, make_sessions, upgrade
+from storage.orgfile import OrgFileError, import_org, load_org_file
+from storage.uow import SqlUnitOfWork
+from workflows.model import PlaceKind
+from workflows.people import issue_invite
+
+
+async def bot_username(settings: Settings) -> str | None:
+    """Return the bot's username from the settings, or ask Telegram when a token is set."""
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.bot_token is None:
+        return None
+
+    return await fetch_username(settings.bot_token.get_secret_value(), settings.api_base)
+
+
+async def org_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Carry out `sandan org import|invite|qr`."""
+    await upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    clock = SystemClock()
+    try:
+        if args.org_command == "import":
+            try:
+                org = load_org_file(args.file)
+                report = await import_org(sessions, org)
+            except OrgFileError as error:
+                print(f"{args.file}: nothing was imported.", file=sys.stderr)
+                for message in error.messages:
+                    print(f"  {message}", file=sys.stderr)
+                return 1
+            for line in report.lines():
+                print(line)
+            return 0
+        username = await bot_username(settings)
+        if username is None:
+            print(
+                "Links need the bot's @username: set SANDAN_BOT_USERNAME (or SANDAN_BOT_TOKEN).",
+                file=sys.stderr,
+            )
+            return 2
+        if args.org_command == "invite":
+            async with SqlUnitOfWork(sessions, clock.now) as uow:
+                person = await uow.people.by_code(args.person)
+                if person is None:
+                    print(f"no person with code {args.person!r}", file=sys.stderr)
+                    return 1
+                token = await issue_invite(uow, clock, person)
+            print(f"{person.name}: {invite_link(username, token)}")
+            print("The link works once; send it to this person only.")
+            return 0
+        async with SqlUnitOfWork(sessions, clock.now) as uow:
+            buildings = []
+            for community in await uow.places.children(None, PlaceKind.COMMUNITY):
+                for grid in await uow.places.children(community.id, PlaceKind.GRID):
+                    for b in await uow.places.children(grid.id, PlaceKind.BUILDING):
+                        buildings.append((b.code, b.names.zh, b.names.en))
+        paths = write_building_qr_codes(buildings, username, args.out)
+        print(f"wrote {len(paths)} QR codes to {args.out}/")
+        return 0
+    finally:
+        await engine.dispose()

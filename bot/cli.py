@@ -1,0 +1,119 @@
+"""The `sandan` command: run the bot, play the offline demo, migrate, import the organisation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+NO_TOKEN = """\
+Sandan needs a Telegram bot token to talk to Telegram.
+
+  1. In Telegram, open a chat with @BotFather and send /newbot.
+  2. Choose a name and a username ending in "bot"; BotFather replies with a token
+     like 123456789:AAE-…
+  3. Put it in a file named .env beside where you run Sandan:
+         SANDAN_BOT_TOKEN=123456789:AAE-…
+     (or export SANDAN_BOT_TOKEN in your shell), then import your organisation:
+         uv run sandan org import examples/org.yaml
+     and start the bot again.
+
+Without a token you can try everything offline: `uv run sandan demo`.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="sandan",
+        description="Sandan: a neighbourhood's service requests as the three-list loop, in chat.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot by long polling (needs SANDAN_BOT_TOKEN)")
+    demo = commands.add_parser("demo", help="play a whole loop offline and print the chats")
+    demo.add_argument("--database", help="SQLite file for the demo (default: a temporary one)")
+    db = commands.add_parser("db", help="database migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = db_commands.add_parser("downgrade", help="revert migrations")
+    downgrade.add_argument("revision")
+    org = commands.add_parser("org", help="the organisation: import, invites, QR codes")
+    org_commands = org.add_subparsers(dest="org_command", required=True)
+    org_import = org_commands.add_parser("import", help="import the organisation from YAML")
+    org_import.add_argument("file", type=Path)
+    invite = org_commands.add_parser("invite", help="print a staff member's invite link")
+    invite.add_argument("person", help="the person's code in the organisation file")
+    qr = org_commands.add_parser("qr", help="write one PNG QR code per building")
+    qr.add_argument("--out", type=Path, default=Path("qr"), help="output folder (default: qr/)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"Settings are not valid:\n{error}", file=sys.stderr)
+        return 2
+    command = args.command
+    if command is None:
+        if settings.bot_token is None:
+            print(NO_TOKEN)
+            print("No token set, so here is the offline demo.\n")
+            return _demo(None)
+        command = "run"
+    if command == "run":
+        return _run(settings)
+    if command == "demo":
+        return _demo(args.database)
+    if command == "db":
+        from storage.db import downgrade_sync, upgrade_sync
+
+        if args.db_command == "upgrade":
+            upgrade_sync(settings.database_url, args.revision)
+        else:
+            downgrade_sync(settings.database_url, args.revision)
+        print(f"database at revision {args.revision}")
+        return 0
+    if command == "org":
+        from bot import admin
+
+        return asyncio.run(admin.org_command(settings, args))
+    return 2
+
+
+def _run(settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.app import run_forever
+
+    try:
+        asyncio.run(run_forever(settings))
+    except KeyboardInterrupt:
+        print("stopped")
+    return 0
+
+
+def _demo(database: str | None) -> int:
+    from bot.demo import play
+
+    return asyncio.run(play(database))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

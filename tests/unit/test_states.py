@@ -1,0 +1,78 @@
+"""The order state machine: one table of moves, terminal ends, conditional writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import sample_world
+from workflows.errors import OrderAlreadyTaken, StaleAction
+from workflows.model import OPEN_STATUSES, WORKING_STATUSES
+from workflows.model import OrderStatus as S
+from workflows.states import ALLOWED, MOVES, can, move, target
+
+
+def test_closed_and_cancelled_are_terminal() -> None:
+    assert ALLOWED[S.CLOSED] == frozenset()
+    assert ALLOWED[S.CANCELLED] == frozenset()
+    assert [a for a in MOVES if can(a, S.CANCELLED)] == []
+    # Rating is the one thing a closed order still takes, and it keeps the order closed.
+    assert [a for a in MOVES if can(a, S.CLOSED)] == ["rate"]
+    assert target("rate", S.CLOSED) == S.CLOSED
+
+
+def test_the_loop_runs_through_the_table() -> None:
+    assert ALLOWED[S.QUEUED] == {S.QUEUED, S.OFFERED, S.POOL, S.CANCELLED}
+    assert ALLOWED[S.POOL] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
+    assert ALLOWED[S.OFFERED] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
+    assert S.RESOLVED in ALLOWED[S.ACCEPTED] and S.RESOLVED in ALLOWED[S.ON_WAY]
+    assert ALLOWED[S.RESOLVED] == {S.CLOSED, S.ACCEPTED}  # confirm, or reopen to the worker
+
+
+def test_every_status_is_reachable_from_queued() -> None:
+    seen, frontier = {S.QUEUED}, [S.QUEUED]
+    while frontier:
+        for nxt in ALLOWED[frontier.pop()] - seen:
+            seen.add(nxt)
+            frontier.append(nxt)
+    assert seen == set(S)
+
+
+def test_only_open_orders_can_be_cancelled_and_only_working_ones_resolved() -> None:
+    assert {s for s in S if can("cancel", s)} == OPEN_STATUSES
+    assert {s for s in S if can("resolve", s)} == WORKING_STATUSES
+    assert {s for s in S if can("add_info", s)} == OPEN_STATUSES
+
+
+@pytest.mark.parametrize("action", sorted(MOVES))
+def test_each_move_leads_where_the_table_allows(action: str) -> None:
+    starts, to = MOVES[action]
+    for status in starts:
+        assert target(action, status) == (to if to is not None else status)
+        if to is not None and to != status:
+            assert to in ALLOWED[status]
+
+
+async def test_a_move_the_table_forbids_is_stale_and_writes_nothing() -> None:
+    w = sample_world()
+    order = await w.place(w.org.repairs)
+    events = len(await w.uow.orders.events(order.id))
+
+    with pytest.raises(StaleAction):
+        await move(w.uow, w.clock, order, "confirm", actor_id=w.org.resident.id)
+    with pytest.raises(StaleAction):  # an explicit target outside the table
+        await move(w.uow, w.clock, order, "accept", actor_id=None, to=S.CLOSED)
+
+    assert w.order(order.id) == order
+    assert len(await w.uow.orders.events(order.id)) == events
+
+
+async def test_a_move_on_a_stale_read_loses_and_says_so() -> None:
+    w = sample_world()
+    stale = await w.place(w.org.repairs)
+    await move(w.uow, w.clock, stale, "accept", actor_id=w.org.unit_head.id)
+
+    with pytest.raises(StaleAction):
+        await move(w.uow, w.clock, stale, "accept", actor_id=w.org.unit_head.id)
+    with pytest.raises(OrderAlreadyTaken):
+        await move(w.uow, w.clock, stale, "decline", actor_id=None, taken_error=OrderAlreadyTaken)
+    assert w.order(stale.id).status == S.ACCEPTED
