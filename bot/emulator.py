@@ -258,6 +258,7 @@ class BotAPIError(Exception):
         self.parameters = parameters
 
     def body(self) -> JSON:
+        """The JSON answer Telegram would send."""
         body: JSON = {"ok": False, "error_code": self.code, "description": self.description}
         if self.parameters:
             body["parameters"] = self.parameters
@@ -953,7 +954,11 @@ class FakeChat:
         return self.api.render_transcript(self.transcript)
 
     async def wait_for(self, match: Match = None, *, timeout: float = 5.0) -> SentMessage:
-        """Wait for the next bot message (sent or edited) at/after the cursor that matches."""
+        """Wait for the first bot message sent or edited after the cursor that matches.
+
+        ``match`` is a substring of the text/caption, a predicate, or None for any message. The
+        result is a snapshot of the message as it was at that send/edit; the cursor moves past it.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -978,7 +983,7 @@ class FakeChat:
             wanted = f"a bot message containing {match!r}"
         else:
             wanted = f"a bot message matching {getattr(match, '__name__', repr(match))}"
-        unread = [e for e in self._events[self._cursor :]]
+        unread = self._events[self._cursor :]
         parts = [
             f"timed out after {timeout}s waiting for {wanted} in the chat with {self.name}.",
             f"Unread since the cursor: {len(unread)} event(s)"
@@ -986,6 +991,11 @@ class FakeChat:
             "Chat so far:",
             self.render() or "  (nothing)",
         ]
+        if self.api._pending:
+            parts.append(
+                f"{len(self.api._pending)} update(s) are not yet fetched/confirmed by the bot "
+                "(is it polling, or is the webhook reachable?)"
+            )
         failed = [c for c in self.api.calls if c.ok is False][-5:]
         if failed:
             parts.append("Recent failed API calls:")
@@ -1196,21 +1206,28 @@ class FakeUser(FakeChat):
 
     def press(self, button: str, message: SentMessage | None = None) -> str:
         """Tap an inline button (by text, text fragment or callback_data); returns the query id."""
-        if message is not None:
-            stored = self.api._stored_for(message)
-            found = _find_button(stored, button)
-            if found is None:
-                assert stored.sent is not None
+        located = self._locate(button, message)
+        if located is None:
+            raise AssertionError(self._not_found(button, message))
+        return self._tap_located(*located)
+
+    async def tap(
+        self, button: str, message: SentMessage | None = None, *, timeout: float = 5.0
+    ) -> str:
+        """Wait until such an inline button is on screen (ignoring the cursor), then press it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            located = self._locate(button, message)
+            if located is not None:
+                return self._tap_located(*located)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
                 raise AssertionError(
-                    f"no inline button matching {button!r} in message {message.message_id} "
-                    f"({stored.sent.text[:60]!r}); available: {stored.sent._buttons()}"
+                    f"timed out after {timeout}s: {self._not_found(button, message)}\n"
+                    f"Chat so far:\n{self.render()}"
                 )
-        else:
-            stored, found = self._find_pressable(button)
-        if found.callback_data is None:
-            kind = "a URL button" if found.url else "not a callback button"
-            raise AssertionError(f"button {found.text!r} is {kind}; pressing it sends no callback")
-        return self.api._press(self, stored, found.callback_data, label=found.text)
+            await self.api._changed.wait(remaining)
 
     def press_data(self, data: str, message: SentMessage) -> str:
         """Send a callback query with arbitrary (possibly forged) data for a bot message."""
@@ -1277,7 +1294,13 @@ class FakeUser(FakeChat):
         self.api._enqueue({"message": message})
         return copy.deepcopy(message)
 
-    def _find_pressable(self, button: str) -> tuple[_Stored, InlineButton]:
+    def _locate(
+        self, button: str, message: SentMessage | None
+    ) -> tuple[_Stored, InlineButton] | None:
+        if message is not None:
+            stored = self.api._stored_for(message)
+            found = _find_button(stored, button)
+            return (stored, found) if found is not None else None
         for sent in reversed(self.messages):
             if sent.deleted or not sent.buttons:
                 continue
@@ -1285,15 +1308,31 @@ class FakeUser(FakeChat):
             found = _find_button(stored, button)
             if found is not None:
                 return stored, found
+        return None
+
+    def _not_found(self, button: str, message: SentMessage | None) -> str:
+        if message is not None:
+            live = self.api._stored_for(message).sent
+            assert live is not None
+            return (
+                f"no inline button matching {button!r} in message {message.message_id} "
+                f"({live.text[:60]!r}); available: {live._buttons()}"
+            )
         on_screen = [
             f"message {m.message_id}: {m._buttons()}"
             for m in reversed(self.messages)
             if m.buttons and not m.deleted
         ]
-        raise AssertionError(
+        return (
             f"{self.name} sees no inline button matching {button!r}; buttons on screen "
             f"(newest first): {'; '.join(on_screen) or 'none'}"
         )
+
+    def _tap_located(self, stored: _Stored, found: InlineButton) -> str:
+        if found.callback_data is None:
+            kind = "a URL button" if found.url else "not a callback button"
+            raise AssertionError(f"button {found.text!r} is {kind}; pressing it sends no callback")
+        return self.api._press(self, stored, found.callback_data, label=found.text)
 
 
 def _scaled(width: int, height: int, side: int) -> tuple[int, int]:

@@ -34,11 +34,15 @@ def start_link(bot_username: str, payload: str) -> str:
 
 def building_link(bot_username: str, building_code: str) -> str:
     """Return the link a building's QR code carries: residents scan it to register there."""
+    if not building_code:
+        raise ValueError("an empty building code cannot be a start payload")
     return start_link(bot_username, BUILDING_PREFIX + building_code)
 
 
 def invite_link(bot_username: str, token: str) -> str:
     """Return the link that lets a staff member claim their invitation."""
+    if not token:
+        raise ValueError("an empty invitation token cannot be a start payload")
     return start_link(bot_username, INVITE_PREFIX + token)
 
 
@@ -62,16 +66,14 @@ def write_building_qr_codes(
     buildings: Iterable[tuple[str, str, str]], bot_username: str, out_dir: Path
 ) -> list[Path]:
     """Write `{code}.png` for each (code, name_zh, name_en), plus an index.html to print them."""
-    entries = [
-        (code, zh, en, building_link(bot_username, code)) for code, zh, en in buildings
-    ]
+    entries = [(code, zh, en, building_link(bot_username, code)) for code, zh, en in buildings]
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for code, _zh, _en, link in entries:
         path = out_dir / f"{code}.png"
         # Always a full QR code (never Micro QR, which phone cameras do not read).
         segno.make_qr(link, error="m").save(
-            path, kind="png", scale=QR_SCALE, border=QR_BORDER, dpi=QR_DPI
+            str(path), kind="png", scale=QR_SCALE, border=QR_BORDER, dpi=QR_DPI
         )
         paths.append(path)
     (out_dir / "index.html").write_text(_sheet(entries), encoding="utf-8")

@@ -38,6 +38,11 @@ from storage.models import (
 )
 from workflows.model import CategoryKind, PlaceKind, Role
 
+try:
+    from yaml import CSafeLoader as FastSafeLoader
+except ImportError:  # PyYAML built without libyaml: same behaviour, slower
+    from yaml import SafeLoader as FastSafeLoader  # type: ignore[assignment]
+
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SKILL = re.compile(r"[a-z0-9_]{1,32}")
 # "b_" + code must fit Telegram's 64-character deep-link payload (see bot.qr).

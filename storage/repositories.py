@@ -268,7 +268,7 @@ class SqlPeople:
             .where(OrderRow.assignee_id.in_(person_ids), OrderRow.status.in_(BUSY))
             .group_by(OrderRow.assignee_id)
         )
-        return {int(pid): int(n) for pid, n in rows.tuples() if pid is not None}
+        return {int(pid): int(n) for pid, n in rows if pid is not None}
 
 
 class SqlCategories:

@@ -858,3 +858,24 @@ def test_transcript_line_rendering() -> None:
     keyboard = TranscriptLine(0, 1, "bot → 王阿姨", "text", "确认？", keyboard=(("是", "否"),))
     assert keyboard.render() == "[bot → 王阿姨] 确认？  ⌨ [是] [否]"
     assert TranscriptLine(0, 1, "王阿姨", "block").render() == "[王阿姨 blocks the bot]"
+
+
+async def test_tap_waits_for_the_button_regardless_of_cursor(
+    api: FakeBotAPI, session: aiohttp.ClientSession
+) -> None:
+    user = greeted(api)
+    await ok(session, api, "sendMessage", chat_id=42, text="问题解决了吗？", reply_markup=KEYBOARD)
+    await user.wait_for("解决了吗")  # consumes the message; tap still finds its buttons
+    assert await user.tap("环境卫生") == api.updates[-1]["callback_query"]["id"]
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        markup = {"inline_keyboard": [[{"text": "满意", "callback_data": "rate:5"}]]}
+        await ok(session, api, "sendMessage", chat_id=42, text="评价", reply_markup=markup)
+
+    task = asyncio.create_task(later())
+    await user.tap("满意", timeout=2)
+    await task
+    assert api.updates[-1]["callback_query"]["data"] == "rate:5"
+    with pytest.raises(AssertionError, match=r"timed out after 0\.05s: .*sees no inline button"):
+        await user.tap("不满意", timeout=0.05)

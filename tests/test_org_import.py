@@ -161,7 +161,10 @@ async def test_sample_imports_with_expected_counts(sessions: Sessions) -> None:
         assert places["b-hp-1-u1"].parent_id == places["b-hp-1"].id
         assert places["b-hp-1"].parent_id == places["g-heping-1"].id
         assert places["g-heping-1"].parent_id == places["c-heping"].id
-        assert (places["g-heping-1"].name_zh, places["g-heping-1"].name_en) == ("第一网格", "Grid 1")
+        assert (places["g-heping-1"].name_zh, places["g-heping-1"].name_en) == (
+            "第一网格",
+            "Grid 1",
+        )
         rooms = set(
             await session.scalars(
                 select(HouseholdRow.room).where(HouseholdRow.unit_id == places["b-hp-1-u1"].id)
@@ -176,7 +179,9 @@ async def test_sample_imports_with_expected_counts(sessions: Sessions) -> None:
         assert water.role == "unit_head"
         assert water.department_id == places["wuye-hemei"].id
         assert (water.accept_minutes, water.urgent_resolve_hours, water.position) == (30, 4, 0)
-        other = (await session.scalars(select(CategoryRow).where(CategoryRow.code == "other"))).one()
+        other = (
+            await session.scalars(select(CategoryRow).where(CategoryRow.code == "other"))
+        ).one()
         assert other.role is None and other.kind == "routed" and other.position == 9
         red = (await session.scalars(select(TeamRow).where(TeamRow.code == "t-hongguanjia"))).one()
         assert red.skills == ["micro_wish", "elderly_care"]
@@ -241,7 +246,9 @@ async def test_edited_file_updates_in_place(sessions: Sessions) -> None:
     red = data["teams"][0]
     assert red["code"] == "t-hongguanjia"
     red["members"].remove("p-qian-jun")
-    data["key_households"] = [k for k in data["key_households"] if k["household"] != "b-hp-2-u1/301"]
+    data["key_households"] = [
+        k for k in data["key_households"] if k["household"] != "b-hp-2-u1/301"
+    ]
 
     report = await import_org(sessions, parse_org(dump(data)))
 
@@ -304,12 +311,16 @@ def unknown_scope(data: dict[str, Any]) -> str:
 
 def rooms_both_ways(data: dict[str, Any]) -> str:
     _unit(data, 0, 0, 0, 0).update({"floors": 6, "rooms_per_floor": 2})
-    return "communities[0].grids[0].buildings[0].units[0]: give either rooms or floors+rooms_per_floor"
+    return (
+        "communities[0].grids[0].buildings[0].units[0]: give either rooms or floors+rooms_per_floor"
+    )
 
 
 def rooms_neither_way(data: dict[str, Any]) -> str:
     del _unit(data, 0, 1, 0, 1)["floors"]
-    return "communities[0].grids[1].buildings[0].units[1]: give either rooms or floors+rooms_per_floor"
+    return (
+        "communities[0].grids[1].buildings[0].units[1]: give either rooms or floors+rooms_per_floor"
+    )
 
 
 def room_listed_twice(data: dict[str, Any]) -> str:

@@ -1,0 +1,94 @@
+"""End-to-end fixtures: the real aiogram bot against the fake Bot API on loopback, a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, running
+from bot.demo import Neighbourhood, demo_settings, join, prepare, survey, tap
+from bot.emulator import FakeBotAPI, FakeUser
+from workflows.model import Order, OrderEvent, Person, Role
+
+SKIP = {"zh": "跳过", "en": "Skip"}
+
+
+@dataclass
+class World:
+    """A running Sandan with the sample organisation, and ways to act in it as people."""
+
+    api: FakeBotAPI
+    app: App
+    place: Neighbourhood
+    next_user: int = 5000
+    staff: dict[int, FakeUser] = field(default_factory=dict)
+
+    async def join(self, person: Person) -> FakeUser:
+        """Bring a staff member into the chat through their invite link."""
+        if person.id not in self.staff:
+            self.next_user += 1
+            self.staff[person.id] = await join(self.app, self.api, person, self.next_user)
+        return self.staff[person.id]
+
+    async def resident(
+        self, name: str, room: str = "101", *, lang: str = "zh-hans", unit: str | None = None
+    ) -> FakeUser:
+        """Register a new resident to a room of the first unit (or another unit by name)."""
+        self.next_user += 1
+        user = self.api.user(self.next_user, name, language_code=lang)
+        zh = lang.startswith("zh")
+        user.start()
+        await tap(user, self.place.community.names.zh if zh else self.place.community.names.en)
+        await tap(user, self.place.building.names.zh if zh else self.place.building.names.en)
+        await tap(user, unit or (self.place.unit.names.zh if zh else self.place.unit.names.en))
+        await tap(user, room)
+        await user.wait_for(lambda m: m.reply_keyboard is not None)
+        user.send(SKIP["zh" if zh else "en"])
+        await user.wait_for("/new")
+        return user
+
+    async def order(
+        self, user: FakeUser, category: str, text: str, *, urgent: bool = False
+    ) -> int:
+        """Place an order through /new and return its id from the reply."""
+        user.send("/new")
+        await tap(user, category)
+        await user.wait_for(lambda m: not m.buttons and ("情况" in m.text or "describe" in m.text))
+        user.send(text)
+        await tap(user, "好了")
+        await tap(user, "紧急" if urgent else "一般")
+        await tap(user, "确认提交")
+        placed = await user.wait_for("已下单")
+        number = placed.text.split("订单号 ")[1].split("。")[0]
+        return int(number)
+
+    async def get(self, order_id: int) -> Order:
+        """Return the order as the database holds it now."""
+        async with self.app.unit_of_work() as uow:
+            order = await uow.orders.get(order_id)
+        assert order is not None
+        return order
+
+    async def timeline(self, order_id: int) -> list[OrderEvent]:
+        """Return the order's timeline from the database."""
+        async with self.app.unit_of_work() as uow:
+            return await uow.orders.events(order_id)
+
+    async def people(self, role: Role, place_id: int) -> list[Person]:
+        """Return the people holding a role at a place."""
+        async with self.app.unit_of_work() as uow:
+            return await uow.people.with_role(role, [place_id])
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """Start the fake Bot API and the real bot over a fresh SQLite file with the sample org."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sandan.sqlite3'}"
+    await prepare(url)
+    async with FakeBotAPI() as api, running(demo_settings(api, url)) as app:
+        async with app.unit_of_work() as uow:
+            place = await survey(uow)
+        yield World(api, app, place)
