@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -196,6 +197,8 @@ class AiogramBot:
             raise Rejected(error.message) from error
         except (TelegramServerError, TelegramNetworkError) as error:
             raise Transient(str(error)) from error
+        except TelegramAPIError as error:
+            raise Rejected(error.message) from error
 
     async def _perform(self, reply: Reply) -> None:
         if isinstance(reply, Send):
@@ -242,7 +245,10 @@ class AiogramBot:
 
     async def poll(self) -> None:
         """Long-poll until stopped; an update is confirmed only after it was handled."""
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramAPIError as error:
+            log.warning("deleteWebhook failed (%s); polling anyway", error)
         await self.dispatcher.start_polling(
             self.bot,
             handle_as_tasks=False,

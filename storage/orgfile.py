@@ -66,11 +66,11 @@ TOP_LEVEL_KEYS = "street, departments, communities, people, teams, categories, k
 
 
 class OrgFileError(Exception):
-    """The organisation file cannot be used; `problems` names each one by its place in the file."""
+    """The organisation file cannot be used; `messages` names each problem and where it is."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = messages
 
 
 # --- the schema -------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ class OrgFile(Spec):
 # --- reading and checking ---------------------------------------------------------------------
 
 
-class _OrgLoader(yaml.SafeLoader):
+class _OrgLoader(FastSafeLoader):
     """A safe YAML loader that keeps plain scalars as text and refuses duplicate keys.
 
     Pydantic turns text into numbers and booleans where the schema says so; keeping text

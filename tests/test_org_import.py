@@ -504,8 +504,8 @@ def test_bad_file_names_place_and_field(
     with pytest.raises(OrgFileError) as caught:
         load_org_file(path)
 
-    assert any(problem.startswith(expected) for problem in caught.value.problems), (
-        caught.value.problems
+    assert any(problem.startswith(expected) for problem in caught.value.messages), (
+        caught.value.messages
     )
 
 
@@ -528,8 +528,8 @@ def test_every_problem_is_collected() -> None:
     expected = [unknown_scope(data), unknown_team_member(data), pool_without_skills(data)]
     with pytest.raises(OrgFileError) as caught:
         parse_org(dump(data))
-    assert len(caught.value.problems) == 3
-    for problem, start in zip(caught.value.problems, expected, strict=True):
+    assert len(caught.value.messages) == 3
+    for problem, start in zip(caught.value.messages, expected, strict=True):
         assert problem.startswith(start)
     assert str(caught.value).count("\n") == 2
 
@@ -539,7 +539,7 @@ def test_structural_problems_are_all_collected() -> None:
     expected = [rooms_both_ways(data), misspelt_field(data), zero_deadline(data)]
     with pytest.raises(OrgFileError) as caught:
         parse_org(dump(data))
-    problems = caught.value.problems
+    problems = caught.value.messages
     assert all(any(p.startswith(e) for p in problems) for e in expected), problems
 
 
@@ -560,7 +560,7 @@ def test_structural_problems_are_all_collected() -> None:
 def test_yaml_syntax_errors_give_line_numbers(text: str, expected: str) -> None:
     with pytest.raises(OrgFileError) as caught:
         parse_org(text)
-    assert caught.value.problems[0].startswith(expected), caught.value.problems
+    assert caught.value.messages[0].startswith(expected), caught.value.messages
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -631,7 +631,7 @@ async def test_code_used_by_another_kind_of_place_in_the_database(sessions: Sess
     with pytest.raises(OrgFileError) as caught:
         await import_org(sessions, parse_org(dump(data)))
 
-    assert caught.value.problems == [
+    assert caught.value.messages == [
         "communities[1].grids[1].buildings[2].code: 'g-yuhua-2' is a grid in the database, "
         "not a building; give the building a new code"
     ]

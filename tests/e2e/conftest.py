@@ -1,15 +1,14 @@
-"""End-to-end fixtures: the real aiogram bot against the fake Bot API on loopback, a real SQLite file."""
+"""End-to-end fixtures: the real aiogram bot, the fake Bot API on loopback, a real SQLite file."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from bot.app import App, running
-from bot.demo import Neighbourhood, demo_settings, join, prepare, survey, tap
+from bot.demo import Neighbourhood, demo_settings, join, survey, tap
 from bot.emulator import FakeBotAPI, FakeUser
 from workflows.model import Order, OrderEvent, Person, Role
 
@@ -50,9 +49,7 @@ class World:
         await user.wait_for("/new")
         return user
 
-    async def order(
-        self, user: FakeUser, category: str, text: str, *, urgent: bool = False
-    ) -> int:
+    async def order(self, user: FakeUser, category: str, text: str, *, urgent: bool = False) -> int:
         """Place an order through /new and return its id from the reply."""
         user.send("/new")
         await tap(user, category)
@@ -84,11 +81,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(sample_db: str) -> AsyncIterator[World]:
     """Start the fake Bot API and the real bot over a fresh SQLite file with the sample org."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sandan.sqlite3'}"
-    await prepare(url)
-    async with FakeBotAPI() as api, running(demo_settings(api, url)) as app:
+    async with FakeBotAPI() as api, running(demo_settings(api, sample_db)) as app:
         async with app.unit_of_work() as uow:
             place = await survey(uow)
         yield World(api, app, place)

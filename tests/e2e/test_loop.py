@@ -83,7 +83,7 @@ async def test_decline_reoffers_to_an_unasked_colleague(world: World) -> None:
     await unit_head.wait_for("已婉拒")
     timeline = await world.timeline(order_id)
     assert [e.action for e in timeline][-2:] == ["decline", "queue"]
-    declined = [e for e in timeline if e.action == "decline"][0]
+    declined = next(e for e in timeline if e.action == "decline")
     assert declined.actor_id == world.place.unit_head.id and declined.note == "家里有事"
 
 

@@ -1,0 +1,178 @@
+"""Repositories and the unit of work on a real SQLite file, with the sample organisation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.demo import Neighbourhood, survey
+from storage.db import make_engine, make_sessions
+from storage.outbox import OutboxQueue
+from storage.uow import SqlUnitOfWork
+from workflows.dispatch import claim_from_pool
+from workflows.errors import InvalidInput, OrderAlreadyTaken
+from workflows.model import Notice, OrderStatus, Person
+from workflows.orders import OrderDraft, place_order
+from workflows.people import issue_invite, join_staff, register_resident
+
+
+@dataclass
+class Db:
+    """A migrated SQLite file with the sample organisation."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: ManualClock
+    place: Neighbourhood
+
+    def uow(self) -> SqlUnitOfWork:
+        """Return a fresh unit of work."""
+        return SqlUnitOfWork(self.sessions, self.clock.now)
+
+
+@pytest.fixture
+async def db(sample_db: str) -> AsyncIterator[Db]:
+    """Open a fresh copy of the migrated sample database."""
+    engine = make_engine(sample_db)
+    sessions = make_sessions(engine)
+    async with SqlUnitOfWork(sessions, ManualClock().now) as uow:
+        place = await survey(uow)
+    yield Db(sessions, ManualClock(), place)
+    await engine.dispose()
+
+
+async def resident(db: Db, telegram_id: int, room: str = "101") -> Person:
+    """Register a resident to a room of the first unit."""
+    async with db.uow() as uow:
+        households = await uow.places.households(db.place.unit.id)
+        household = next(h for h in households if h.room == room)
+        return await register_resident(uow, telegram_id, "居民", "zh", household.id)
+
+
+async def staff(db: Db, person: Person, telegram_id: int) -> Person:
+    """Have a staff member redeem an invite."""
+    async with db.uow() as uow:
+        token = await issue_invite(uow, db.clock, person)
+    async with db.uow() as uow:
+        return await join_staff(uow, db.clock, telegram_id, token, "zh")
+
+
+async def category_id(db: Db, code: str) -> int:
+    """Return a category's id by code."""
+    async with db.uow() as uow:
+        return next(c.id for c in await uow.categories.list() if c.code == code)
+
+
+async def test_place_order_writes_order_timeline_and_outbox_together(db: Db) -> None:
+    """Placing an order commits the order, its timeline and the worker's card at once."""
+    await staff(db, db.place.unit_head, 501)
+    person = await resident(db, 601)
+    water = await category_id(db, "water_power_gas")
+    async with db.uow() as uow:
+        order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水了"))
+    assert order.status == OrderStatus.OFFERED
+    async with db.uow() as uow:
+        stored = await uow.orders.get(order.id)
+        events = await uow.orders.events(order.id)
+    assert stored is not None and stored.assignee_id == db.place.unit_head.id
+    assert [(e.action, e.to_status) for e in events] == [
+        ("place", OrderStatus.QUEUED),
+        ("offer", OrderStatus.OFFERED),
+    ]
+    due, _ = await OutboxQueue(db.sessions, db.clock.now).due()
+    assert [(m.chat_id, m.key) for m in due] == [(501, "task.offered")]
+
+
+async def test_failed_workflow_leaves_nothing_behind(db: Db) -> None:
+    """An order refused for its description writes no row at all."""
+    person = await resident(db, 602)
+    water = await category_id(db, "water_power_gas")
+    async with db.uow() as uow:
+        with pytest.raises(InvalidInput):
+            await place_order(uow, db.clock, person, OrderDraft(water, "x" * 2000))
+    async with db.uow() as uow:
+        assert await uow.orders.of_resident(person.id) == []
+
+
+async def test_concurrent_claims_on_sqlite_give_exactly_one_winner(db: Db) -> None:
+    """Two volunteers claiming in two transactions at once: one wins, one is told it is taken."""
+    async with db.uow() as uow:
+        volunteers = await uow.people.volunteers_with_skills(["micro_wish"], db.place.community.id)
+    a = await staff(db, volunteers[0], 701)
+    b = await staff(db, volunteers[1], 702)
+    person = await resident(db, 603)
+    wish = await category_id(db, "micro_wish")
+    async with db.uow() as uow:
+        order = await place_order(uow, db.clock, person, OrderDraft(wish, "想要一本字典"))
+    assert order.status == OrderStatus.POOL
+
+    async def claim(volunteer: Person) -> str:
+        async with db.uow() as uow:
+            try:
+                await claim_from_pool(uow, db.clock, volunteer, order.id)
+            except OrderAlreadyTaken:
+                return "taken"
+            return "won"
+
+    results = await asyncio.gather(claim(a), claim(b))
+    assert sorted(results) == ["taken", "won"]
+    async with db.uow() as uow:
+        stored = await uow.orders.get(order.id)
+        claims = [e for e in await uow.orders.events(order.id) if e.action == "claim"]
+    assert stored is not None and stored.status == OrderStatus.ACCEPTED
+    assert len(claims) == 1 and claims[0].actor_id == stored.assignee_id
+
+
+async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
+    """A move based on an old read does nothing and says so."""
+    await staff(db, db.place.unit_head, 503)
+    person = await resident(db, 604)
+    water = await category_id(db, "water_power_gas")
+    async with db.uow() as uow:
+        order = await place_order(uow, db.clock, person, OrderDraft(water, "电闸跳了"))
+    async with db.uow() as uow:
+        first = await uow.orders.move(
+            order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, expect_version=order.version
+        )
+        second = await uow.orders.move(
+            order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, expect_version=order.version
+        )
+        await uow.commit()
+    assert first is not None and first.status == OrderStatus.ACCEPTED
+    assert second is None
+
+
+async def test_outbox_keeps_order_per_chat_and_puts_urgent_first(db: Db) -> None:
+    """Each chat's next message only; urgent before bulk; later ones wait their turn."""
+    a = await resident(db, 801, "101")
+    b = await resident(db, 802, "102")
+    async with db.uow() as uow:
+        await uow.outbox.add(Notice(a.id, "first", urgent=False))
+        await uow.outbox.add(Notice(a.id, "second"))
+        await uow.outbox.add(Notice(b.id, "urgent"))
+        await uow.commit()
+    queue = OutboxQueue(db.sessions, db.clock.now)
+    due, _ = await queue.due()
+    assert [(m.chat_id, m.key) for m in due] == [(802, "urgent"), (801, "first")]
+    for message in due:
+        await queue.mark_sent(message.id)
+    due, _ = await queue.due()
+    assert [m.key for m in due] == ["second"]
+    await queue.retry_at(due[0], db.clock.now().replace(year=2100), "429")
+    assert (await queue.due())[0] == []
+    assert await queue.pending() == 1
+
+
+async def test_invite_works_once(db: Db) -> None:
+    """A redeemed invite cannot be used by anyone else."""
+    async with db.uow() as uow:
+        token = await issue_invite(uow, db.clock, db.place.grid_worker)
+    async with db.uow() as uow:
+        joined = await join_staff(uow, db.clock, 901, token, "zh")
+    assert joined.telegram_id == 901
+    async with db.uow() as uow:
+        assert await uow.invites.redeem(token, db.clock.now()) is None
