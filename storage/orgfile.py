@@ -768,7 +768,9 @@ async def _write_people(
             session,
             existing,
             person.code,
-            {"name": person.name, "phone": person.phone, "lang": person.lang},
+            # The language is the file's only until the person picks their own with /lang.
+            {"name": person.name, "phone": person.phone}
+            | ({} if person.code in existing else {"lang": person.lang}),
             PersonRow,
             report.people,
         )
@@ -896,8 +898,8 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
 
     Places, households, people, teams and categories are created or updated in place by code
     (households by unit and room), so importing the same file twice changes nothing. A person's
-    telegram account, household and reachability are never touched; name, phone and language
-    come from the file. For people listed in the file, roles and team memberships the file no
+    telegram account, household, reachability and (once created) language are never touched;
+    name and phone come from the file. For people listed in the file, roles and team memberships the file no
     longer gives are removed, and every team member also gets the volunteer role in the team's
     community. Places, households, categories, teams and people missing from the file are kept,
     because orders and residents refer to them; households not listed as key lose that mark.
