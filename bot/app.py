@@ -91,10 +91,10 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     try:
         yield app
     finally:
-        await adapter.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await adapter.stop()
         await engine.dispose()
 
 

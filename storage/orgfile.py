@@ -899,11 +899,12 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
     Places, households, people, teams and categories are created or updated in place by code
     (households by unit and room), so importing the same file twice changes nothing. A person's
     telegram account, household, reachability and (once created) language are never touched;
-    name and phone come from the file. For people listed in the file, roles and team memberships the file no
-    longer gives are removed, and every team member also gets the volunteer role in the team's
-    community. Places, households, categories, teams and people missing from the file are kept,
-    because orders and residents refer to them; households not listed as key lose that mark.
-    """
+    name and phone come from the file. For people listed in the file, roles and team
+    memberships the file no longer gives are removed, and every team member also gets the
+    volunteer role in the team's community. Places, households, categories, teams and people
+    missing from the file are kept, because orders and residents refer to them; households not
+    listed as key lose that mark.
+    """"""
     problems = check_org(org)
     if problems:
         raise OrgFileError(problems)

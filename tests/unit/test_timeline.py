@@ -43,7 +43,7 @@ async def test_the_whole_loop_is_on_the_timeline() -> None:
     org = w.org
     start = w.clock.now()
     order = await w.place(org.repairs)
-    for step in (
+    steps: list[Callable[[], Awaitable[object]]] = [
         lambda: decline_task(w.uow, w.clock, org.unit_head, order.id, "不在家"),
         lambda: dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.unit_head.id),
         lambda: accept_task(w.uow, w.clock, org.unit_head, order.id),
@@ -54,7 +54,8 @@ async def test_the_whole_loop_is_on_the_timeline() -> None:
         lambda: resolve_task(w.uow, w.clock, org.unit_head, order.id, "这次真好了"),
         lambda: confirm_fixed(w.uow, w.clock, org.resident, order.id),
         lambda: rate_order(w.uow, w.clock, org.resident, order.id, 5),
-    ):
+    ]
+    for step in steps:
         w.clock.advance(minutes=10)
         await step()
 
