@@ -904,7 +904,7 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
     volunteer role in the team's community. Places, households, categories, teams and people
     missing from the file are kept, because orders and residents refer to them; households not
     listed as key lose that mark.
-    """"""
+    """
     problems = check_org(org)
     if problems:
         raise OrgFileError(problems)
