@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.demo import tap
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus
+from workflows.people import issue_invite
 
 
 def photo_sent_to(world: World, chat_id: int) -> list[str]:
@@ -17,7 +18,7 @@ def photo_sent_to(world: World, chat_id: int) -> list[str]:
 
 
 async def test_photos_travel_from_resident_to_worker_and_back(world: World) -> None:
-    """The resident's photo reaches the worker; the worker's resolution photo reaches the resident."""
+    """The resident's photo reaches the worker; the resolution photo reaches the resident."""
     worker = await world.join(world.place.unit_head)
     resident = await world.resident("马阿姨", "201")
     resident.send("/new")
@@ -53,7 +54,9 @@ async def test_photos_travel_from_resident_to_worker_and_back(world: World) -> N
     await resident.wait_for("换了新插座")
 
     async with world.app.unit_of_work() as uow:
-        orders = await uow.orders.of_resident((await uow.people.by_telegram(resident.id)).id)  # type: ignore[union-attr]
+        person = await uow.people.by_telegram(resident.id)
+        assert person is not None
+        orders = await uow.orders.of_resident(person.id)
     assert orders[0].photos == (resident_photo,)
     assert orders[0].latitude == 38.04 and orders[0].status == OrderStatus.RESOLVED
 
@@ -135,8 +138,6 @@ async def test_menus_follow_roles(world: World) -> None:
 async def test_invite_link_works_once(world: World) -> None:
     """A used invite link is refused politely for anyone else."""
     async with world.app.unit_of_work() as uow:
-        from workflows.people import issue_invite
-
         token = await issue_invite(uow, world.app.clock, world.place.grid_worker)
     first = world.api.user(8801, "李敏")
     first.start(f"inv_{token}")
