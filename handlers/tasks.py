@@ -34,21 +34,19 @@ ASKS_TEXT = {
 
 
 async def accept(ctx: Context, order_id: int) -> None:
-    """Accept the task; the card turns into the working card."""
+    """Accept the task; the working card (with the phone) follows."""
     person = ctx.require()
-    order = await accept_task(ctx.uow, ctx.clock, person, order_id)
+    await accept_task(ctx.uow, ctx.clock, person, order_id)
     ctx.answer("task.accepted_toast")
     ctx.clear_buttons()
-    ctx.say("task.accepted", ctx.action_buttons(work_actions(order.id)), number=order.number)
 
 
 async def claim(ctx: Context, order_id: int) -> None:
-    """Claim a pool task; the first to claim wins."""
+    """Claim a pool task; the first to claim wins and gets the working card."""
     person = ctx.require()
-    order = await claim_from_pool(ctx.uow, ctx.clock, person, order_id)
+    await claim_from_pool(ctx.uow, ctx.clock, person, order_id)
     ctx.answer("task.claimed_toast")
     ctx.clear_buttons()
-    ctx.say("task.claimed", ctx.action_buttons(work_actions(order.id)), number=order.number)
 
 
 async def ask_text(ctx: Context, verb: str, order_id: int) -> None:

@@ -437,6 +437,14 @@ class SqlOrders:
         )
         return [to_order(r) for r in rows]
 
+    async def transfer_resident(self, from_person: int, to_person: int) -> None:
+        await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.resident_id == from_person)
+            .values(resident_id=to_person)
+            .execution_options(synchronize_session=False)
+        )
+
     async def pool_offers(self, order_id: int) -> list[int]:
         rows = await self.session.scalars(
             select(PoolOfferRow.person_id).where(PoolOfferRow.order_id == order_id)

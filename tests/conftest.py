@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import prepare
-
 
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate a SQLite file and import examples/org.yaml into it, once."""
+    from bot.demo import prepare  # imported here: unit tests need no bot
+
     path = tmp_path_factory.mktemp("template") / "sample.sqlite3"
     asyncio.run(prepare(f"sqlite+aiosqlite:///{path}"))
     return path

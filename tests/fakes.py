@@ -391,6 +391,11 @@ class FakeOrders:
             key=lambda o: o.id,
         )
 
+    async def transfer_resident(self, from_person: int, to_person: int) -> None:
+        for order in list(self.store.orders.values()):
+            if order.resident_id == from_person:
+                self.store.orders[order.id] = dataclasses.replace(order, resident_id=to_person)
+
     async def pool_offers(self, order_id: int) -> list[int]:
         return [pid for oid, pid in self.store.pool_offers if oid == order_id]
 

@@ -122,6 +122,7 @@ def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
         "category": ctx.category.names.pick(lang),
         "description": ctx.order.description,
         "address": ctx.place.address(lang),
+        "area": f"{ctx.place.community.names.pick(lang)} {ctx.place.building.names.pick(lang)}",
         "urgency": ctx.order.urgency.value,
     }
 
@@ -170,13 +171,15 @@ async def offer(
 
 
 async def send_task_card(
-    uow: UnitOfWork, ctx: OrderContext, person: Person, *, offered: bool
+    uow: UnitOfWork, ctx: OrderContext, person: Person, *, offered: bool, photos: bool = True
 ) -> None:
-    """Queue the task card (with the order's photos) for a worker."""
+    """Queue the task card for a worker: an offer to decide on, or the card of a taken task.
+
+    The resident's phone is on the card only once the task is theirs.
+    """
     params = card_params(ctx, person.lang)
     resident = await uow.people.get(ctx.order.resident_id)
     params["resident"] = resident.name if resident else ""
-    params["phone"] = (resident.phone if resident else None) or "—"
     if offered:
         actions: tuple[Action, ...] = (
             Action("btn.accept", "acc", ctx.order.id),
@@ -184,12 +187,14 @@ async def send_task_card(
         )
         key = "task.offered"
     else:
+        params["phone"] = (resident.phone if resident else None) or "—"
         actions = work_actions(ctx.order.id)
         key = "task.card"
-    for photo in ctx.order.photos:
-        await uow.outbox.add(
-            Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
-        )
+    if photos:
+        for photo in ctx.order.photos:
+            await uow.outbox.add(
+                Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
+            )
     await uow.outbox.add(Notice(person.id, key, params, actions))
 
 
@@ -299,6 +304,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
     for volunteer in volunteers:
         await uow.orders.add_pool_offer(order.id, volunteer.id)
         params = card_params(ctx, volunteer.lang)
+        del params["address"]  # the room is for the volunteer who claims it, not for everyone
         await uow.outbox.add(
             Notice(
                 volunteer.id,
@@ -324,6 +330,7 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
         resolve_due=due(clock, ctx, "resolve"),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
+    await send_task_card(uow, ctx, person, offered=False, photos=False)
     await resident_notice(uow, ctx, "order.accepted", worker=person.name)
     await uow.commit()
     return order
@@ -345,10 +352,13 @@ async def redispatch(
     uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: int | None, note: str | None
 ) -> Order:
     """Offer the order to the next candidate at its level who has not declined it."""
+    # Whoever passed on it, by their own decline or by letting the offer lapse, is not asked again.
     declined = {
-        e.actor_id
+        person_id
         for e in await uow.orders.events(ctx.order.id)
-        if e.action == "decline" and e.actor_id is not None
+        if e.action == "decline"
+        for person_id in (e.actor_id, e.target_id)
+        if person_id is not None
     }
     if ctx.order.assignee_id is not None:
         declined.add(ctx.order.assignee_id)
@@ -401,6 +411,7 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         resolve_due=due(clock, ctx, "resolve"),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
+    await send_task_card(uow, ctx, person, offered=False)
     await resident_notice(uow, ctx, "order.accepted", worker=person.name)
     await uow.commit()
     return order
@@ -411,17 +422,29 @@ async def dispatch_by_hand(
 ) -> Order:
     """Let a dispatcher of the order's community hand it to a chosen person."""
     ctx = await load(uow, order_id)
-    if dispatcher not in await dispatchers(uow, ctx.place):
+    if dispatcher.id not in {d.id for d in await dispatchers(uow, ctx.place)}:
         raise NotAllowed()
     target = await uow.people.get(person_id)
-    if target is None or target.telegram_id is None:
+    role = covering_role(target, ctx) if target is not None else None
+    if target is None or target.telegram_id is None or role is None:
         raise NotAllowed()
-    roles = [r.role for r in target.roles if r.role not in (Role.DISPATCHER, Role.SUPERVISOR)]
-    if not roles:
-        raise NotAllowed()
-    order = await offer(uow, clock, ctx, target, roles[0], actor_id=dispatcher.id, action="offer")
+    previous = ctx.order.assignee_id
+    order = await offer(uow, clock, ctx, target, role, actor_id=dispatcher.id, action="offer")
+    if previous is not None and previous != target.id:
+        await uow.outbox.add(Notice(previous, "task.reassigned", {"number": order.number}))
     await uow.commit()
     return order
+
+
+def covering_role(person: Person, ctx: OrderContext) -> Role | None:
+    """Return the person's working role whose scope covers the order, if any (liaisons: always)."""
+    scopes = ctx.place.scope_ids()
+    for assignment in person.roles:
+        if assignment.role in (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN):
+            continue
+        if assignment.role == Role.DEPT_LIAISON or assignment.place_id in scopes:
+            return assignment.role
+    return None
 
 
 async def escalate(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from workflows.dispatch import (
     OrderContext,
     card_params,
+    due,
     load,
     notify_dispatchers,
     resident_notice,
@@ -168,7 +169,14 @@ async def reopen_order(
     ctx = await own_order(uow, resident, order_id)
     reason = clean_text(reason, limit=MAX_NOTE)
     order = await move(
-        uow, clock, ctx.order, "reopen", actor_id=resident.id, note=reason, resolved_at=None
+        uow,
+        clock,
+        ctx.order,
+        "reopen",
+        actor_id=resident.id,
+        note=reason,
+        resolved_at=None,
+        resolve_due=due(clock, ctx, "resolve"),
     )
     if order.assignee_id is not None:
         worker = await uow.people.get(order.assignee_id)
@@ -208,10 +216,10 @@ async def comment_order(
     """Add the resident's comment to a rated order."""
     ctx = await own_order(uow, resident, order_id)
     comment = clean_text(comment, limit=MAX_NOTE)
-    if ctx.order.comment is not None:
+    if ctx.order.rating is None or ctx.order.comment is not None:
         raise StaleAction(number=ctx.order.number)
     order = await move(
-        uow, clock, ctx.order, "rate", actor_id=resident.id, note=comment, comment=comment
+        uow, clock, ctx.order, "comment", actor_id=resident.id, note=comment, comment=comment
     )
     await uow.commit()
     return order

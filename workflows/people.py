@@ -43,9 +43,12 @@ async def register_resident(
 
 
 async def set_phone(uow: UnitOfWork, person: Person, phone: str) -> None:
-    """Save the resident's phone number (digits, spaces, + and - only)."""
-    cleaned = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    if not 5 <= len(cleaned) <= 20:
+    """Save the resident's phone number (digits with +, -, spaces or brackets; nothing else)."""
+    text = phone.strip()
+    if not text or any(not (ch.isdigit() or ch in "+-() ") for ch in text):
+        raise InvalidInput(reason="phone")
+    cleaned = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+    if not 5 <= sum(ch.isdigit() for ch in cleaned) <= 20:
         raise InvalidInput(reason="phone")
     await uow.people.update(person.id, phone=cleaned)
     await uow.commit()
@@ -60,10 +63,11 @@ async def join_staff(
         raise InvalidInvite()
     existing = await uow.people.by_telegram(telegram_id)
     if existing is not None and existing.id != person_id:
-        # A resident who is also staff: keep one person, carrying the household over.
+        # A resident who is also staff: one person from now on, with the household and orders.
         await uow.people.update(existing.id, telegram_id=None)
         if existing.household_id is not None:
             await uow.people.update(person_id, household_id=existing.household_id)
+        await uow.orders.transfer_resident(existing.id, person_id)
     await uow.people.update(person_id, telegram_id=telegram_id, lang=lang)
     await uow.commit()
     person = await uow.people.get(person_id)

@@ -26,6 +26,7 @@ MOVES: dict[str, tuple[frozenset[S], S | None]] = {
     "cancel": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.CANCELLED),
     "add_info": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
     "rate": (frozenset({S.CLOSED}), None),
+    "comment": (frozenset({S.CLOSED}), None),
 }
 
 # Where an order may go next from each status (derived, for documentation and checks).

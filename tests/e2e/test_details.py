@@ -148,3 +148,25 @@ async def test_invite_link_works_once(world: World) -> None:
     async with world.app.unit_of_work() as uow:
         person = await uow.people.get(world.place.grid_worker.id)
     assert person is not None and person.telegram_id == 8801
+
+
+async def test_phone_is_shared_with_the_worker_only_once_the_task_is_theirs(world: World) -> None:
+    """The shared phone number is not on the offer, and is on the card after accepting."""
+    worker = await world.join(world.place.unit_head)
+    user = world.api.user(9901, "邓阿姨")
+    user.start()
+    await tap(user, world.place.community.names.zh)
+    await tap(user, world.place.building.names.zh)
+    await tap(user, world.place.unit.names.zh)
+    await tap(user, "602")
+    await user.wait_for(lambda m: m.reply_keyboard is not None)
+    user.send("call me maybe")
+    await user.wait_for("电话号码好像不对")
+    user.send_contact("+86 139-0000-1234")
+    await user.wait_for("电话已保存")
+    await world.order(user, "水电气维修", "马桶水箱一直流水")
+    offer = await worker.wait_for("新任务")
+    assert "13900001234" not in offer.text
+    worker.press("接单", offer)
+    card = await worker.wait_for("您已接下任务")
+    assert "+8613900001234" in card.text and "1单元 602" in card.text

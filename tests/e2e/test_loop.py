@@ -40,7 +40,7 @@ async def test_order_dispatch_accept_resolve_rate(world: World) -> None:
     assert order.rating == 4 and order.comment == "师傅很细心"
     assert order.assignee_id == world.place.unit_head.id
     actions = [e.action for e in await world.timeline(order_id)]
-    assert actions == ["place", "offer", "accept", "resolve", "confirm", "rate", "rate"]
+    assert actions == ["place", "offer", "accept", "resolve", "confirm", "rate", "comment"]
     await worker.wait_for("4 星")
 
 

@@ -231,3 +231,15 @@ async def test_information_needs_text_or_a_photo_and_an_open_order() -> None:
     await cancel_order(w.uow, w.clock, org.resident, order.id)
     with pytest.raises(StaleAction):
         await add_information(w.uow, w.clock, org.resident, order.id, "还有")
+
+
+async def test_a_reopened_task_gets_a_fresh_deadline() -> None:
+    w = sample_world()
+    org = w.org
+    order = await w.resolved(org.repairs)
+    w.clock.advance(days=2)  # the resident answers after the first deadline has passed
+
+    reopened = await reopen_order(w.uow, w.clock, org.resident, order.id, "还在漏水")
+
+    assert reopened.resolve_due is not None
+    assert reopened.resolve_due > w.clock.now()

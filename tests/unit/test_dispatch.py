@@ -148,15 +148,9 @@ async def test_an_accepted_task_cannot_be_declined() -> None:
         await decline_task(w.uow, w.clock, w.org.unit_head, order.id, "改主意了")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: redispatch() remembers who passed on an order only through decline events' "
-        "actor_id; a timer re-dispatch (actor_id=None) records the skipped person as target_id "
-        "only, so the order bounces back to someone who already let it time out"
-    ),
-    strict=True,
-)
 async def test_a_timed_out_offer_is_not_offered_again_to_the_same_person() -> None:
+    # Regression: redispatch() used to remember only decline events' actors, and a timer
+    # re-dispatch has none, so the order bounced back to whoever had let it lapse.
     w = sample_world()
     org = w.org
     order = await w.place(org.grid_matters)
@@ -416,15 +410,8 @@ async def test_a_closed_order_cannot_be_dispatched_again() -> None:
         await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.grid_worker.id)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: dispatch_by_hand() never checks that the chosen person's scope covers the "
-        "order's household, so a (forged) 'hd' button hands a resident's phone and address "
-        "to a worker of another community"
-    ),
-    strict=True,
-)
 async def test_a_dispatcher_cannot_hand_an_order_to_another_communitys_worker() -> None:
+    # Regression: a forged 'hd' button used to hand the resident's phone and address to anyone.
     w = sample_world()
     org = w.org
     order = await w.place(org.other)
@@ -432,15 +419,40 @@ async def test_a_dispatcher_cannot_hand_an_order_to_another_communitys_worker() 
     with pytest.raises(NotAllowed):
         await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.other_grid_worker.id)
 
+    assert w.uow.notices_for(org.other_grid_worker.id) == []
+    assert w.order(order.id).status == OrderStatus.QUEUED
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: dispatch_by_hand() of an accepted/on-the-way order takes it from the worker "
-        "without telling them (cancel_order sends task.cancelled; this sends nothing)"
-    ),
-    strict=True,
-)
+
+async def test_a_handed_order_takes_the_role_that_covers_the_household() -> None:
+    w = sample_world()
+    org = w.org
+    other_grid = org.other_grid_worker.roles[0].place_id
+    both = OrgBuilder(w.uow).person(
+        "两边兼职",
+        (Role.GRID_WORKER, w.uow.store.places[other_grid]),
+        (Role.BUILDING_HEAD, org.building),
+    )
+    w.uow.settle()
+    order = await w.place(org.other)
+
+    handed = await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, both.id)
+
+    assert (handed.assignee_id, handed.level) == (both.id, Role.BUILDING_HEAD)
+
+
+async def test_a_dispatcher_may_blow_the_whistle_to_a_department_liaison() -> None:
+    w = sample_world()
+    org = w.org
+    order = await w.place(org.other)
+
+    handed = await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.liaison.id)
+
+    assert (handed.assignee_id, handed.level) == (org.liaison.id, Role.DEPT_LIAISON)
+    assert w.uow.keys_for(org.liaison.id) == ["task.offered"]
+
+
 async def test_the_worker_who_loses_a_task_to_a_handover_is_told() -> None:
+    # Regression: the worker who lost an accepted task to a handover used to hear nothing.
     w = sample_world()
     org = w.org
     order = await w.accepted(org.grid_matters)
@@ -450,4 +462,23 @@ async def test_the_worker_who_loses_a_task_to_a_handover_is_told() -> None:
     await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.grid_worker2.id)
 
     told = w.uow.notices_for(org.grid_worker.id)[before:]
-    assert [n.params.get("number") for n in told] == [order.number]
+    assert [(n.key, n.params) for n in told] == [("task.reassigned", {"number": order.number})]
+    assert w.uow.keys_for(org.grid_worker2.id) == ["task.offered"]
+
+
+async def test_the_pool_shows_the_address_only_to_the_volunteer_who_claims() -> None:
+    w = sample_world()
+    org = w.org
+    order = await w.place(org.wishes)
+
+    for volunteer in (org.volunteer1, org.volunteer2):
+        (card,) = w.uow.notices_for(volunteer.id)
+        assert org.room101.room not in card.params.get("address", ""), card
+    await claim_from_pool(w.uow, w.clock, org.volunteer1, order.id)
+
+    card = w.uow.notices_for(org.volunteer1.id)[-1]
+    assert card.key == "task.card"
+    assert org.room101.room in card.params["address"]
+    assert card.params["phone"] == org.resident.phone
+    for notice in w.uow.notices_for(org.volunteer2.id):
+        assert org.room101.room not in notice.params.get("address", "")

@@ -22,6 +22,7 @@ from workflows.errors import DomainError
 from workflows.model import (
     WORKING_STATUSES,
     Order,
+    OrderEvent,
     OrderStatus,
     Person,
     Role,
@@ -50,6 +51,8 @@ OPS = (
     *WORKER_OPS,
     *RESIDENT_OPS,
 )
+RESIDENT_MOVES = {"place", "confirm", "reopen", "rate", "cancel", "add_info"}
+WORKER_MOVES = {"accept", "decline", "on_way", "note", "resolve", "escalate"}
 # Timeline entries written without a conditional write (they keep the status and the version).
 UNVERSIONED = {"place", "decline", "escalate"}
 NOWHERE = 424_242  # an order id nobody has
@@ -180,6 +183,28 @@ async def _covers(w: World, person_id: int, order: Order) -> bool:
     )
 
 
+async def _check_actors(w: World, order: Order, timeline: list[OrderEvent]) -> None:
+    """Check each line of the timeline was written by someone entitled to that move."""
+    store = w.uow.store
+    holder: int | None = None
+    for e in timeline:
+        if e.action in RESIDENT_MOVES:
+            assert e.actor_id == order.resident_id, e
+        elif e.action in WORKER_MOVES:
+            assert e.actor_id == holder, e
+        elif e.action in ("offer", "queue") and e.actor_id not in (None, holder):
+            assert store.people[e.actor_id].has_role(Role.DISPATCHER), e
+        if e.action == "offer":
+            holder = e.target_id
+        elif e.action == "claim":
+            assert e.actor_id in await w.uow.orders.pool_offers(order.id), e
+            holder = e.actor_id
+        elif e.action in ("queue", "pool"):
+            holder = None
+    if order.assignee_id is not None:
+        assert order.assignee_id == holder, (order, timeline)
+
+
 async def _check_invariants(w: World) -> None:
     store = w.uow.store
     for order in store.orders.values():
@@ -188,6 +213,7 @@ async def _check_invariants(w: World) -> None:
         for before, after in itertools.pairwise(timeline):
             assert after.from_status == before.to_status, (before, after)
         assert order.status == timeline[-1].to_status
+        await _check_actors(w, order, timeline)
         # Every conditional write left exactly one line on the timeline.
         assert order.version == sum(e.action not in UNVERSIONED for e in timeline)
         if order.status in (OrderStatus.QUEUED, OrderStatus.POOL, OrderStatus.CANCELLED):

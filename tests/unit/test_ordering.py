@@ -34,10 +34,11 @@ async def test_a_repair_goes_to_the_unit_head_who_gets_a_task_card() -> None:
         "category": org.repairs.names.zh,
         "description": "厨房水管漏水",
         "address": "和平社区 3号楼 1单元 101",
+        "area": "和平社区 3号楼",
         "urgency": "normal",
         "resident": org.resident.name,
-        "phone": org.resident.phone,
     }
+    assert "phone" not in card.params  # the phone comes with the task, once accepted
     assert card.actions == (
         Action("btn.accept", "acc", order.id),
         Action("btn.decline", "dec", order.id),
@@ -108,12 +109,13 @@ async def test_no_rule_sends_the_order_to_the_queue_with_suggestions() -> None:
     assert card.params["number"] == order.number
     assert [(a.label, a.verb, a.order_id) for a in card.actions] == [
         ("btn.dispatch_to", "hd", order.id)
-    ] * 3
+    ] * 4
     suggested = [(a.arg, a.params["name"]) for a in card.actions]
     assert suggested == [
         (str(org.grid_worker.id), org.grid_worker.name),
         (str(org.cadre.id), org.cadre.name),
         (str(org.building_head.id), org.building_head.name),
+        (str(org.unit_head.id), org.unit_head.name),
     ]
     # The other community's dispatcher and the workers are not bothered.
     assert w.uow.notices_for(org.other_dispatcher.id) == []

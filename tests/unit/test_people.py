@@ -8,6 +8,7 @@ from tests.fakes import OrgBuilder, sample_world
 from workflows.dispatch import accept_task
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
 from workflows.model import ChatState, OrderStatus, Role
+from workflows.orders import cancel_order
 from workflows.people import (
     issue_invite,
     join_staff,
@@ -72,15 +73,8 @@ async def test_a_resident_who_joins_staff_keeps_one_account_with_the_household()
     assert w.person(org.neighbour.id).telegram_id is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: join_staff() moves the Telegram account and household to the staff person but "
-        "leaves the resident's orders on the old, now unreachable person: the resident no "
-        "longer hears about them and cannot act on them (NotYourOrder)"
-    ),
-    strict=True,
-)
 async def test_a_resident_who_joins_staff_still_follows_their_orders() -> None:
+    # Regression: the orders used to stay on the old person, who no longer had Telegram.
     w = sample_world()
     org = w.org
     newcomer = OrgBuilder(w.uow).person(
@@ -92,9 +86,12 @@ async def test_a_resident_who_joins_staff_still_follows_their_orders() -> None:
     assert org.neighbour.telegram_id is not None
     joined = await join_staff(w.uow, w.clock, org.neighbour.telegram_id, token, "en")
 
+    assert w.order(order.id).resident_id == joined.id
     await accept_task(w.uow, w.clock, org.unit_head, order.id)
 
-    assert "order.accepted" in w.uow.keys_for(joined.id)
+    assert w.uow.keys_for(joined.id) == ["order.accepted"]
+    cancelled = await cancel_order(w.uow, w.clock, joined, order.id)
+    assert cancelled.status == OrderStatus.CANCELLED
 
 
 async def test_registering_binds_a_new_person_to_the_household() -> None:

@@ -15,8 +15,8 @@ def test_closed_and_cancelled_are_terminal() -> None:
     assert ALLOWED[S.CLOSED] == frozenset()
     assert ALLOWED[S.CANCELLED] == frozenset()
     assert [a for a in MOVES if can(a, S.CANCELLED)] == []
-    # Rating is the one thing a closed order still takes, and it keeps the order closed.
-    assert [a for a in MOVES if can(a, S.CLOSED)] == ["rate"]
+    # Rating and its comment are all a closed order still takes, and it stays closed.
+    assert [a for a in MOVES if can(a, S.CLOSED)] == ["rate", "comment"]
     assert target("rate", S.CLOSED) == S.CLOSED
 
 
