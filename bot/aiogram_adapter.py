@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -32,12 +32,14 @@ from aiogram.types import (
     Update,
 )
 
-from bot.sending import Blocked, Rejected, RetryAfter, Transient
+from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
 from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+Respond = Callable[[Incoming], Awaitable[None]]
+T = TypeVar("T")
+ALLOWED_UPDATES = ["message", "callback_query"]
 OTHER_KINDS = (
     "sticker",
     "voice",
@@ -138,11 +140,11 @@ async def fetch_username(token: str, api_base: str) -> str:
 
 
 class AiogramBot:
-    """Runs Sandan's handlers on aiogram: long polling in, Bot API calls out."""
+    """Sandan on aiogram: aiogram parses and routes updates, our handlers decide the replies."""
 
-    def __init__(self, token: str, api_base: str, handle: Handle) -> None:
+    def __init__(self, token: str, api_base: str, respond: Respond) -> None:
         self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
-        self.handle = handle
+        self.respond = respond
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
 
@@ -153,47 +155,60 @@ class AiogramBot:
         async def on_message(message: Message, event_update: Update) -> None:
             event = incoming_message(event_update.update_id, message)
             if event is not None:
-                await self._run(event)
-
-        @router.edited_message()
-        async def on_edit(message: Message, event_update: Update) -> None:
-            return None  # edits of earlier messages change nothing already recorded
+                await self.respond(event)
 
         @router.callback_query()
         async def on_button(query: CallbackQuery, event_update: Update) -> None:
-            await self._run(incoming_callback(event_update.update_id, query))
+            await self.respond(incoming_callback(event_update.update_id, query))
 
         return router
-
-    async def _run(self, event: Incoming) -> None:
-        for reply in await self.handle(event):
-            try:
-                await self.perform(reply)
-            except Rejected as error:
-                log.warning("reply to %s rejected: %s", event.chat_id, error)
-            except (Blocked, Transient, RetryAfter) as error:
-                log.warning("reply to %s not sent: %s", event.chat_id, error)
 
     async def username(self) -> str:
         """Return the bot's @username (asked from getMe)."""
         me = await self.bot.get_me()
         return me.username or ""
 
+    async def fetch(self, offset: int | None, timeout: int) -> list[tuple[int, Update]]:
+        """Long-poll for updates after `offset` (which confirms everything before it)."""
+        updates = await self._call(
+            self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+        )
+        return [(u.update_id, u) for u in updates]
+
+    async def process(self, update: Update) -> None:
+        """Route one update through aiogram to our handlers; returns once it took effect."""
+        await self.dispatcher.feed_update(self.bot, update)
+
+    async def process_json(self, data: dict[str, Any]) -> None:
+        """Process an update received as JSON (webhook mode)."""
+        await self.process(Update.model_validate(data, context={"bot": self.bot}))
+
+    async def drop_webhook(self) -> None:
+        """Make sure no webhook is set, so long polling may run."""
+        await self._call(self.bot.delete_webhook(drop_pending_updates=False))
+
     async def perform(self, reply: Reply) -> None:
         """Carry out one reply through the Bot API, mapping aiogram's errors to ours."""
         try:
             await self._perform(reply)
-        except TelegramRetryAfter as error:
-            raise RetryAfter(error.retry_after) from error
-        except TelegramForbiddenError as error:
-            raise Blocked(error.message) from error
         except TelegramBadRequest as error:
             if isinstance(reply, Edit) and "not modified" in error.message:
                 return
             if isinstance(reply, Answer) and "query is too old" in error.message:
                 return
             raise Rejected(error.message) from error
-        except TelegramNotFound as error:
+        except SendFailed:
+            raise
+
+    async def _call(self, request: Awaitable[T]) -> T:
+        """Await a Bot API call, turning aiogram's errors into ours."""
+        try:
+            return await request
+        except TelegramRetryAfter as error:
+            raise RetryAfter(error.retry_after) from error
+        except TelegramForbiddenError as error:
+            raise Blocked(error.message) from error
+        except (TelegramBadRequest, TelegramNotFound) as error:
             raise Rejected(error.message) from error
         except (TelegramServerError, TelegramNetworkError) as error:
             raise Transient(str(error)) from error
@@ -203,33 +218,43 @@ class AiogramBot:
     async def _perform(self, reply: Reply) -> None:
         if isinstance(reply, Send):
             if reply.photo:
-                await self.bot.send_photo(
-                    reply.chat_id,
-                    reply.photo,
-                    caption=_cut(reply.text, MAX_CAPTION),
-                    reply_markup=markup(reply),
+                await self._call(
+                    self.bot.send_photo(
+                        reply.chat_id,
+                        reply.photo,
+                        caption=_cut(reply.text, MAX_CAPTION),
+                        reply_markup=markup(reply),
+                    )
                 )
             else:
-                await self.bot.send_message(
-                    reply.chat_id, _cut(reply.text, MAX_TEXT), reply_markup=markup(reply)
+                await self._call(
+                    self.bot.send_message(
+                        reply.chat_id, _cut(reply.text, MAX_TEXT), reply_markup=markup(reply)
+                    )
                 )
         elif isinstance(reply, Edit):
             if reply.text is not None:
-                await self.bot.edit_message_text(
-                    text=_cut(reply.text, MAX_TEXT),
-                    chat_id=reply.chat_id,
-                    message_id=reply.message_id,
-                    reply_markup=inline(reply.buttons),
+                await self._call(
+                    self.bot.edit_message_text(
+                        text=_cut(reply.text, MAX_TEXT),
+                        chat_id=reply.chat_id,
+                        message_id=reply.message_id,
+                        reply_markup=inline(reply.buttons),
+                    )
                 )
             else:
-                await self.bot.edit_message_reply_markup(
-                    chat_id=reply.chat_id,
-                    message_id=reply.message_id,
-                    reply_markup=inline(reply.buttons),
+                await self._call(
+                    self.bot.edit_message_reply_markup(
+                        chat_id=reply.chat_id,
+                        message_id=reply.message_id,
+                        reply_markup=inline(reply.buttons),
+                    )
                 )
         elif isinstance(reply, Answer):
-            await self.bot.answer_callback_query(
-                reply.callback_id, text=reply.text, show_alert=reply.alert
+            await self._call(
+                self.bot.answer_callback_query(
+                    reply.callback_id, text=reply.text, show_alert=reply.alert
+                )
             )
         elif isinstance(reply, SetCommands):
             scope = (
@@ -237,29 +262,14 @@ class AiogramBot:
                 if reply.chat_id is not None
                 else BotCommandScopeDefault()
             )
-            await self.bot.set_my_commands(
-                [BotCommand(command=c, description=d) for c, d in reply.commands],
-                scope=scope,
-                language_code=reply.language,
+            await self._call(
+                self.bot.set_my_commands(
+                    [BotCommand(command=c, description=d) for c, d in reply.commands],
+                    scope=scope,
+                    language_code=reply.language,
+                )
             )
 
-    async def poll(self) -> None:
-        """Long-poll until stopped; an update is confirmed only after it was handled."""
-        try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-        except TelegramAPIError as error:
-            log.warning("deleteWebhook failed (%s); polling anyway", error)
-        await self.dispatcher.start_polling(
-            self.bot,
-            handle_as_tasks=False,
-            handle_signals=False,
-            close_bot_session=False,
-            allowed_updates=["message", "edited_message", "callback_query"],
-            polling_timeout=10,
-        )
-
-    async def stop(self) -> None:
-        """Stop polling and close the HTTP session."""
-        with contextlib.suppress(RuntimeError):  # polling had not started
-            await self.dispatcher.stop_polling()
+    async def close(self) -> None:
+        """Close the HTTP session."""
         await self.bot.session.close()

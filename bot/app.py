@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.aiogram_adapter import AiogramBot
 from bot.clock import SystemClock
 from bot.delivery import Delivery, RateLimiter
+from bot.polling import poll
 from bot.sending import SendFailed
 from bot.settings import Settings
 from handlers.context import Links
 from handlers.conversations import Conversations
-from handlers.events import Incoming, Reply
+from handlers.events import Incoming
 from handlers.menus import default_menus
 from handlers.texts import Texts
 from storage.db import make_engine, make_sessions, upgrade
@@ -58,21 +59,29 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
     texts = Texts.load(fallback=settings.default_language)
     app: App | None = None
 
-    async def handle(event: Incoming) -> list[Reply]:
+    async def respond(event: Incoming) -> None:
         assert app is not None
-        return await app.conversations.handle(event)
+        for reply in await app.conversations.handle(event):
+            try:
+                await app.adapter.perform(reply)
+            except SendFailed as error:
+                log.warning("reply to chat %s not sent: %s", event.chat_id, error)
 
-    adapter = AiogramBot(settings.bot_token.get_secret_value(), settings.api_base, handle)
+    adapter = AiogramBot(settings.bot_token.get_secret_value(), settings.api_base, respond)
     delivery = Delivery(
         OutboxQueue(sessions, clock.now),
         adapter,
         texts,
         clock.now,
-        RateLimiter(overall_per_second=settings.delivery_rate),
+        RateLimiter(
+            overall_per_second=settings.delivery_rate,
+            per_chat_per_second=settings.chat_rate,
+            per_chat_burst=settings.chat_burst,
+        ),
     )
     username = settings.bot_username or await adapter.username()
     conversations = Conversations(
-        lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake),
+        lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True),
         clock,
         texts,
         default_language=settings.default_language,
@@ -84,9 +93,13 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
             await adapter.perform(menu)
         except SendFailed as error:
             log.warning("could not set the command menu: %s", error)
+    try:
+        await adapter.drop_webhook()
+    except SendFailed as error:
+        log.warning("deleteWebhook failed (%s); polling anyway", error)
     tasks = [
         asyncio.create_task(delivery.run(), name="delivery"),
-        asyncio.create_task(adapter.poll(), name="polling"),
+        asyncio.create_task(poll(adapter, timeout=settings.polling_timeout), name="polling"),
     ]
     try:
         yield app
@@ -94,7 +107,7 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await adapter.stop()
+        await adapter.close()
         await engine.dispose()
 
 

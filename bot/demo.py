@@ -93,6 +93,8 @@ def demo_settings(api: FakeBotAPI, database_url: str) -> Settings:
         api_base=api.base_url,
         bot_username=api.bot_username,
         database_url=database_url,
+        chat_burst=50,  # a scripted chat taps faster than a person: let bursts through
+        polling_timeout=5,
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
         default=25.0, description="Messages per second the delivery worker sends at most, overall."
     )
 
+    chat_rate: float = Field(
+        default=1.0, gt=0, description="Messages per second to one chat, after a short burst."
+    )
+    chat_burst: int = Field(
+        default=3, ge=1, description="Messages one chat may get at once before chat_rate applies."
+    )
+    polling_timeout: int = Field(
+        default=25, ge=0, le=50, description="Seconds one getUpdates long poll may wait."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

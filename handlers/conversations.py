@@ -9,16 +9,17 @@ from typing import Any
 
 from handlers import ordering, registration, tasks
 from handlers.context import Context, Links
-from handlers.events import Answer, Incoming, Reply
+from handlers.events import Answer, Incoming, Reply, Send
 from handlers.menus import help_key
+from handlers.render import reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput
 from workflows.people import language_of
-from workflows.ports import Clock, UnitOfWork
+from workflows.ports import Clock, UpdateUnitOfWork
 
 log = logging.getLogger(__name__)
 
-UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
 Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 
@@ -89,8 +90,15 @@ class Conversations:
         self.links = links or Links()
 
     async def handle(self, event: Incoming) -> list[Reply]:
-        """Handle one event in its own unit of work and return what to send back."""
+        """Handle an event once: its effects, its record and its messages commit together.
+
+        Returns what to do at once (answer the button, edit a card, set a menu); messages to
+        registered people go through the outbox, so a crash after the commit loses none. A
+        redelivered update returns nothing and changes nothing.
+        """
         async with self.units_of_work() as uow:
+            if not await uow.updates.first_time(event.update_id, self.clock.now()):
+                return []
             person = await uow.people.by_telegram(event.user_id)
             lang = (
                 person.lang if person else language_of(event.language_code, self.default_language)
@@ -108,18 +116,38 @@ class Conversations:
             try:
                 await self._route(ctx)
             except DomainError as error:
-                await uow.rollback()
+                await self._start_over(uow, event)
                 self._refuse(ctx, error)
             except Exception:
                 log.exception("update %s failed", event.update_id)
-                await uow.rollback()
+                await self._start_over(uow, event)
                 ctx.replies = [r for r in ctx.replies if isinstance(r, Answer)]
                 if event.callback_id and not ctx.answered:
                     ctx.answer("error.internal", alert=True)
                 else:
                     ctx.say("error.internal")
             ctx.answer()  # every button press is answered, even when nothing else is said
-            return ctx.replies
+            now = await self._queue_messages(ctx)
+            await uow.complete()
+            return now
+
+    async def _start_over(self, uow: UpdateUnitOfWork, event: Incoming) -> None:
+        """Throw away the update's effects, keeping the record that it was handled."""
+        await uow.rollback()
+        await uow.updates.first_time(event.update_id, self.clock.now())
+
+    async def _queue_messages(self, ctx: Context) -> list[Reply]:
+        """Put the messages for a registered person in the outbox; return the rest."""
+        person = ctx.person
+        if person is None or person.telegram_id != ctx.event.chat_id:
+            return ctx.replies  # a stranger: nothing of theirs to lose yet
+        now: list[Reply] = []
+        for reply in ctx.replies:
+            if isinstance(reply, Send):
+                await ctx.uow.outbox.add(reply_notice(person.id, reply))
+            else:
+                now.append(reply)
+        return now
 
     def _refuse(self, ctx: Context, error: DomainError) -> None:
         """Say politely why the request was refused."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from handlers.events import Button, Send, rows
 from handlers.texts import Texts
-from workflows.model import Action
+from workflows.model import Action, Notice
 
 BUTTONS_PER_ROW = 2
+REPLY = "_reply"  # an outbox row holding a reply already written, not a catalog key
 
 
 def callback_data(action: Action) -> str:
@@ -34,6 +36,39 @@ def action_from_json(raw: Mapping[str, Any]) -> Action:
     )
 
 
+def reply_notice(person_id: int, message: Send) -> Notice:
+    """Wrap a reply already written in the person's language for the outbox."""
+    return Notice(
+        person_id,
+        REPLY,
+        {
+            "text": message.text,
+            "buttons": [[asdict(b) for b in row] for row in message.buttons],
+            "photo": message.photo,
+            "ask_contact": message.ask_contact,
+            "reply_keys": list(message.reply_keys),
+            "remove_keyboard": message.remove_keyboard,
+        },
+        photo=message.photo,
+    )
+
+
+def reply_message(chat_id: int, params: Mapping[str, Any]) -> Send:
+    """Rebuild a reply stored by reply_notice."""
+    return Send(
+        chat_id=chat_id,
+        text=str(params["text"]),
+        buttons=tuple(
+            tuple(Button(str(b["text"]), b.get("data"), b.get("url")) for b in row)
+            for row in params.get("buttons", [])
+        ),
+        photo=params.get("photo"),
+        ask_contact=params.get("ask_contact"),
+        reply_keys=tuple(params.get("reply_keys", [])),
+        remove_keyboard=bool(params.get("remove_keyboard")),
+    )
+
+
 def render(
     texts: Texts,
     *,
@@ -45,6 +80,8 @@ def render(
     photo: str | None = None,
 ) -> Send:
     """Return the message for a notice: text from the catalog, buttons from its actions."""
+    if key == REPLY:
+        return reply_message(chat_id, params)
     buttons = [action_button(texts, lang, a) for a in actions]
     width = 1 if any(a.verb == "hd" for a in actions) else BUTTONS_PER_ROW
     if any(a.verb == "rate" for a in actions):

@@ -20,6 +20,7 @@ from storage.models import (
     PersonRow,
     PlaceRow,
     PoolOfferRow,
+    ProcessedUpdateRow,
     RoleRow,
     TeamMemberRow,
     TeamRow,
@@ -536,3 +537,25 @@ class SqlInvites:
             .execution_options(synchronize_session=False)
         )
         return row.person_id if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+class SqlUpdateLog:
+    """Telegram update ids that took effect, kept for a week."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def first_time(self, update_id: int, at: datetime) -> bool:
+        if await self.session.get(ProcessedUpdateRow, update_id) is not None:
+            return False
+        self.session.add(ProcessedUpdateRow(update_id=update_id, at=at))
+        await self.session.flush()
+        return True
+
+    async def forget_before(self, at: datetime) -> int:
+        """Drop records older than `at`; return how many."""
+        result = await self.session.execute(
+            delete(ProcessedUpdateRow).where(ProcessedUpdateRow.at < at)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+

@@ -16,6 +16,7 @@ from storage.repositories import (
     SqlOutbox,
     SqlPeople,
     SqlPlaces,
+    SqlUpdateLog,
 )
 from workflows.ports import (
     CategoryRepository,
@@ -25,6 +26,7 @@ from workflows.ports import (
     OutboxRepository,
     PersonRepository,
     PlaceRepository,
+    UpdateLog,
 )
 
 
@@ -39,16 +41,21 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     chats: ChatRepository
     invites: InviteRepository
+    updates: UpdateLog
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         now: Callable[[], datetime],
         on_commit: Callable[[], None] | None = None,
+        *,
+        deferred: bool = False,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._on_commit = on_commit
+        # Deferred: a workflow's commit only flushes; complete() commits the whole update.
+        self._deferred = deferred
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
@@ -59,6 +66,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session, self._now)
         self.chats = SqlChats(self.session)
         self.invites = SqlInvites(self.session)
+        self.updates = SqlUpdateLog(self.session)
         return self
 
     async def __aexit__(
@@ -74,6 +82,13 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         """Commit everything done in this unit of work, then wake the delivery worker."""
+        if self._deferred:
+            await self.session.flush()
+            return
+        await self.complete()
+
+    async def complete(self) -> None:
+        """Commit for real (for a deferred unit of work: the whole update at once)."""
         await self.session.commit()
         if self._on_commit is not None:
             self._on_commit()

@@ -149,3 +149,25 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
+
+
+class UpdateLog(Protocol):
+    """Which Telegram updates already took effect (each takes effect at most once)."""
+
+    async def first_time(self, update_id: int, at: datetime) -> bool:
+        """Record the update in this transaction; False if it was recorded before."""
+        ...
+
+
+class UpdateUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work of one incoming update: workflow commits are held until it completes.
+
+    The update's record, its effects and the replies to send are committed together.
+    """
+
+    updates: UpdateLog
+
+    async def complete(self) -> None:
+        """Commit everything done for the update, at once."""
+        ...
+
