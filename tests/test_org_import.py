@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import orgfile
-from storage.db import make_engine, make_sessions, upgrade
+from storage.db import make_engine, make_sessions
 from storage.models import (
     CategoryRow,
     HouseholdRow,
@@ -36,10 +36,8 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    await upgrade(url)
-    engine = make_engine(url)
+async def sessions(migrated_db: str) -> AsyncIterator[Sessions]:
+    engine = make_engine(migrated_db)
     try:
         yield make_sessions(engine)
     finally:

@@ -1,13 +1,14 @@
-"""Alembic stairway: every revision upgrades, downgrades and upgrades again on a real file."""
+"""Alembic stairway: every revision upgrades, downgrades and upgrades again on a real database."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
-from storage.db import alembic_config, downgrade_sync, upgrade_sync
+from storage.db import alembic_config, downgrade_sync, make_engine, upgrade_sync
 from storage.models import Base
 
 
@@ -17,39 +18,44 @@ def revisions(url: str) -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def tables(path: Path) -> set[str]:
-    """Return the tables in the SQLite file."""
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
-    finally:
-        engine.dispose()
+def schema(url: str) -> dict[str, set[str]]:
+    """Return each table of the database with its columns."""
+
+    def read(connection: Connection) -> dict[str, set[str]]:
+        inspector = inspect(connection)
+        return {
+            name: {c["name"] for c in inspector.get_columns(name)}
+            for name in inspector.get_table_names()
+            if name != "alembic_version"
+        }
+
+    async def run() -> dict[str, set[str]]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
-def test_stairway(tmp_path: Path) -> None:
+def test_stairway(empty_db: str) -> None:
     """Each revision goes up, down and up again without error."""
-    path = tmp_path / "stairway.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    steps = revisions(url)
+    steps = revisions(empty_db)
     assert steps, "there is at least one migration"
     previous = "base"
     for revision in steps:
-        upgrade_sync(url, revision)
-        downgrade_sync(url, previous)
-        upgrade_sync(url, revision)
+        upgrade_sync(empty_db, revision)
+        downgrade_sync(empty_db, previous)
+        upgrade_sync(empty_db, revision)
         previous = revision
-    assert tables(path) == set(Base.metadata.tables)
+    assert set(schema(empty_db)) == set(Base.metadata.tables)
 
 
-def test_migrations_match_the_models(tmp_path: Path) -> None:
-    """The migrated schema has every column the models declare."""
-    path = tmp_path / "schema.sqlite3"
-    upgrade_sync(f"sqlite+aiosqlite:///{path}")
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        inspector = inspect(engine)
-        for name, table in Base.metadata.tables.items():
-            columns = {c["name"] for c in inspector.get_columns(name)}
-            assert columns == {c.name for c in table.columns}, name
-    finally:
-        engine.dispose()
+def test_migrations_match_the_models(empty_db: str) -> None:
+    """The migrated schema has exactly the tables and columns the models declare."""
+    upgrade_sync(empty_db)
+    assert schema(empty_db) == {
+        name: {c.name for c in table.columns} for name, table in Base.metadata.tables.items()
+    }

@@ -98,7 +98,7 @@ async def test_failed_workflow_leaves_nothing_behind(db: Db) -> None:
         assert await uow.orders.of_resident(person.id) == []
 
 
-async def test_concurrent_claims_on_sqlite_give_exactly_one_winner(db: Db) -> None:
+async def test_concurrent_claims_give_exactly_one_winner(db: Db) -> None:
     """Two volunteers claiming in two transactions at once: one wins, one is told it is taken."""
     async with db.uow() as uow:
         volunteers = await uow.people.volunteers_with_skills(["micro_wish"], db.place.community.id)
