@@ -51,7 +51,7 @@ def dynamic_keys() -> set[str]:
         f"invalid.{r}"
         for r in (
             "too_short", "too_long", "category", "too_many_photos", "rating", "household",
-            "phone", "language", "place", "expired",
+            "phone", "language", "place", "expired", "too_many_orders_hour", "too_many_orders_day",
         )
     }  # fmt: skip
     return keys
