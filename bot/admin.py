@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.aiogram_adapter import fetch_username
+from bot.adapters import bot_api
 from bot.clock import SystemClock
 from bot.qr import invite_link, write_building_qr_codes
 from bot.settings import Settings
@@ -22,8 +22,8 @@ async def bot_username(settings: Settings) -> str | None:
         return settings.bot_username
     if settings.bot_token is None:
         return None
-
-    return await fetch_username(settings.bot_token.get_secret_value(), settings.api_base)
+    async with bot_api(settings) as adapter:
+        return await adapter.username()
 
 
 async def org_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,15 +7,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Literal
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.aiogram_adapter import AiogramBot
+from bot.adapters import telegram_adapter
+from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
 from bot.delivery import Delivery, RateLimiter
 from bot.polling import poll
 from bot.sending import SendFailed
 from bot.settings import Settings
+from bot.webhook import serving, webhook_app
 from handlers.context import Links
 from handlers.conversations import Conversations
 from handlers.events import Incoming
@@ -27,6 +32,7 @@ from storage.uow import SqlUnitOfWork
 from workflows.ports import Clock
 
 log = logging.getLogger(__name__)
+Mode = Literal["polling", "webhook"]
 
 
 @dataclass
@@ -40,7 +46,8 @@ class App:
     texts: Texts
     conversations: Conversations
     delivery: Delivery
-    adapter: AiogramBot
+    adapter: BotApiAdapter
+    webhook_port: int | None = None  # where the webhook server listens, in webhook mode
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """Return a fresh unit of work whose commits wake the delivery worker."""
@@ -48,10 +55,14 @@ class App:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
-    """Migrate the database, start long polling and delivery; stop both on exit."""
+async def running(
+    settings: Settings, clock: Clock | None = None, *, mode: Mode = "polling"
+) -> AsyncIterator[App]:
+    """Migrate the database, start receiving updates (polling or webhook) and delivery."""
     if settings.bot_token is None:
         raise ValueError("no bot token: set SANDAN_BOT_TOKEN")
+    if mode == "webhook" and settings.webhook_secret is None:
+        raise ValueError("webhook mode needs a secret: set SANDAN_WEBHOOK_SECRET")
     clock = clock or SystemClock()
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -67,7 +78,7 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
             except SendFailed as error:
                 log.warning("reply to chat %s not sent: %s", event.chat_id, error)
 
-    adapter = AiogramBot(settings.bot_token.get_secret_value(), settings.api_base, respond)
+    adapter = telegram_adapter(settings, respond)
     delivery = Delivery(
         OutboxQueue(sessions, clock.now),
         adapter,
@@ -93,16 +104,11 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
             await adapter.perform(menu)
         except SendFailed as error:
             log.warning("could not set the command menu: %s", error)
+    tasks = [asyncio.create_task(delivery.run(), name="delivery")]
     try:
-        await adapter.drop_webhook()
-    except SendFailed as error:
-        log.warning("deleteWebhook failed (%s); polling anyway", error)
-    tasks = [
-        asyncio.create_task(delivery.run(), name="delivery"),
-        asyncio.create_task(poll(adapter, timeout=settings.polling_timeout), name="polling"),
-    ]
-    try:
-        yield app
+        async with receiving(app, mode) as port:
+            app.webhook_port = port
+            yield app
     finally:
         for task in tasks:
             task.cancel()
@@ -111,8 +117,62 @@ async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterat
         await engine.dispose()
 
 
-async def run_forever(settings: Settings) -> None:
+@contextlib.asynccontextmanager
+async def receiving(app: App, mode: Mode) -> AsyncIterator[int | None]:
+    """Receive updates by long polling, or by a webhook server whose port is yielded."""
+    settings, adapter = app.settings, app.adapter
+    if mode == "webhook":
+        assert settings.webhook_secret is not None
+        await warn_of_other_webhook(adapter, settings.webhook_url)
+        server = webhook_app(
+            adapter,
+            secret=settings.webhook_secret.get_secret_value(),
+            path=settings.webhook_path,
+            database_answers=lambda: database_answers(app.engine),
+        )
+        async with serving(server, settings.webhook_host, settings.webhook_port) as port:
+            yield port
+        return
+    try:
+        await adapter.drop_webhook()
+    except SendFailed as error:
+        log.warning("deleteWebhook failed (%s); polling anyway", error)
+    polling = asyncio.create_task(poll(adapter, timeout=settings.polling_timeout), name="polling")
+    try:
+        yield None
+    finally:
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+
+
+async def warn_of_other_webhook(adapter: BotApiAdapter, url: str | None) -> None:
+    """Warn when Telegram delivers updates somewhere else than this server expects."""
+    try:
+        state = await adapter.webhook()
+    except SendFailed as error:
+        log.warning("getWebhookInfo failed (%s); serving the webhook anyway", error)
+        return
+    if url and state.url != url:
+        log.warning(
+            "Telegram delivers updates to %r, not %r: run `sandan webhook set`",
+            state.url or "(nowhere: no webhook)",
+            url,
+        )
+
+
+async def database_answers(engine: AsyncEngine) -> bool:
+    """Tell whether the database answers a trivial query within two seconds."""
+    try:
+        async with asyncio.timeout(2), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        log.warning("the database does not answer: %s", error)
+        return False
+    return True
+
+
+async def run_forever(settings: Settings, mode: Mode = "polling") -> None:
     """Run the bot until interrupted."""
-    async with running(settings):
+    async with running(settings, mode=mode):
         log.info("Sandan is running; press Ctrl+C to stop")
         await asyncio.Event().wait()

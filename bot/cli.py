@@ -28,6 +28,13 @@ Sandan needs a Telegram bot token to talk to Telegram.
 Without a token you can try everything offline: `uv run sandan demo`.
 """
 
+NO_WEBHOOK_SECRET = """\
+Webhook mode needs where Telegram reaches the bot and a secret it sends with each update:
+    SANDAN_WEBHOOK_BASE=https://bot.example.org     (public HTTPS base; path SANDAN_WEBHOOK_PATH)
+    SANDAN_WEBHOOK_SECRET=a-long-random-string       (A-Z, a-z, 0-9, _ and -; up to 256)
+`sandan run --webhook` needs the secret; `sandan webhook set` needs both.
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
@@ -37,7 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot by long polling (needs SANDAN_BOT_TOKEN)")
+    run = commands.add_parser("run", help="run the bot (needs SANDAN_BOT_TOKEN)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on the webhook server instead of long polling",
+    )
+    webhook = commands.add_parser("webhook", help="where Telegram delivers updates")
+    webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True)
+    webhook_commands.add_parser(
+        "set", help="have Telegram POST updates to SANDAN_WEBHOOK_BASE + SANDAN_WEBHOOK_PATH"
+    )
+    webhook_commands.add_parser("delete", help="remove the webhook (pending updates stay)")
+    webhook_commands.add_parser("info", help="print where and how Telegram delivers updates")
     demo = commands.add_parser("demo", help="play a whole loop offline and print the chats")
     demo.add_argument("--database", help="SQLite file for the demo (default: a temporary one)")
     db = commands.add_parser("db", help="database migrations")
@@ -77,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(None)
         command = "run"
     if command == "run":
-        return _run(settings)
+        return _run(settings, webhook=getattr(args, "webhook", False))
+    if command == "webhook":
+        return _webhook(settings, args.webhook_command)
     if command == "demo":
         return _demo(args.database)
     if command == "db":
@@ -96,16 +117,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, *, webhook: bool) -> int:
     if settings.bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if webhook and settings.webhook_secret is None:
+        print(NO_WEBHOOK_SECRET, file=sys.stderr)
         return 2
     from bot.app import run_forever
 
     try:
-        asyncio.run(run_forever(settings))
+        asyncio.run(run_forever(settings, "webhook" if webhook else "polling"))
     except KeyboardInterrupt:
         print("stopped")
+    return 0
+
+
+def _webhook(settings: Settings, action: str) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if action == "set" and (settings.webhook_url is None or settings.webhook_secret is None):
+        print(NO_WEBHOOK_SECRET, file=sys.stderr)
+        return 2
+    from bot.adapters import bot_api
+    from bot.sending import SendFailed
+
+    async def carry_out() -> None:
+        async with bot_api(settings) as adapter:
+            if action == "set":
+                assert settings.webhook_url is not None and settings.webhook_secret is not None
+                await adapter.set_webhook(
+                    settings.webhook_url, settings.webhook_secret.get_secret_value()
+                )
+                print(f"Telegram now delivers updates to {settings.webhook_url}")
+            elif action == "delete":
+                await adapter.drop_webhook()
+                print("webhook removed: run the bot by long polling (`sandan run`)")
+            for line in (await adapter.webhook()).lines():
+                print(line)
+
+    try:
+        asyncio.run(carry_out())
+    except SendFailed as error:
+        print(f"Telegram refused: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

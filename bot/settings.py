@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,27 @@ class Settings(BaseSettings):
     polling_timeout: int = Field(
         default=25, ge=0, le=50, description="Seconds one getUpdates long poll may wait."
     )
+    telegram_library: Literal["aiogram", "ptb"] = Field(
+        default="aiogram",
+        description="The Telegram library the bot runs on: aiogram or python-telegram-bot (ptb).",
+    )
+    webhook_base: str | None = Field(
+        default=None,
+        description="Public HTTPS base URL Telegram reaches this bot at (webhook mode).",
+    )
+    webhook_path: str = Field(
+        default="/telegram", pattern=r"^/", description="Path Telegram POSTs updates to."
+    )
+    webhook_host: str = Field(
+        default="127.0.0.1", description="Address the webhook server listens on."
+    )
+    webhook_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port the webhook server listens on."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Telegram sends with each update (webhook mode needs one).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -63,6 +87,20 @@ class Settings(BaseSettings):
         if value not in ("zh", "en"):
             raise ValueError("default_language must be 'zh' or 'en'")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _allowed_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("webhook_secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Return the URL Telegram should POST updates to, or None when no base is set."""
+        if not self.webhook_base:
+            return None
+        return self.webhook_base.rstrip("/") + self.webhook_path
 
     @property
     def zone(self) -> ZoneInfo:

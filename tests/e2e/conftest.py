@@ -1,4 +1,8 @@
-"""End-to-end fixtures: the real aiogram bot, the fake Bot API on loopback, a real SQLite file."""
+"""End-to-end fixtures: the real bot on aiogram or PTB, the fake Bot API on loopback, a database.
+
+Every test that takes `world` runs once per Telegram library, by long polling; the tests marked
+`both_modes` run again with updates arriving on the webhook server.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import App, running
 from bot.demo import Neighbourhood, demo_settings, join, survey, tap
@@ -13,6 +18,25 @@ from bot.emulator import FakeBotAPI, FakeUser
 from workflows.model import Order, OrderEvent, Person, Role
 
 SKIP = {"zh": "跳过", "en": "Skip"}
+LIBRARIES = ("aiogram", "ptb")
+WEBHOOK_SECRET = "e2e-webhook-secret"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker that runs a test in webhook mode too."""
+    config.addinivalue_line("markers", "both_modes: run by long polling and by webhook")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every `world` test on each library, and `both_modes` tests in webhook mode too."""
+    if "world" not in metafunc.fixturenames:
+        return
+    modes = ["polling"]
+    if metafunc.definition.get_closest_marker("both_modes"):
+        modes.append("webhook")
+    kinds = [(library, mode) for mode in modes for library in LIBRARIES]
+    ids = [library if mode == "polling" else f"{library}-{mode}" for library, mode in kinds]
+    metafunc.parametrize("world", kinds, ids=ids, indirect=True)
 
 
 @dataclass
@@ -81,9 +105,25 @@ class World:
 
 
 @pytest.fixture
-async def world(sample_db: str) -> AsyncIterator[World]:
-    """Start the fake Bot API and the real bot over a fresh SQLite file with the sample org."""
-    async with FakeBotAPI() as api, running(demo_settings(api, sample_db)) as app:
-        async with app.unit_of_work() as uow:
-            place = await survey(uow)
-        yield World(api, app, place)
+async def world(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator[World]:
+    """Start the fake Bot API and the real bot (library, mode) over a fresh sample database."""
+    library, mode = getattr(request, "param", ("aiogram", "polling"))
+    async with FakeBotAPI() as api:
+        settings = demo_settings(api, sample_db).model_copy(
+            update={
+                "telegram_library": library,
+                "webhook_secret": SecretStr(WEBHOOK_SECRET),
+                "webhook_port": 0,  # a free port
+            }
+        )
+        async with running(settings, mode=mode) as app:
+            if mode == "webhook":
+                await app.adapter.set_webhook(webhook_url(app), WEBHOOK_SECRET)
+            async with app.unit_of_work() as uow:
+                place = await survey(uow)
+            yield World(api, app, place)
+
+
+def webhook_url(app: App) -> str:
+    """Return where the app's webhook server takes updates."""
+    return f"http://127.0.0.1:{app.webhook_port}{app.settings.webhook_path}"

@@ -1,14 +1,17 @@
-"""The three-list loop end to end: real aiogram, the fake Bot API, a real SQLite file."""
+"""The three-list loop end to end: real aiogram or PTB, the fake Bot API, a real database."""
 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from bot.demo import tap
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus, Role
 
 
+@pytest.mark.both_modes
 async def test_order_dispatch_accept_resolve_rate(world: World) -> None:
     """The whole loop: the resident orders, the unit head works it, the resident rates it."""
     worker = await world.join(world.place.unit_head)

@@ -1,0 +1,444 @@
+"""The Bot API as aiogram and python-telegram-bot both spell it: what the two adapters share.
+
+Both libraries mirror Telegram's method, parameter and field names. So reading a message into an
+`Incoming`, building keyboards, carrying out a reply and sorting errors into ours is written once
+here; an adapter adds its library's classes, its routing of updates and its HTTP session.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
+from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[[Incoming], Awaitable[None]]
+T = TypeVar("T")
+ALLOWED_UPDATES = ["message", "callback_query"]
+OTHER_KINDS = (
+    "sticker",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "poll",
+    "dice",
+    "game",
+    "venue",
+)
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+# -- what Sandan reads of Telegram's objects, in either library ---------------------------------
+
+
+class Sender(Protocol):
+    """A Telegram user as both libraries describe one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def language_code(self) -> str | None: ...
+
+
+class Chat(Protocol):
+    """A chat: its id and its type (private, group, …)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+
+
+class Placed(Protocol):
+    """A message that may be inaccessible: only where it stands."""
+
+    @property
+    def chat(self) -> Chat: ...
+    @property
+    def message_id(self) -> int: ...
+
+
+class PhotoSize(Protocol):
+    """One size of a photo."""
+
+    @property
+    def file_id(self) -> str: ...
+
+
+class Location(Protocol):
+    """A shared location."""
+
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+
+
+class Contact(Protocol):
+    """A shared contact."""
+
+    @property
+    def phone_number(self) -> str: ...
+    @property
+    def user_id(self) -> int | None: ...
+
+
+class Message(Placed, Protocol):
+    """A message as Sandan reads it."""
+
+    @property
+    def from_user(self) -> Sender | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def caption(self) -> str | None: ...
+    @property
+    def photo(self) -> Sequence[PhotoSize] | None: ...
+    @property
+    def location(self) -> Location | None: ...
+    @property
+    def contact(self) -> Contact | None: ...
+
+
+class CallbackQuery(Protocol):
+    """A button press."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def from_user(self) -> Sender: ...
+    @property
+    def message(self) -> Placed | None: ...
+    @property
+    def data(self) -> str | None: ...
+
+
+def incoming_message(update_id: int, message: Message) -> Incoming | None:
+    """Return the handlers' view of a message, or None for service messages without a sender."""
+    user = message.from_user
+    if user is None:
+        return None
+    other = next((kind for kind in OTHER_KINDS if getattr(message, kind, None)), None)
+    contact = message.contact
+    return Incoming(
+        update_id=update_id,
+        user_id=user.id,
+        chat_id=message.chat.id,
+        chat_type=str(message.chat.type),
+        first_name=user.first_name,
+        language_code=user.language_code,
+        text=message.text or message.caption,
+        message_id=message.message_id,
+        photo=message.photo[-1].file_id if message.photo else None,
+        latitude=message.location.latitude if message.location else None,
+        longitude=message.location.longitude if message.location else None,
+        contact_phone=contact.phone_number if contact else None,
+        contact_user_id=contact.user_id if contact else None,
+        other=None if message.photo or message.location or contact else other,
+    )
+
+
+def incoming_callback(update_id: int, query: CallbackQuery) -> Incoming:
+    """Return the handlers' view of a button press."""
+    message = query.message
+    return Incoming(
+        update_id=update_id,
+        user_id=query.from_user.id,
+        chat_id=message.chat.id if message else query.from_user.id,
+        chat_type=str(message.chat.type) if message else "private",
+        first_name=query.from_user.first_name,
+        language_code=query.from_user.language_code,
+        callback_id=query.id,
+        callback_data=query.data or "",
+        message_id=message.message_id if message else None,
+    )
+
+
+# -- what Sandan asks of the Bot API, in either library ------------------------------------------
+
+
+class Named(Protocol):
+    """The bot's own user, as getMe returns it."""
+
+    @property
+    def username(self) -> str | None: ...
+
+
+class Numbered(Protocol):
+    """An update, as far as the polling loop cares."""
+
+    @property
+    def update_id(self) -> int: ...
+
+
+class WebhookInfo(Protocol):
+    """What getWebhookInfo returns, as far as operators care."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def pending_update_count(self) -> int: ...
+    @property
+    def last_error_date(self) -> datetime | None: ...
+    @property
+    def last_error_message(self) -> str | None: ...
+    @property
+    def allowed_updates(self) -> Sequence[str] | None: ...
+
+
+class BotApi(Protocol):
+    """The Bot API methods Sandan calls, as both libraries' Bot classes spell them."""
+
+    def get_me(self) -> Awaitable[Named]: ...
+    def get_updates(
+        self, offset: int | None = None, *, timeout: int, allowed_updates: list[str]
+    ) -> Awaitable[Sequence[Numbered]]: ...
+    def set_webhook(
+        self, url: str, *, secret_token: str, allowed_updates: list[str]
+    ) -> Awaitable[bool]: ...
+    def delete_webhook(self, *, drop_pending_updates: bool) -> Awaitable[bool]: ...
+    def get_webhook_info(self) -> Awaitable[WebhookInfo]: ...
+    def send_message(self, chat_id: int, text: str, *, reply_markup: Any) -> Awaitable[object]: ...
+    def send_photo(
+        self, chat_id: int, photo: str, *, caption: str, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def edit_message_text(
+        self, text: str, *, chat_id: int, message_id: int, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def edit_message_reply_markup(
+        self, *, chat_id: int, message_id: int, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def answer_callback_query(
+        self, callback_query_id: str, *, text: str | None, show_alert: bool
+    ) -> Awaitable[bool]: ...
+    def set_my_commands(
+        self, commands: list[Any], *, scope: Any, language_code: str | None
+    ) -> Awaitable[bool]: ...
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A library's classes for what Sandan sends: keyboards, commands and command scopes."""
+
+    inline_keyboard: Callable[..., object]
+    inline_button: Callable[..., object]
+    reply_keyboard: Callable[..., object]
+    reply_button: Callable[..., object]
+    remove_keyboard: Callable[[], object]
+    command: Callable[..., object]
+    chat_scope: Callable[..., object]
+    default_scope: Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Errors:
+    """A library's exceptions sorted into our kinds of failure, tried in this order."""
+
+    retry_after: type[Exception]
+    seconds: Callable[[Exception], float]  # how long a retry_after error asks us to wait
+    blocked: tuple[type[Exception], ...]
+    rejected: tuple[type[Exception], ...]  # before transient: PTB's BadRequest is a NetworkError
+    transient: tuple[type[Exception], ...]
+    base: type[Exception]  # anything else the library raises: the request itself was refused
+
+    def ours(self, error: Exception) -> SendFailed | None:
+        """Return our kind of failure for the library's error, or None for other exceptions."""
+        text = str(getattr(error, "message", error))
+        if isinstance(error, self.retry_after):
+            return RetryAfter(self.seconds(error))
+        if isinstance(error, self.blocked):
+            return Blocked(text)
+        if isinstance(error, self.rejected):
+            return Rejected(text)
+        if isinstance(error, self.transient):
+            return Transient(text)
+        if isinstance(error, self.base):
+            return Rejected(text)
+        return None
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    """Where Telegram delivers updates, and how that goes."""
+
+    url: str
+    pending_updates: int
+    last_error: str | None
+    last_error_at: datetime | None
+    allowed_updates: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        """Return the state as lines for the command line."""
+        return [
+            f"url: {self.url or '(none: the bot polls)'}",
+            f"pending updates: {self.pending_updates}",
+            f"allowed updates: {', '.join(self.allowed_updates) or '(default)'}",
+            f"last error: {self.last_error or '(none)'}"
+            + (f" at {self.last_error_at.isoformat()}" if self.last_error_at else ""),
+        ]
+
+
+def already_in_effect(reply: Reply, error: Rejected) -> bool:
+    """Tell whether Telegram refused only because the edit or the answer had nothing left to do."""
+    text = str(error).lower()
+    if isinstance(reply, Edit):
+        return "message is not modified" in text
+    return isinstance(reply, Answer) and "query is too old" in text
+
+
+def cut(text: str, limit: int) -> str:
+    """Return the text shortened to Telegram's limit, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class BotApiAdapter(ABC):
+    """What every adapter does the same way: ask, poll, send, edit, answer and set menus."""
+
+    def __init__(self, api: BotApi, classes: Classes, errors: Errors) -> None:
+        self.api = api
+        self.classes = classes
+        self.errors = errors
+
+    @abstractmethod
+    async def process(self, update: Any) -> None:
+        """Route one update through the library to our handlers; return once it took effect."""
+
+    @abstractmethod
+    async def process_json(self, data: dict[str, Any]) -> None:
+        """Process an update received as JSON (webhook mode); return once it took effect."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the HTTP session."""
+
+    async def username(self) -> str:
+        """Return the bot's @username (asked from getMe)."""
+        me = await self._call(self.api.get_me())
+        return me.username or ""
+
+    async def fetch(self, offset: int | None, timeout: int) -> list[tuple[int, Any]]:
+        """Long-poll for updates after `offset` (which confirms everything before it)."""
+        updates = await self._call(
+            self.api.get_updates(offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+        )
+        return [(u.update_id, u) for u in updates]
+
+    async def drop_webhook(self) -> None:
+        """Make sure no webhook is set, so long polling may run; pending updates stay."""
+        await self._call(self.api.delete_webhook(drop_pending_updates=False))
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Have Telegram POST our kinds of update to `url`, with the secret token header."""
+        await self._call(
+            self.api.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        )
+
+    async def webhook(self) -> WebhookState:
+        """Return where Telegram delivers updates now (getWebhookInfo)."""
+        info = await self._call(self.api.get_webhook_info())
+        return WebhookState(
+            url=info.url,
+            pending_updates=info.pending_update_count,
+            last_error=info.last_error_message,
+            last_error_at=info.last_error_date,
+            allowed_updates=tuple(info.allowed_updates or ()),
+        )
+
+    async def perform(self, reply: Reply) -> None:
+        """Carry out one reply through the Bot API, raising our kinds of failure."""
+        try:
+            await self._call(self._request(reply))
+        except Rejected as error:
+            if not already_in_effect(reply, error):
+                raise
+
+    async def _call(self, request: Awaitable[T]) -> T:
+        """Await a Bot API call, turning the library's errors into ours."""
+        try:
+            return await request
+        except Exception as error:
+            ours = self.errors.ours(error)
+            if ours is None:
+                raise
+            raise ours from error
+
+    def _request(self, reply: Reply) -> Awaitable[object]:
+        """Return the Bot API call that carries out a reply."""
+        api = self.api
+        match reply:
+            case Send(photo=str(photo)):
+                caption = cut(reply.text, MAX_CAPTION)
+                markup = self.markup(reply)
+                return api.send_photo(reply.chat_id, photo, caption=caption, reply_markup=markup)
+            case Send():
+                text = cut(reply.text, MAX_TEXT)
+                return api.send_message(reply.chat_id, text, reply_markup=self.markup(reply))
+            case Edit(text=str(text)):
+                return api.edit_message_text(
+                    cut(text, MAX_TEXT),
+                    chat_id=reply.chat_id,
+                    message_id=reply.message_id,
+                    reply_markup=self.inline(reply.buttons),
+                )
+            case Edit():
+                return api.edit_message_reply_markup(
+                    chat_id=reply.chat_id,
+                    message_id=reply.message_id,
+                    reply_markup=self.inline(reply.buttons),
+                )
+            case Answer():
+                return api.answer_callback_query(
+                    reply.callback_id, text=reply.text, show_alert=reply.alert
+                )
+            case SetCommands():
+                return api.set_my_commands(
+                    [self.classes.command(command=c, description=d) for c, d in reply.commands],
+                    scope=self.scope(reply.chat_id),
+                    language_code=reply.language,
+                )
+
+    def inline(self, buttons: Keyboard) -> object | None:
+        """Return the library's inline keyboard for our buttons."""
+        if not buttons:
+            return None
+        button = self.classes.inline_button
+        return self.classes.inline_keyboard(
+            inline_keyboard=[
+                [button(text=b.text, callback_data=b.data, url=b.url) for b in row]
+                for row in buttons
+            ]
+        )
+
+    def markup(self, reply: Send) -> object | None:
+        """Return the keyboard a Send asks for."""
+        if reply.ask_contact or reply.reply_keys:
+            button = self.classes.reply_button
+            keys: list[list[object]] = []
+            if reply.ask_contact:
+                keys.append([button(text=reply.ask_contact, request_contact=True)])
+            keys.extend([button(text=k)] for k in reply.reply_keys)
+            return self.classes.reply_keyboard(
+                keyboard=keys, resize_keyboard=True, one_time_keyboard=True
+            )
+        if reply.remove_keyboard and not reply.buttons:
+            return self.classes.remove_keyboard()
+        return self.inline(reply.buttons)
+
+    def scope(self, chat_id: int | None) -> object:
+        """Return the command-menu scope: one chat, or everyone."""
+        if chat_id is None:
+            return self.classes.default_scope()
+        return self.classes.chat_scope(chat_id=chat_id)

@@ -1,0 +1,140 @@
+"""The python-telegram-bot adapter: Telegram updates in, handler replies out, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from datetime import timedelta
+from typing import Any, cast
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.bot_api import (
+    BotApiAdapter,
+    Classes,
+    Errors,
+    Respond,
+    incoming_callback,
+    incoming_message,
+)
+
+POLL_SLACK = 10.0  # seconds a getUpdates answer may take beyond its long-poll timeout
+
+
+def retry_seconds(error: Exception) -> float:
+    """Return how long PTB's RetryAfter asks us to wait (whole seconds, or a timedelta)."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = cast(RetryAfter, error).retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+PTB_CLASSES = Classes(
+    inline_keyboard=InlineKeyboardMarkup,
+    inline_button=InlineKeyboardButton,
+    reply_keyboard=ReplyKeyboardMarkup,
+    reply_button=KeyboardButton,
+    remove_keyboard=ReplyKeyboardRemove,
+    command=BotCommand,
+    chat_scope=BotCommandScopeChat,
+    default_scope=BotCommandScopeDefault,
+)
+PTB_ERRORS = Errors(
+    retry_after=RetryAfter,
+    seconds=retry_seconds,
+    blocked=(Forbidden,),
+    rejected=(BadRequest,),
+    transient=(NetworkError,),  # TimedOut is a NetworkError; so are 5xx answers
+    base=TelegramError,
+)
+
+
+class PtbBot(BotApiAdapter):
+    """Sandan on python-telegram-bot: PTB parses and routes updates, our handlers reply."""
+
+    def __init__(self, token: str, api_base: str, respond: Respond) -> None:
+        self.requests = (
+            HTTPXRequest(connection_pool_size=8),
+            HTTPXRequest(connection_pool_size=1, read_timeout=POLL_SLACK),
+        )
+        self.bot = Bot(
+            token,
+            base_url=f"{api_base}/bot",
+            base_file_url=f"{api_base}/file/bot",
+            request=self.requests[0],
+            get_updates_request=self.requests[1],
+        )
+        super().__init__(self.bot, PTB_CLASSES, PTB_ERRORS)
+        self.respond = respond
+        self.application = Application.builder().bot(self.bot).updater(None).job_queue(None).build()
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_error_handler(self._keep_failure)
+        self._failures: dict[int, Exception] = {}
+        self._starting = asyncio.Lock()
+        self._started = False
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Hand a message to the conversations."""
+        if update.message is None:
+            return
+        event = incoming_message(update.update_id, update.message)
+        if event is not None:
+            await self.respond(event)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Hand a button press to the conversations."""
+        if update.callback_query is not None:
+            await self.respond(incoming_callback(update.update_id, update.callback_query))
+
+    async def _keep_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Keep a handler's exception, so `process` raises it instead of PTB only logging it."""
+        if context.error is not None:
+            self._failures[id(update)] = context.error
+
+    async def _start(self) -> None:
+        """Initialise the PTB application once (it asks getMe)."""
+        async with self._starting:
+            if not self._started:
+                await self._call(self.application.initialize())
+                self._started = True
+
+    async def process(self, update: Update) -> None:
+        """Route one update through PTB to our handlers; returns once it took effect."""
+        await self._start()
+        try:
+            await self.application.process_update(update)
+        finally:
+            failure = self._failures.pop(id(update), None)
+        if failure is not None:
+            raise failure
+
+    async def process_json(self, data: dict[str, Any]) -> None:
+        """Process an update received as JSON (webhook mode)."""
+        await self.process(Update.de_json(data, self.bot))
+
+    async def close(self) -> None:
+        """Shut the application down and close both HTTP clients."""
+        await self.application.shutdown()
+        await asyncio.gather(*(request.shutdown() for request in self.requests))
