@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 LOCALES = Path(__file__).parent / "locales"
 CATALOG_DIRS = {"zh": "zh_CN", "en": "en"}
 # Parameters whose values are codes, shown through the catalog ("status.accepted" → "已接单").
-CODED_PARAMS = ("status", "urgency", "reason", "role")
+CODED_PARAMS = ("status", "urgency", "reason", "role", "household_kind")
 
 
 class Texts:
@@ -54,7 +54,10 @@ class Texts:
         shown = dict(params)
         for name in CODED_PARAMS:
             if name in shown and isinstance(shown[name], str):
-                shown[name] = self.raw(lang, f"{name}.{shown[name]}")
+                coded = f"{name}.{shown[name]}"
+                # A code the catalogs do not know (a new household kind) is shown as it is.
+                known = self.raw(lang, coded)
+                shown[name] = known if known != coded else shown[name]
         template = self.raw(lang, key)
         try:
             return template.format(**shown)

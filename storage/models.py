@@ -92,6 +92,7 @@ class PersonRow(Base):
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "08:00" local; None: default
 
 
 class RoleRow(Base):
@@ -151,6 +152,7 @@ class OrderRow(Base):
         Index("ix_orders_status", "status"),
         Index("ix_orders_assignee_status", "assignee_id", "status"),
         Index("ix_orders_resident", "resident_id", "id"),
+        Index("ix_orders_community_created", "community_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -177,6 +179,7 @@ class OrderRow(Base):
 
 class OrderEventRow(Base):
     __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_action_at", "action", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -238,3 +241,45 @@ class ProcessedUpdateRow(Base):
     __tablename__ = "processed_updates"
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class KeyHouseholdRow(Base):
+    __tablename__ = "key_households"
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(64))
+    liaison_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    visit_every_days: Mapped[int] = mapped_column(Integer)
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        Index("ix_visits_household", "household_id", "kind", "opened_at"),
+        Index("ix_visits_pending", "logged_at", "missed_at", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TimerRow(Base):
+    """A timer that fired: (kind, subject, due_at) is unique, so each fires once."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))

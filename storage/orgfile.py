@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import (
     CategoryRow,
     HouseholdRow,
+    KeyHouseholdRow,
     PersonRow,
     PlaceRow,
     RoleRow,
@@ -45,6 +46,7 @@ except ImportError:  # PyYAML built without libyaml: same behaviour, slower
 
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SKILL = re.compile(r"[a-z0-9_]{1,32}")
+CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 # "b_" + code must fit Telegram's 64-character deep-link payload (see bot.qr).
 MAX_BUILDING_CODE = 62
 # Roles that can be made responsible for a routed category; the rest do not take orders.
@@ -220,6 +222,15 @@ class PersonSpec(Spec):
     phone: Phone | None = None
     lang: Literal["zh", "en"] = "zh"
     roles: list[RoleSpec] = []
+    # A supervisor's daily digest time, local ("08:00"); unset: the SANDAN_DIGEST_TIME default.
+    digest_time: str | None = None
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str | None) -> str | None:
+        if value is not None and not CLOCK_TIME.fullmatch(value):
+            raise ValueError("write the time as HH:MM on a 24-hour clock, like 08:00")
+        return value
 
 
 class TeamSpec(Spec):
@@ -628,6 +639,7 @@ class ImportReport:
     teams: Tally = field(default_factory=Tally)
     team_members: Tally = field(default_factory=Tally)
     categories: Tally = field(default_factory=Tally)
+    key_households: Tally = field(default_factory=Tally)
     warnings: list[str] = field(default_factory=list)
 
     def tallies(self) -> dict[str, Tally]:
@@ -640,6 +652,7 @@ class ImportReport:
             "teams": self.teams,
             "team members": self.team_members,
             "categories": self.categories,
+            "key households": self.key_households,
         }
 
     @property
@@ -769,7 +782,7 @@ async def _write_people(
             existing,
             person.code,
             # The language is the file's only until the person picks their own with /lang.
-            {"name": person.name, "phone": person.phone}
+            {"name": person.name, "phone": person.phone, "digest_time": person.digest_time}
             | ({} if person.code in existing else {"lang": person.lang}),
             PersonRow,
             report.people,
@@ -893,6 +906,46 @@ async def _write_categories(
         )
 
 
+async def _write_key_households(
+    session: AsyncSession,
+    org: OrgFile,
+    places: Mapping[str, int],
+    people: Mapping[str, int],
+    report: ImportReport,
+) -> None:
+    await session.flush()
+    rooms = {
+        (row.unit_id, row.room): row.id
+        for row in await session.scalars(
+            select(HouseholdRow).where(HouseholdRow.unit_id.in_(list(places.values())))
+        )
+    }
+    existing = {row.household_id: row for row in await session.scalars(select(KeyHouseholdRow))}
+    wanted: set[int] = set()
+    for key in org.key_households:
+        unit_code, _, room = key.household.partition("/")
+        household_id = rooms[(places[unit_code], room)]
+        wanted.add(household_id)
+        values = {
+            "kind": key.kind,
+            "liaison_id": people[key.liaison],
+            "visit_every_days": key.visit_every_days,
+        }
+        row = existing.get(household_id)
+        if row is None:
+            session.add(KeyHouseholdRow(household_id=household_id, **values))
+            report.key_households.created += 1
+        elif _assign(row, values):
+            report.key_households.updated += 1
+        else:
+            report.key_households.unchanged += 1
+    # A household the file no longer lists as key gets no more visit tasks.
+    for household_id, row in existing.items():
+        if household_id not in wanted:
+            await session.delete(row)
+            report.key_households.removed += 1
+
+
 async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -> ImportReport:
     """Write the organisation in one transaction, matching rows by code; on error change nothing.
 
@@ -903,7 +956,8 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
     memberships the file no longer gives are removed, and every team member also gets the
     volunteer role in the team's community. Places, households, categories, teams and people
     missing from the file are kept, because orders and residents refer to them; households not
-    listed as key lose that mark.
+    listed as key lose that mark, and their key-household entry (liaison, kind, visit cadence)
+    is removed, so no more visit tasks are planned for them.
     """
     problems = check_org(org)
     if problems:
@@ -918,4 +972,5 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
         await _write_roles(session, org, places, people, report)
         await _write_team_members(session, org, teams, people, report)
         await _write_categories(session, org, places, report)
+        await _write_key_households(session, org, places, people, report)
     return report

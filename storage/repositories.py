@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -202,6 +202,7 @@ class SqlPeople:
                 phone=r.phone,
                 household_id=r.household_id,
                 roles=tuple(roles[r.id]),
+                digest_time=r.digest_time,
             )
             for r in rows
         ]
@@ -461,9 +462,16 @@ class SqlOrders:
 class SqlOutbox:
     """Outgoing messages, addressed to a chat in the recipient's language."""
 
-    def __init__(self, session: AsyncSession, now: Any) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        now: Any,
+        quiet: Callable[[datetime], datetime | None] | None = None,
+    ) -> None:
         self.session = session
         self.now = now
+        # When given: until when a deferrable notice written now must wait (quiet hours).
+        self.quiet = quiet
 
     async def add(self, notice: Notice) -> None:
         person = await self.session.get(PersonRow, notice.person_id)
@@ -490,6 +498,7 @@ class SqlOutbox:
                 urgent=notice.urgent,
                 created_at=self.now(),
                 attempts=0,
+                not_before=self.quiet(self.now()) if notice.deferrable and self.quiet else None,
             )
         )
         await self.session.flush()
@@ -558,4 +567,3 @@ class SqlUpdateLog:
             delete(ProcessedUpdateRow).where(ProcessedUpdateRow.at < at)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-

@@ -18,6 +18,7 @@ from storage.repositories import (
     SqlPlaces,
     SqlUpdateLog,
 )
+from storage.timekeeping import SqlReports, SqlTimers, SqlVisits
 from workflows.ports import (
     CategoryRepository,
     ChatRepository,
@@ -26,7 +27,10 @@ from workflows.ports import (
     OutboxRepository,
     PersonRepository,
     PlaceRepository,
+    ReportRepository,
+    TimerRepository,
     UpdateLog,
+    VisitRepository,
 )
 
 
@@ -42,6 +46,9 @@ class SqlUnitOfWork:
     chats: ChatRepository
     invites: InviteRepository
     updates: UpdateLog
+    timers: TimerRepository
+    visits: VisitRepository
+    reports: ReportRepository
 
     def __init__(
         self,
@@ -50,10 +57,12 @@ class SqlUnitOfWork:
         on_commit: Callable[[], None] | None = None,
         *,
         deferred: bool = False,
+        quiet: Callable[[datetime], datetime | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._on_commit = on_commit
+        self._quiet = quiet  # quiet hours for deferrable notices (see SqlOutbox)
         # Deferred: a workflow's commit only flushes; complete() commits the whole update.
         self._deferred = deferred
 
@@ -63,10 +72,13 @@ class SqlUnitOfWork:
         self.people = SqlPeople(self.session)
         self.categories = SqlCategories(self.session)
         self.orders = SqlOrders(self.session)
-        self.outbox = SqlOutbox(self.session, self._now)
+        self.outbox = SqlOutbox(self.session, self._now, self._quiet)
         self.chats = SqlChats(self.session)
         self.invites = SqlInvites(self.session)
         self.updates = SqlUpdateLog(self.session)
+        self.timers = SqlTimers(self.session)
+        self.visits = SqlVisits(self.session)
+        self.reports = SqlReports(self.session)
         return self
 
     async def __aexit__(

@@ -16,6 +16,7 @@ from workflows.model import (
     ChatState,
     Household,
     HouseholdPlace,
+    KeyHousehold,
     Names,
     Notice,
     Order,
@@ -27,6 +28,9 @@ from workflows.model import (
     Role,
     RoleAssignment,
     Urgency,
+    Visit,
+    VisitKind,
+    VisitOutcome,
 )
 from workflows.orders import OrderDraft, place_order
 from workflows.work import resolve_task
@@ -37,11 +41,15 @@ if TYPE_CHECKING:
         ChatRepository,
         Clock,
         InviteRepository,
+        OrderMoment,
         OrderRepository,
         OutboxRepository,
         PersonRepository,
         PlaceRepository,
+        ReportRepository,
+        TimerRepository,
         UnitOfWork,
+        VisitRepository,
     )
 
 # Statuses that count towards a person's workload, as in the SQL repository.
@@ -104,6 +112,9 @@ class FakeStore:
     notices: list[Notice] = field(default_factory=list)
     chats: dict[int, ChatState] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
+    timers: dict[tuple[str, int, datetime], tuple[datetime, str]] = field(default_factory=dict)
+    key_households: dict[int, KeyHousehold] = field(default_factory=dict)
+    visits: dict[int, Visit] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -462,6 +473,176 @@ class FakeInvites:
         return invite.person_id
 
 
+class FakeTimers:
+    """The fired-timer ledger; `fire` refuses a (kind, subject, due_at) seen before."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def fire(
+        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+    ) -> bool:
+        key = (kind, subject_id, due_at)
+        if key in self.store.timers:
+            return False
+        self.store.timers[key] = (at, outcome)
+        return True
+
+    async def orders_due(
+        self,
+        kind: str,
+        statuses: Iterable[OrderStatus],
+        column: OrderMoment,
+        before: datetime,
+        after: datetime | None = None,
+    ) -> list[Order]:
+        wanted = {OrderStatus(s) for s in statuses}
+        found = []
+        for order in self.store.orders.values():
+            moment: datetime | None = getattr(order, column)
+            if order.status not in wanted or moment is None or moment > before:
+                continue
+            if after is not None and moment <= after:
+                continue
+            if (kind, order.id, moment) not in self.store.timers:
+                found.append((moment, order.id, order))
+        return [order for _, _, order in sorted(found, key=lambda t: (t[0], t[1]))]
+
+    def fired(self, kind: str | None = None) -> list[tuple[str, int, datetime, str]]:
+        """Return the ledger: (kind, subject, due_at, outcome), optionally of one kind."""
+        return [
+            (k, subject, due, outcome)
+            for (k, subject, due), (_, outcome) in self.store.timers.items()
+            if kind is None or k == kind
+        ]
+
+
+VISIT_COLUMNS = frozenset(f.name for f in dataclasses.fields(Visit)) - {"id"}
+
+
+class FakeVisits:
+    """Key households and visit tasks."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def key_households(self) -> list[KeyHousehold]:
+        return [self.store.key_households[k] for k in sorted(self.store.key_households)]
+
+    async def key_household(self, household_id: int) -> KeyHousehold | None:
+        return self.store.key_households.get(household_id)
+
+    async def latest(self, household_id: int, kind: VisitKind) -> Visit | None:
+        mine = [
+            v
+            for v in self.store.visits.values()
+            if v.household_id == household_id and v.kind == kind
+        ]
+        return max(mine, key=lambda v: (v.opened_at, v.id), default=None)
+
+    async def add(
+        self,
+        *,
+        household_id: int,
+        person_id: int,
+        kind: VisitKind,
+        opened_at: datetime,
+        due_at: datetime,
+        order_id: int | None = None,
+    ) -> Visit:
+        if household_id not in self.store.households:
+            raise ValueError(f"no household {household_id}")
+        visit = Visit(
+            self.store.new_id(), household_id, person_id, kind, opened_at, due_at, order_id
+        )
+        self.store.visits[visit.id] = visit
+        return visit
+
+    async def get(self, visit_id: int) -> Visit | None:
+        return self.store.visits.get(visit_id)
+
+    async def log(
+        self, visit_id: int, outcome: VisitOutcome, at: datetime, note: str | None = None
+    ) -> Visit | None:
+        visit = self.store.visits.get(visit_id)
+        if visit is None or visit.logged_at is not None:
+            return None
+        logged = dataclasses.replace(visit, outcome=outcome, logged_at=at, note=note)
+        self.store.visits[visit_id] = logged
+        return logged
+
+    async def unlogged_due(self, before: datetime) -> list[Visit]:
+        return sorted(
+            (
+                v
+                for v in self.store.visits.values()
+                if v.logged_at is None and v.missed_at is None and v.due_at <= before
+            ),
+            key=lambda v: (v.due_at, v.id),
+        )
+
+    async def mark_missed(self, visit_id: int, at: datetime) -> None:
+        visit = self.store.visits.get(visit_id)
+        if visit is not None and visit.missed_at is None:
+            self.store.visits[visit_id] = dataclasses.replace(visit, missed_at=at)
+
+    async def missed_between(self, since: datetime, until: datetime) -> list[Visit]:
+        return sorted(
+            (
+                v
+                for v in self.store.visits.values()
+                if v.missed_at is not None and since <= v.missed_at < until
+            ),
+            key=lambda v: (v.missed_at or since, v.id),
+        )
+
+    async def open_for(self, person_id: int) -> list[Visit]:
+        return sorted(
+            (
+                v
+                for v in self.store.visits.values()
+                if v.person_id == person_id and v.logged_at is None
+            ),
+            key=lambda v: (v.due_at, v.id),
+        )
+
+
+class FakeReports:
+    """Orders placed and timeline entries in a window, by community."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def created_between(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[Order]:
+        wanted = set(community_ids)
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if self.store.order_community[o.id] in wanted and since <= o.created_at < until
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def events_between(
+        self,
+        community_ids: Sequence[int],
+        actions: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> list[OrderEvent]:
+        wanted = set(community_ids)
+        return [
+            e
+            for e in self.store.events
+            if e.action in actions
+            and since <= e.at < until
+            and self.store.order_community[e.order_id] in wanted
+        ]
+
+
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
 
@@ -477,6 +658,10 @@ class FakeUnitOfWork:
         self.outbox: OutboxRepository = self.sent
         self.chats: ChatRepository = FakeChats(self.store)
         self.invites: InviteRepository = FakeInvites(self.store)
+        self.ledger = FakeTimers(self.store)
+        self.timers: TimerRepository = self.ledger
+        self.visits: VisitRepository = FakeVisits(self.store)
+        self.reports: ReportRepository = FakeReports(self.store)
         self.committed = 0
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

@@ -15,9 +15,9 @@ from workflows.model import OrderStatus, Role, Urgency
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
-    "btn", "cancel", "cmd", "comment", "confirm", "error", "help", "hint", "info", "invalid",
-    "lang", "my", "new", "order", "pool", "queue", "rate", "register", "reopen", "staff",
-    "start", "task", "tasks",
+    "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
+    "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
+    "reopen", "staff", "start", "stats", "task", "tasks", "visit",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -34,7 +34,9 @@ def keys_in_code() -> set[str]:
                     and KEY.match(node.value)
                 ):
                     found.add(node.value)
-    return found - {"btn.star"}  # the stem of f"btn.star{n}"
+    # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
+    # the digest.* lines and chart labels rather than from one text each.
+    return found - {"btn.star", "digest.report", "digest.chart"}
 
 
 def dynamic_keys() -> set[str]:
@@ -43,9 +45,16 @@ def dynamic_keys() -> set[str]:
     keys |= {f"urgency.{u.value}" for u in Urgency}
     keys |= {f"role.{r.value}" for r in Role}
     keys |= {f"btn.star{n}" for n in range(1, 6)}
-    keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue")}
+    keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue", "stats")}
     keys |= {
-        f"reason.{r}" for r in ("no_rule", "all_declined", "escalated", "no_volunteer", "info")
+        f"reason.{r}"
+        for r in (
+            "no_rule", "all_declined", "escalated", "no_volunteer", "info", "no_answer", "overdue",
+        )
+    }  # fmt: skip
+    keys |= {
+        f"household_kind.{k}"
+        for k in ("elderly_alone", "disabled", "chronic_illness", "six_helps", "followup")
     }
     keys |= {
         f"invalid.{r}"

@@ -47,6 +47,8 @@ SUGGESTION_ROLES = (
     Role.UNIT_HEAD,
 )
 MAX_SUGGESTIONS = 5
+# Timeline actions after which the order's holder is not offered it again.
+PASSED_ON = frozenset({"decline", "breach_accept"})
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,19 @@ async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
     ]
 
 
+def allowed(category: Category, urgency: Urgency, what: str) -> timedelta:
+    """Return the time the category allows to accept or to resolve, by urgency."""
+    urgent = urgency == Urgency.URGENT
+    if what == "accept":
+        minutes = category.urgent_accept_minutes if urgent else category.accept_minutes
+        return timedelta(minutes=minutes)
+    hours = category.urgent_resolve_hours if urgent else category.resolve_hours
+    return timedelta(hours=hours)
+
+
 def due(clock: Clock, ctx: OrderContext, what: str) -> datetime:
     """Return the deadline to accept or to resolve, from the category and urgency."""
-    urgent = ctx.order.urgency == Urgency.URGENT
-    if what == "accept":
-        minutes = ctx.category.urgent_accept_minutes if urgent else ctx.category.accept_minutes
-        return clock.now() + timedelta(minutes=minutes)
-    hours = ctx.category.urgent_resolve_hours if urgent else ctx.category.resolve_hours
-    return clock.now() + timedelta(hours=hours)
+    return clock.now() + allowed(ctx.category, ctx.order.urgency, what)
 
 
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
@@ -127,8 +134,19 @@ def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
     }
 
 
-async def resident_notice(uow: UnitOfWork, ctx: OrderContext, key: str, **params: object) -> None:
-    """Tell the resident who placed the order what just happened, in their language."""
+async def resident_notice(
+    uow: UnitOfWork,
+    ctx: OrderContext,
+    key: str,
+    *,
+    actions: tuple[Action, ...] = (),
+    quiet: bool | None = None,
+    **params: object,
+) -> None:
+    """Tell the resident who placed the order what just happened, in their language.
+
+    The notice waits out the quiet hours if `quiet` says so (by default: for normal urgency).
+    """
     resident = await uow.people.get(ctx.order.resident_id)
     if resident is None or resident.telegram_id is None:
         return
@@ -137,7 +155,20 @@ async def resident_notice(uow: UnitOfWork, ctx: OrderContext, key: str, **params
         "category": ctx.category.names.pick(resident.lang),
     }
     base.update(params)
-    await uow.outbox.add(Notice(person_id=resident.id, key=key, params=base))
+    await uow.outbox.add(
+        Notice(
+            person_id=resident.id,
+            key=key,
+            params=base,
+            actions=actions,
+            deferrable=deferrable(ctx.order) if quiet is None else quiet,
+        )
+    )
+
+
+def deferrable(order: Order) -> bool:
+    """Return whether news of this order may wait out the resident's quiet hours."""
+    return order.urgency == Urgency.NORMAL
 
 
 async def offer(
@@ -349,27 +380,37 @@ async def decline_task(
 
 
 async def redispatch(
-    uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: int | None, note: str | None
+    uow: UnitOfWork,
+    clock: Clock,
+    ctx: OrderContext,
+    *,
+    actor_id: int | None,
+    note: str | None,
+    action: str = "decline",
+    queue_reason: str = "all_declined",
 ) -> Order:
-    """Offer the order to the next candidate at its level who has not declined it."""
-    # Whoever passed on it, by their own decline or by letting the offer lapse, is not asked again.
-    declined = {
+    """Offer the order to the next candidate at its level who has not passed on it.
+
+    `action` names why the holder passed: "decline" (their own) or "breach_accept" (the offer
+    lapsed); either way they are not asked again.
+    """
+    passed = {
         person_id
         for e in await uow.orders.events(ctx.order.id)
-        if e.action == "decline"
+        if e.action in PASSED_ON
         for person_id in (e.actor_id, e.target_id)
         if person_id is not None
     }
     if ctx.order.assignee_id is not None:
-        declined.add(ctx.order.assignee_id)
+        passed.add(ctx.order.assignee_id)
     await uow.orders.add_event(
-        _event(clock, ctx.order, actor_id, "decline", note, ctx.order.assignee_id)
+        _event(clock, ctx.order, actor_id, action, note, ctx.order.assignee_id)
     )
     role = ctx.order.level or ctx.category.role
-    people = await candidates(uow, ctx, role, declined) if role is not None else []
+    people = await candidates(uow, ctx, role, passed) if role is not None else []
     if people and role is not None:
         return await offer(uow, clock, ctx, people[0], role, actor_id=actor_id, note=note)
-    return await to_queue(uow, clock, ctx, "all_declined", actor_id=actor_id, note=note)
+    return await to_queue(uow, clock, ctx, queue_reason, actor_id=actor_id, note=note)
 
 
 def _event(
@@ -457,24 +498,44 @@ async def escalate(
         OrderStatus.ON_WAY,
     ):
         raise NotYourTask(number=ctx.order.number)
+    await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
+    order = await climb(uow, clock, ctx, actor_id=person.id, note=reason)
+    await uow.commit()
+    return order
+
+
+async def climb(
+    uow: UnitOfWork,
+    clock: Clock,
+    ctx: OrderContext,
+    *,
+    actor_id: int | None,
+    note: str | None,
+    queue_reason: str = "escalated",
+    queue_at_top: bool = False,
+) -> Order:
+    """Offer the order one level above its holder's, or queue it for the dispatcher.
+
+    Used by a worker's escalation and by a missed resolution deadline (no actor). At the top of
+    the chain a worker is told there is nobody above; with `queue_at_top` (the timer), the
+    order goes to the dispatcher instead. The resident is told it went up. Does not commit.
+    """
     level = ctx.order.level or Role.GRID_WORKER
     start = ESCALATION_CHAIN.index(level) + 1 if level in ESCALATION_CHAIN else 3
-    await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
+    holder = {ctx.order.assignee_id} if ctx.order.assignee_id is not None else set()
     order: Order | None = None
     for role in ESCALATION_CHAIN[start:]:
         if role == Role.COMMUNITY_CADRE:
-            order = await to_queue(uow, clock, ctx, "escalated", actor_id=person.id, note=reason)
+            order = await to_queue(uow, clock, ctx, queue_reason, actor_id=actor_id, note=note)
             break
-        people = await candidates(uow, ctx, role, {person.id})
+        people = await candidates(uow, ctx, role, holder)
         if people:
-            order = await offer(uow, clock, ctx, people[0], role, actor_id=person.id, note=reason)
+            order = await offer(uow, clock, ctx, people[0], role, actor_id=actor_id, note=note)
             break
     if order is None:
-        if level == Role.DEPT_LIAISON:
-            order = await to_queue(uow, clock, ctx, "escalated", actor_id=person.id, note=reason)
-        else:
+        if level != Role.DEPT_LIAISON and not queue_at_top:
             raise NoOneToEscalateTo(number=ctx.order.number)
+        order = await to_queue(uow, clock, ctx, queue_reason, actor_id=actor_id, note=note)
     ctx = OrderContext(order, ctx.category, ctx.place)
     await resident_notice(uow, ctx, "order.escalated")
-    await uow.commit()
     return order

@@ -148,6 +148,7 @@ class Person:
     phone: str | None = None
     household_id: int | None = None
     roles: tuple[RoleAssignment, ...] = ()
+    digest_time: str | None = None  # a supervisor's local "HH:MM"; None: the default
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -245,6 +246,51 @@ class Notice:
     actions: tuple[Action, ...] = ()
     photo: str | None = None
     urgent: bool = True
+    # A resident's notice that may wait out the quiet hours (normal-urgency order news,
+    # follow-ups, auto-close); `urgent` is only the delivery priority.
+    deferrable: bool = False
+
+
+@dataclass(frozen=True)
+class KeyHousehold:
+    """A key household (六帮六助, elderly living alone…): its liaison visits it on a cadence."""
+
+    household_id: int
+    kind: str
+    liaison_id: int
+    visit_every_days: int
+
+
+class VisitKind(enum.StrEnum):
+    """Why a visit is made: a key household's cadence, or an order's in-person follow-up."""
+
+    KEY = "key"
+    FOLLOWUP = "followup"
+
+
+class VisitOutcome(enum.StrEnum):
+    """What the visitor logged."""
+
+    VISITED = "visited"
+    NOT_HOME = "not_home"
+    NEEDS_HELP = "needs_help"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A visit task (走访): who visits which household, by when, and how it went."""
+
+    id: int
+    household_id: int
+    person_id: int
+    kind: VisitKind
+    opened_at: datetime
+    due_at: datetime
+    order_id: int | None = None
+    outcome: VisitOutcome | None = None
+    note: str | None = None
+    logged_at: datetime | None = None
+    missed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

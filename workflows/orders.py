@@ -15,7 +15,7 @@ from workflows.dispatch import (
     route,
     work_actions,
 )
-from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
+from workflows.errors import InvalidInput, NotAllowed, NotRegistered, NotYourOrder, StaleAction
 from workflows.model import (
     Action,
     Notice,
@@ -61,6 +61,35 @@ async def place_order(uow: UnitOfWork, clock: Clock, resident: Person, draft: Or
     """Create the order, route it by the rules at once, and commit both together."""
     if resident.household_id is None:
         raise NotRegistered()
+    return await _place(uow, clock, resident, resident.household_id, draft, channel=None)
+
+
+async def place_for_household(
+    uow: UnitOfWork,
+    clock: Clock,
+    visitor: Person,
+    visit_id: int,
+    draft: OrderDraft,
+) -> Order:
+    """Open an order on a visited household's behalf; the visitor follows it like a resident.
+
+    The order goes through the normal routing; its timeline says it came from a visit.
+    """
+    visit = await uow.visits.get(visit_id)
+    if visit is None or visit.person_id != visitor.id:
+        raise NotAllowed()
+    return await _place(uow, clock, visitor, visit.household_id, draft, channel="visit")
+
+
+async def _place(
+    uow: UnitOfWork,
+    clock: Clock,
+    placer: Person,
+    household_id: int,
+    draft: OrderDraft,
+    *,
+    channel: str | None,
+) -> Order:
     category = await uow.categories.get(draft.category_id)
     if category is None:
         raise InvalidInput(reason="category")
@@ -68,8 +97,8 @@ async def place_order(uow: UnitOfWork, clock: Clock, resident: Person, draft: Or
     if len(draft.photos) > MAX_PHOTOS:
         raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
     order = await uow.orders.add(
-        resident_id=resident.id,
-        household_id=resident.household_id,
+        resident_id=placer.id,
+        household_id=household_id,
         category_id=category.id,
         description=description,
         urgency=draft.urgency,
@@ -80,14 +109,16 @@ async def place_order(uow: UnitOfWork, clock: Clock, resident: Person, draft: Or
         created_at=clock.now(),
     )
     ctx = await load(uow, order.id)
-    await uow.orders.add_event(_placed_event(clock, order, resident.id))
+    await uow.orders.add_event(_placed_event(clock, order, placer.id, channel))
     order = await route(uow, clock, ctx, actor_id=None)
     await uow.commit()
     return order
 
 
-def _placed_event(clock: Clock, order: Order, actor_id: int) -> OrderEvent:
-    """Return the first line of an order's timeline."""
+def _placed_event(
+    clock: Clock, order: Order, actor_id: int, channel: str | None = None
+) -> OrderEvent:
+    """Return the first line of an order's timeline; its note names a channel other than chat."""
     return OrderEvent(
         order_id=order.id,
         at=clock.now(),
@@ -95,6 +126,7 @@ def _placed_event(clock: Clock, order: Order, actor_id: int) -> OrderEvent:
         action="place",
         from_status=None,
         to_status=order.status,
+        note=channel,
     )
 
 
@@ -178,14 +210,71 @@ async def reopen_order(
         resolved_at=None,
         resolve_due=due(clock, ctx, "resolve"),
     )
-    if order.assignee_id is not None:
-        worker = await uow.people.get(order.assignee_id)
-        lang = worker.lang if worker else "zh"
-        params = card_params(OrderContext(order, ctx.category, ctx.place), lang)
-        params["reason"] = reason
-        await uow.outbox.add(
-            Notice(order.assignee_id, "task.reopened", params, work_actions(order.id))
-        )
+    await _tell_worker_reopened(uow, OrderContext(order, ctx.category, ctx.place), reason)
+    await uow.commit()
+    return order
+
+
+async def _tell_worker_reopened(uow: UnitOfWork, ctx: OrderContext, reason: str) -> None:
+    """Send the worker the reopened task with the resident's reason and the work buttons."""
+    order = ctx.order
+    if order.assignee_id is None:
+        return
+    worker = await uow.people.get(order.assignee_id)
+    lang = worker.lang if worker else "zh"
+    params = card_params(ctx, lang)
+    params["reason"] = reason
+    await uow.outbox.add(Notice(order.assignee_id, "task.reopened", params, work_actions(order.id)))
+
+
+FOLLOWUP_ANSWERS = frozenset({"followup_ok", "followup_unsure", "followup_reopen"})
+
+
+async def pending_followup(uow: UnitOfWork, resident: Person, order_id: int) -> OrderContext:
+    """Load the resident's closed order whose follow-up question is still unanswered."""
+    ctx = await own_order(uow, resident, order_id)
+    events = await uow.orders.events(order_id)
+    asked = [i for i, e in enumerate(events) if e.action == "followup"]
+    if (
+        ctx.order.status != OrderStatus.CLOSED
+        or not asked
+        or any(e.action in FOLLOWUP_ANSWERS for e in events[asked[-1] :])
+    ):
+        raise StaleAction(number=ctx.order.number)
+    return ctx
+
+
+async def answer_followup(
+    uow: UnitOfWork, clock: Clock, resident: Person, order_id: int, *, fixed: bool
+) -> Order:
+    """Record the follow-up answer "still fixed" (or "not sure"); the order stays closed."""
+    ctx = await pending_followup(uow, resident, order_id)
+    action = "followup_ok" if fixed else "followup_unsure"
+    order = await move(uow, clock, ctx.order, action, actor_id=resident.id)
+    await uow.commit()
+    return order
+
+
+async def reopen_after_followup(
+    uow: UnitOfWork, clock: Clock, resident: Person, order_id: int, reason: str
+) -> Order:
+    """Reopen a closed order to the same worker: the resident says at the follow-up it broke."""
+    ctx = await pending_followup(uow, resident, order_id)
+    reason = clean_text(reason, limit=MAX_NOTE)
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        "followup_reopen",
+        actor_id=resident.id,
+        note=reason,
+        resolved_at=None,
+        closed_at=None,
+        rating=None,
+        comment=None,
+        resolve_due=due(clock, ctx, "resolve"),
+    )
+    await _tell_worker_reopened(uow, OrderContext(order, ctx.category, ctx.place), reason)
     await uow.commit()
     return order
 
@@ -233,12 +322,15 @@ def rating_actions(order_id: int) -> tuple[Action, ...]:
 __all__ = [
     "OrderDraft",
     "add_information",
+    "answer_followup",
     "cancel_order",
     "comment_order",
     "confirm_fixed",
+    "place_for_household",
     "place_order",
     "rate_order",
     "rating_actions",
+    "reopen_after_followup",
     "reopen_order",
     "resident_notice",
 ]

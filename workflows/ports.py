@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from workflows.model import (
     Category,
     ChatState,
     Household,
     HouseholdPlace,
+    KeyHousehold,
     Notice,
     Order,
     OrderEvent,
@@ -20,7 +21,13 @@ from workflows.model import (
     PlaceKind,
     Role,
     Urgency,
+    Visit,
+    VisitKind,
+    VisitOutcome,
 )
+
+# The order columns that hold a moment a timer answers to.
+OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at"]
 
 
 class Clock(Protocol):
@@ -136,6 +143,77 @@ class InviteRepository(Protocol):
     async def redeem(self, token: str, at: datetime) -> int | None: ...
 
 
+class TimerRepository(Protocol):
+    """The ledger of timers that fired: each (kind, subject, due_at) fires once."""
+
+    async def fire(
+        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+    ) -> bool:
+        """Record the fire in this transaction; False if that timer fired before."""
+        ...
+
+    async def orders_due(
+        self,
+        kind: str,
+        statuses: Iterable[OrderStatus],
+        column: OrderMoment,
+        before: datetime,
+        after: datetime | None = None,
+    ) -> list[Order]:
+        """Return orders in the statuses whose `column` lies in (after, before] and whose
+        `kind` timer for that moment has not fired, oldest moment first."""
+        ...
+
+
+class VisitRepository(Protocol):
+    """Key households and visit tasks (走访)."""
+
+    async def key_households(self) -> list[KeyHousehold]: ...
+    async def key_household(self, household_id: int) -> KeyHousehold | None: ...
+    async def latest(self, household_id: int, kind: VisitKind) -> Visit | None: ...
+    async def add(
+        self,
+        *,
+        household_id: int,
+        person_id: int,
+        kind: VisitKind,
+        opened_at: datetime,
+        due_at: datetime,
+        order_id: int | None = None,
+    ) -> Visit: ...
+    async def get(self, visit_id: int) -> Visit | None: ...
+    async def log(
+        self, visit_id: int, outcome: VisitOutcome, at: datetime, note: str | None = None
+    ) -> Visit | None:
+        """Log how the visit went, only if it is not logged yet; None if it was."""
+        ...
+
+    async def unlogged_due(self, before: datetime) -> list[Visit]:
+        """Return visits neither logged nor reported missed, due at or before `before`."""
+        ...
+
+    async def mark_missed(self, visit_id: int, at: datetime) -> None: ...
+    async def missed_between(self, since: datetime, until: datetime) -> list[Visit]: ...
+    async def open_for(self, person_id: int) -> list[Visit]:
+        """Return the person's visit tasks not yet logged, soonest due first."""
+        ...
+
+
+class ReportRepository(Protocol):
+    """What digests and /stats count, over a set of communities."""
+
+    async def created_between(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[Order]: ...
+    async def events_between(
+        self,
+        community_ids: Sequence[int],
+        actions: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> list[OrderEvent]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories; a fresh one per update and per timer run."""
 
@@ -146,6 +224,9 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     chats: ChatRepository
     invites: InviteRepository
+    timers: TimerRepository
+    visits: VisitRepository
+    reports: ReportRepository
 
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
@@ -170,4 +251,3 @@ class UpdateUnitOfWork(UnitOfWork, Protocol):
     async def complete(self) -> None:
         """Commit everything done for the update, at once."""
         ...
-

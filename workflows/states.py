@@ -27,6 +27,15 @@ MOVES: dict[str, tuple[frozenset[S], S | None]] = {
     "add_info": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
     "rate": (frozenset({S.CLOSED}), None),
     "comment": (frozenset({S.CLOSED}), None),
+    # Timers (no actor): a lapsed offer, a missed resolution deadline, no confirmation in time.
+    "breach_accept": (frozenset({S.OFFERED}), None),
+    "breach_resolve": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    "autoclose": (frozenset({S.RESOLVED}), S.CLOSED),
+    # The follow-up 回访 some days after closing: asked, answered, or reopened to the worker.
+    "followup": (frozenset({S.CLOSED}), None),
+    "followup_ok": (frozenset({S.CLOSED}), None),
+    "followup_unsure": (frozenset({S.CLOSED}), None),
+    "followup_reopen": (frozenset({S.CLOSED}), S.ACCEPTED),
 }
 
 # Where an order may go next from each status (derived, for documentation and checks).

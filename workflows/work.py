@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.dispatch import OrderContext, load, resident_notice
+from workflows.dispatch import OrderContext, deferrable, load, resident_notice
 from workflows.errors import NotYourTask
 from workflows.model import Action, Notice, Order, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
@@ -69,7 +69,13 @@ async def resolve_task(
     if resident is not None:
         if photo is not None:
             await uow.outbox.add(
-                Notice(resident.id, "order.resolved_photo", {"number": order.number}, photo=photo)
+                Notice(
+                    resident.id,
+                    "order.resolved_photo",
+                    {"number": order.number},
+                    photo=photo,
+                    deferrable=deferrable(order),
+                )
             )
         await uow.outbox.add(
             Notice(
@@ -85,6 +91,7 @@ async def resolve_task(
                     Action("btn.satisfied", "ok", order.id),
                     Action("btn.not_satisfied", "bad", order.id),
                 ),
+                deferrable=deferrable(order),
             )
         )
     await uow.commit()

@@ -11,13 +11,22 @@ from workflows.model import OrderStatus as S
 from workflows.states import ALLOWED, MOVES, can, move, target
 
 
-def test_closed_and_cancelled_are_terminal() -> None:
-    assert ALLOWED[S.CLOSED] == frozenset()
+def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
     assert ALLOWED[S.CANCELLED] == frozenset()
     assert [a for a in MOVES if can(a, S.CANCELLED)] == []
-    # Rating and its comment are all a closed order still takes, and it stays closed.
-    assert [a for a in MOVES if can(a, S.CLOSED)] == ["rate", "comment"]
+    # A closed order takes its rating, its comment and the follow-up, and stays closed…
+    assert [a for a in MOVES if can(a, S.CLOSED)] == [
+        "rate",
+        "comment",
+        "followup",
+        "followup_ok",
+        "followup_unsure",
+        "followup_reopen",
+    ]
     assert target("rate", S.CLOSED) == S.CLOSED
+    # …unless the resident says at the follow-up that it is broken again.
+    assert ALLOWED[S.CLOSED] == {S.ACCEPTED}
+    assert target("followup_reopen", S.CLOSED) == S.ACCEPTED
 
 
 def test_the_loop_runs_through_the_table() -> None:
@@ -25,7 +34,8 @@ def test_the_loop_runs_through_the_table() -> None:
     assert ALLOWED[S.POOL] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
     assert ALLOWED[S.OFFERED] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
     assert S.RESOLVED in ALLOWED[S.ACCEPTED] and S.RESOLVED in ALLOWED[S.ON_WAY]
-    assert ALLOWED[S.RESOLVED] == {S.CLOSED, S.ACCEPTED}  # confirm, or reopen to the worker
+    # confirm (or no answer in time), or reopen to the worker
+    assert ALLOWED[S.RESOLVED] == {S.CLOSED, S.ACCEPTED}
 
 
 def test_every_status_is_reachable_from_queued() -> None:

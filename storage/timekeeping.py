@@ -1,0 +1,248 @@
+"""Repositories of the timers: the fired-timer ledger, key households and visits, report queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    KeyHouseholdRow,
+    OrderEventRow,
+    OrderRow,
+    TimerRow,
+    VisitRow,
+)
+from storage.repositories import to_event, to_order
+from workflows.model import (
+    KeyHousehold,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Visit,
+    VisitKind,
+    VisitOutcome,
+)
+from workflows.ports import OrderMoment
+
+MOMENTS = {
+    "accept_due": OrderRow.accept_due,
+    "resolve_due": OrderRow.resolve_due,
+    "resolved_at": OrderRow.resolved_at,
+    "closed_at": OrderRow.closed_at,
+}
+
+
+def to_visit(row: VisitRow) -> Visit:
+    """Return the domain visit for a row."""
+    return Visit(
+        id=row.id,
+        household_id=row.household_id,
+        person_id=row.person_id,
+        kind=VisitKind(row.kind),
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        order_id=row.order_id,
+        outcome=VisitOutcome(row.outcome) if row.outcome else None,
+        note=row.note,
+        logged_at=row.logged_at,
+        missed_at=row.missed_at,
+    )
+
+
+class SqlTimers:
+    """The ledger of fired timers; the insert is the timer's conditional write."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def fire(
+        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+    ) -> bool:
+        found = await self.session.scalar(
+            select(TimerRow.id).where(
+                TimerRow.kind == kind, TimerRow.subject_id == subject_id, TimerRow.due_at == due_at
+            )
+        )
+        if found is not None:
+            return False
+        # Two instances racing past the check: the unique constraint fails the later flush, and
+        # with it that instance's whole transaction, effects included.
+        self.session.add(
+            TimerRow(kind=kind, subject_id=subject_id, due_at=due_at, fired_at=at, outcome=outcome)
+        )
+        await self.session.flush()
+        return True
+
+    async def orders_due(
+        self,
+        kind: str,
+        statuses: Iterable[OrderStatus],
+        column: OrderMoment,
+        before: datetime,
+        after: datetime | None = None,
+    ) -> list[Order]:
+        moment = MOMENTS[column]
+        fired = exists().where(
+            and_(
+                TimerRow.kind == kind, TimerRow.subject_id == OrderRow.id, TimerRow.due_at == moment
+            )
+        )
+        query = select(OrderRow).where(
+            OrderRow.status.in_([s.value for s in statuses]),
+            moment.is_not(None),
+            moment <= before,
+            ~fired,
+        )
+        if after is not None:
+            query = query.where(moment > after)
+        rows = await self.session.scalars(query.order_by(moment, OrderRow.id))
+        return [to_order(r) for r in rows]
+
+
+class SqlVisits:
+    """Key households and their visit tasks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def key_households(self) -> list[KeyHousehold]:
+        rows = await self.session.scalars(
+            select(KeyHouseholdRow).order_by(KeyHouseholdRow.household_id)
+        )
+        return [_key(r) for r in rows]
+
+    async def key_household(self, household_id: int) -> KeyHousehold | None:
+        row = await self.session.get(KeyHouseholdRow, household_id, populate_existing=True)
+        return _key(row) if row else None
+
+    async def latest(self, household_id: int, kind: VisitKind) -> Visit | None:
+        row = await self.session.scalar(
+            select(VisitRow)
+            .where(VisitRow.household_id == household_id, VisitRow.kind == kind.value)
+            .order_by(VisitRow.opened_at.desc(), VisitRow.id.desc())
+            .limit(1)
+        )
+        return to_visit(row) if row else None
+
+    async def add(
+        self,
+        *,
+        household_id: int,
+        person_id: int,
+        kind: VisitKind,
+        opened_at: datetime,
+        due_at: datetime,
+        order_id: int | None = None,
+    ) -> Visit:
+        row = VisitRow(
+            household_id=household_id,
+            person_id=person_id,
+            kind=kind.value,
+            opened_at=opened_at,
+            due_at=due_at,
+            order_id=order_id,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_visit(row)
+
+    async def get(self, visit_id: int) -> Visit | None:
+        row = await self.session.get(VisitRow, visit_id, populate_existing=True)
+        return to_visit(row) if row else None
+
+    async def log(
+        self, visit_id: int, outcome: VisitOutcome, at: datetime, note: str | None = None
+    ) -> Visit | None:
+        result = await self.session.execute(
+            update(VisitRow)
+            .where(VisitRow.id == visit_id, VisitRow.logged_at.is_(None))
+            .values(outcome=outcome.value, logged_at=at, note=note)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.get(visit_id)
+
+    async def unlogged_due(self, before: datetime) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(
+                VisitRow.logged_at.is_(None),
+                VisitRow.missed_at.is_(None),
+                VisitRow.due_at <= before,
+            )
+            .order_by(VisitRow.due_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+    async def mark_missed(self, visit_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(VisitRow)
+            .where(VisitRow.id == visit_id, VisitRow.missed_at.is_(None))
+            .values(missed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def missed_between(self, since: datetime, until: datetime) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(VisitRow.missed_at >= since, VisitRow.missed_at < until)
+            .order_by(VisitRow.missed_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+    async def open_for(self, person_id: int) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(VisitRow.person_id == person_id, VisitRow.logged_at.is_(None))
+            .order_by(VisitRow.due_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+
+def _key(row: KeyHouseholdRow) -> KeyHousehold:
+    return KeyHousehold(row.household_id, row.kind, row.liaison_id, row.visit_every_days)
+
+
+class SqlReports:
+    """What digests count: orders placed and timeline entries in a window, by community."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def created_between(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.community_id.in_(list(community_ids)),
+                OrderRow.created_at >= since,
+                OrderRow.created_at < until,
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def events_between(
+        self,
+        community_ids: Sequence[int],
+        actions: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> list[OrderEvent]:
+        rows = await self.session.scalars(
+            select(OrderEventRow)
+            .join(OrderRow, OrderRow.id == OrderEventRow.order_id)
+            .where(
+                OrderRow.community_id.in_(list(community_ids)),
+                OrderEventRow.action.in_(list(actions)),
+                OrderEventRow.at >= since,
+                OrderEventRow.at < until,
+            )
+            .order_by(OrderEventRow.at, OrderEventRow.id)
+        )
+        return [to_event(r) for r in rows]

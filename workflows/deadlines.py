@@ -1,0 +1,296 @@
+"""The order timers: reminders, a lapsed offer, a missed resolution, auto-close, the follow-up.
+
+Each sweep finds what is due from the order's own columns (see workflows.timers) and fires each
+timer in its own unit of work, re-reading the order first: a timer whose order has moved on
+(accepted, re-offered, cancelled, reopened) does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows.dispatch import (
+    OrderContext,
+    allowed,
+    card_params,
+    climb,
+    dispatchers,
+    load,
+    redispatch,
+    resident_notice,
+    work_actions,
+)
+from workflows.model import (
+    WORKING_STATUSES,
+    Action,
+    Category,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
+from workflows.ports import Clock, OrderMoment, UnitOfWork
+from workflows.states import move
+from workflows.timers import (
+    Effect,
+    Moot,
+    TimerPolicy,
+    UnitsOfWork,
+    fire_once,
+    minutes_left,
+    remind_lead,
+)
+from workflows.visits import open_followup_visit
+
+# Reminders are looked for this far ahead of their deadlines (longer than any lead).
+LOOKAHEAD = timedelta(days=30)
+OFFERED = frozenset({OrderStatus.OFFERED})
+RESOLVED = frozenset({OrderStatus.RESOLVED})
+CLOSED = frozenset({OrderStatus.CLOSED})
+
+
+async def _categories(uow: UnitOfWork, orders: list[Order]) -> dict[int, Category]:
+    found: dict[int, Category] = {}
+    for order in orders:
+        if order.category_id not in found:
+            category = await uow.categories.get(order.category_id)
+            if category is not None:
+                found[order.category_id] = category
+    return found
+
+
+async def _current(
+    uow: UnitOfWork, seen: Order, column: OrderMoment, statuses: frozenset[OrderStatus]
+) -> OrderContext:
+    """Reload the order; raise Moot unless it is still where the timer found it."""
+    ctx = await load(uow, seen.id)
+    order = ctx.order
+    if (
+        order.status not in statuses
+        or getattr(order, column) != getattr(seen, column)
+        or order.assignee_id != seen.assignee_id
+    ):
+        raise Moot(f"order {seen.id} moved on")
+    return ctx
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+async def remind(units: UnitsOfWork, clock: Clock, policy: TimerPolicy, what: str) -> int:
+    """Remind each holder whose time to accept (or to resolve) is 80% gone; return how many."""
+    now = clock.now()
+    column: OrderMoment = "accept_due" if what == "accept" else "resolve_due"
+    statuses = OFFERED if what == "accept" else WORKING_STATUSES
+    kind = f"remind_{what}"
+    async with units() as uow:
+        orders = await uow.timers.orders_due(kind, statuses, column, now + LOOKAHEAD)
+        categories = await _categories(uow, orders)
+    fired = 0
+    for order in orders:
+        deadline: datetime | None = getattr(order, column)
+        category = categories.get(order.category_id)
+        if deadline is None or category is None or now >= deadline:
+            continue  # past the deadline the breach speaks instead
+        if now < deadline - remind_lead(allowed(category, order.urgency, what), policy):
+            continue
+        effect = _reminder(clock, order, deadline, what, column, statuses)
+        fired += await fire_once(units, clock, kind, order.id, deadline, effect)
+    return fired
+
+
+def _reminder(
+    clock: Clock,
+    seen: Order,
+    deadline: datetime,
+    what: str,
+    column: OrderMoment,
+    statuses: frozenset[OrderStatus],
+) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        ctx = await _current(uow, seen, column, statuses)
+        holder = await uow.people.get(seen.assignee_id) if seen.assignee_id else None
+        if holder is None:
+            raise Moot("nobody holds the order")
+        params = card_params(ctx, holder.lang)
+        minutes = minutes_left(deadline, clock.now())
+        params["minutes"] = minutes
+        params["hours"] = max(1, round(minutes / 60))
+        if what == "accept":
+            actions: tuple[Action, ...] = (
+                Action("btn.accept", "acc", seen.id),
+                Action("btn.decline", "dec", seen.id),
+            )
+            await uow.outbox.add(Notice(holder.id, "task.remind_accept", params, actions))
+        else:
+            await uow.outbox.add(
+                Notice(holder.id, "task.remind_resolve", params, work_actions(seen.id))
+            )
+
+    return effect
+
+
+# --- missed deadlines --------------------------------------------------------------------------
+
+
+async def lapse_offers(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
+    """Pass each offer not accepted in time to the next candidate, or to the dispatcher."""
+    async with units() as uow:
+        orders = await uow.timers.orders_due("breach_accept", OFFERED, "accept_due", clock.now())
+    fired = 0
+    for order in orders:
+        assert order.accept_due is not None
+        effect = _lapse(clock, order)
+        fired += await fire_once(units, clock, "breach_accept", order.id, order.accept_due, effect)
+    return fired
+
+
+def _lapse(clock: Clock, seen: Order) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        ctx = await _current(uow, seen, "accept_due", OFFERED)
+        # The breach is on the timeline with the person it lapsed with; they are not asked again.
+        await redispatch(
+            uow,
+            clock,
+            ctx,
+            actor_id=None,
+            note=None,
+            action="breach_accept",
+            queue_reason="no_answer",
+        )
+        if seen.assignee_id is not None:
+            await uow.outbox.add(
+                Notice(seen.assignee_id, "task.offer_lapsed", {"number": seen.number})
+            )
+
+    return effect
+
+
+async def escalate_overdue(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
+    """Send each task not resolved in time one level up; the dispatcher is told."""
+    async with units() as uow:
+        orders = await uow.timers.orders_due(
+            "breach_resolve", WORKING_STATUSES, "resolve_due", clock.now()
+        )
+    fired = 0
+    for order in orders:
+        assert order.resolve_due is not None
+        effect = _overdue(clock, order)
+        fired += await fire_once(
+            units, clock, "breach_resolve", order.id, order.resolve_due, effect
+        )
+    return fired
+
+
+def _overdue(clock: Clock, seen: Order) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        ctx = await _current(uow, seen, "resolve_due", WORKING_STATUSES)
+        late = seen.assignee_id
+        await uow.orders.add_event(
+            OrderEvent(
+                order_id=seen.id,
+                at=clock.now(),
+                actor_id=None,
+                action="breach_resolve",
+                from_status=ctx.order.status,
+                to_status=ctx.order.status,
+                target_id=late,
+            )
+        )
+        order = await climb(
+            uow, clock, ctx, actor_id=None, note=None, queue_reason="overdue", queue_at_top=True
+        )
+        if late is not None:
+            await uow.outbox.add(Notice(late, "task.overdue_escalated", {"number": seen.number}))
+        if order.status == OrderStatus.OFFERED and order.assignee_id is not None:
+            # Queued orders reach the dispatcher with the queue card; this one went to a person.
+            late_person = await uow.people.get(late) if late is not None else None
+            taker = await uow.people.get(order.assignee_id)
+            moved = OrderContext(order, ctx.category, ctx.place)
+            for dispatcher in await dispatchers(uow, ctx.place):
+                params = card_params(moved, dispatcher.lang)
+                params["late"] = late_person.name if late_person else "—"
+                params["name"] = taker.name if taker else "—"
+                await uow.outbox.add(Notice(dispatcher.id, "queue.overdue", params))
+
+    return effect
+
+
+# --- after resolution --------------------------------------------------------------------------
+
+
+async def close_unconfirmed(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
+    """Close each resolved order the resident has not answered in time; they are told."""
+    cutoff = clock.now() - policy.autoclose_after
+    async with units() as uow:
+        orders = await uow.timers.orders_due("autoclose", RESOLVED, "resolved_at", cutoff)
+    fired = 0
+    for order in orders:
+        assert order.resolved_at is not None
+        effect = _autoclose(clock, policy, order)
+        fired += await fire_once(units, clock, "autoclose", order.id, order.resolved_at, effect)
+    return fired
+
+
+def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        ctx = await _current(uow, seen, "resolved_at", RESOLVED)
+        order = await move(uow, clock, ctx.order, "autoclose", actor_id=None, closed_at=clock.now())
+        hours = round(policy.autoclose_after.total_seconds() / 3600)
+        await resident_notice(
+            uow,
+            OrderContext(order, ctx.category, ctx.place),
+            "order.auto_closed",
+            quiet=True,
+            hours=hours,
+        )
+        if order.assignee_id is not None:
+            await uow.outbox.add(
+                Notice(order.assignee_id, "task.auto_closed", {"number": order.number})
+            )
+
+    return effect
+
+
+async def ask_followups(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
+    """Ask residents, the category's days after closing, whether the fix held (回访)."""
+    now = clock.now()
+    async with units() as uow:
+        orders = await uow.timers.orders_due(
+            "followup", CLOSED, "closed_at", now, after=now - timedelta(days=400)
+        )
+        categories = await _categories(uow, orders)
+    fired = 0
+    for order in orders:
+        category = categories.get(order.category_id)
+        if category is None or order.closed_at is None:
+            continue
+        at = order.closed_at + timedelta(days=category.followup_days)
+        if at > now or at < now - policy.followup_window:
+            continue  # not yet; or long past (the bot was off): a late question helps nobody
+        effect = _followup(clock, policy, order)
+        fired += await fire_once(units, clock, "followup", order.id, order.closed_at, effect)
+    return fired
+
+
+def _followup(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        ctx = await _current(uow, seen, "closed_at", CLOSED)
+        order = await move(uow, clock, ctx.order, "followup", actor_id=None)
+        ctx = OrderContext(order, ctx.category, ctx.place)
+        await resident_notice(
+            uow,
+            ctx,
+            "order.followup",
+            quiet=True,
+            days=ctx.category.followup_days,
+            actions=(
+                Action("btn.followup_yes", "fuy", order.id),
+                Action("btn.followup_no", "fun", order.id),
+                Action("btn.followup_unsure", "fuu", order.id),
+            ),
+        )
+        if ctx.category.followup_visit:
+            await open_followup_visit(uow, clock, policy, ctx)
+
+    return effect

@@ -1,0 +1,393 @@
+"""Supervisors' digests and /stats (成效评议): figures of their street or community, and a chart.
+
+A daily digest at each supervisor's local digest time covers the previous local day; on Monday a
+weekly one covers the previous seven days; /stats covers today so far. Each comes as two notices:
+the report (counts, medians, satisfaction, by category and grid, the overdue list, missed visits,
+breaches) and the chart of the last 14 days, new against resolved, drawn when it is delivered.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from workflows.errors import DomainError
+from workflows.model import (
+    OPEN_STATUSES,
+    Category,
+    HouseholdPlace,
+    Notice,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Person,
+    PlaceKind,
+    Role,
+)
+from workflows.ports import Clock, UnitOfWork
+from workflows.timers import Effect, Moot, TimerPolicy, UnitsOfWork, clock_time, fire_once
+
+CHART_DAYS = 14
+LISTED = 10
+COUNTED = ("accept", "claim", "resolve", "rate", "breach_accept", "breach_resolve")
+
+
+class NotSupervisor(DomainError):
+    """Figures are for supervisors of a street or community."""
+
+    key = "stats.not_supervisor"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The communities a supervisor oversees, and the name to show."""
+
+    name: str
+    community_ids: tuple[int, ...]
+
+
+async def scope_of(uow: UnitOfWork, person: Person) -> Scope | None:
+    """Return the street or community a supervisor's role covers, or None for others."""
+    names: list[str] = []
+    ids: list[int] = []
+    for role in person.roles:
+        if role.role != Role.SUPERVISOR:
+            continue
+        place = await uow.places.get(role.place_id)
+        if place is None:
+            continue
+        names.append(place.names.pick(person.lang))
+        if place.kind == PlaceKind.STREET:
+            ids += [c.id for c in await uow.places.children(place.id, PlaceKind.COMMUNITY)]
+        elif place.kind == PlaceKind.COMMUNITY:
+            ids.append(place.id)
+    if not names:
+        return None
+    return Scope(" / ".join(names), tuple(dict.fromkeys(ids)))
+
+
+@dataclass
+class _Lookup:
+    """Orders, categories and places read once per report."""
+
+    uow: UnitOfWork
+    orders: dict[int, Order | None]
+    categories: dict[int, Category | None]
+    places: dict[int, HouseholdPlace | None]
+
+    async def order(self, order_id: int) -> Order | None:
+        if order_id not in self.orders:
+            self.orders[order_id] = await self.uow.orders.get(order_id)
+        return self.orders[order_id]
+
+    async def category(self, category_id: int) -> Category | None:
+        if category_id not in self.categories:
+            self.categories[category_id] = await self.uow.categories.get(category_id)
+        return self.categories[category_id]
+
+    async def place(self, household_id: int) -> HouseholdPlace | None:
+        if household_id not in self.places:
+            self.places[household_id] = await self.uow.places.household_place(household_id)
+        return self.places[household_id]
+
+
+def _median_minutes(spans: list[timedelta]) -> float | None:
+    if not spans:
+        return None
+    return round(statistics.median(s.total_seconds() for s in spans) / 60, 1)
+
+
+async def figures(
+    uow: UnitOfWork,
+    policy: TimerPolicy,
+    person: Person,
+    scope: Scope,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """Return the report's figures for the scope between `since` and `until`, names in the
+    supervisor's language; what is overdue is as of `now`."""
+    lang = person.lang
+    look = _Lookup(uow, {}, {}, {})
+    ids = list(scope.community_ids)
+    created = await uow.reports.created_between(ids, since, until)
+    events = await uow.reports.events_between(ids, COUNTED, since, until)
+    for order in created:
+        look.orders[order.id] = order
+
+    def first(actions: tuple[str, ...]) -> dict[int, OrderEvent]:
+        found: dict[int, OrderEvent] = {}
+        for e in events:
+            if e.action in actions:
+                found.setdefault(e.order_id, e)
+        return found
+
+    accepted = first(("accept", "claim"))
+    resolved = first(("resolve",))
+    to_accept: list[timedelta] = []
+    to_resolve: list[timedelta] = []
+    for e in accepted.values():
+        placed = await look.order(e.order_id)
+        if placed is not None:
+            to_accept.append(e.at - placed.created_at)
+    for e in resolved.values():
+        placed = await look.order(e.order_id)
+        if placed is not None:
+            to_resolve.append(e.at - placed.created_at)
+    ratings = [int(e.note) for e in events if e.action == "rate" and e.note and e.note.isdigit()]
+
+    open_orders: list[Order] = []
+    for community_id in ids:
+        open_orders += await uow.orders.in_community(community_id, OPEN_STATUSES)
+    overdue = sorted(
+        (o for o in open_orders if _late_since(o, now) is not None),
+        key=lambda o: _late_since(o, now) or now,
+    )
+
+    by_category: dict[str, Counter[str]] = {}
+    by_grid: dict[str, Counter[str]] = {}
+
+    async def tally(order_id: int, what: str) -> None:
+        order = await look.order(order_id)
+        if order is None:
+            return
+        category = await look.category(order.category_id)
+        place = await look.place(order.household_id)
+        if category is not None:
+            by_category.setdefault(category.names.pick(lang), Counter())[what] += 1
+        if place is not None:
+            by_grid.setdefault(place.grid.names.pick(lang), Counter())[what] += 1
+
+    for placed in created:
+        await tally(placed.id, "new")
+    for order_id in resolved:
+        await tally(order_id, "resolved")
+    for late_order in overdue:
+        await tally(late_order.id, "overdue")
+
+    overdue_list = []
+    for order in overdue[:LISTED]:
+        category = await look.category(order.category_id)
+        holder = await uow.people.get(order.assignee_id) if order.assignee_id else None
+        late = _late_since(order, now)
+        overdue_list.append(
+            {
+                "number": order.number,
+                "category": category.names.pick(lang) if category else "—",
+                "who": holder.name if holder else "—",
+                "late_minutes": round((now - late).total_seconds() / 60) if late else 0,
+            }
+        )
+
+    breach_people: dict[int, Counter[str]] = {}
+    breach_grids: Counter[str] = Counter()
+    for e in events:
+        if e.action not in ("breach_accept", "breach_resolve"):
+            continue
+        if e.target_id is not None:
+            breach_people.setdefault(e.target_id, Counter())[e.action] += 1
+        breached = await look.order(e.order_id)
+        place = await look.place(breached.household_id) if breached else None
+        if place is not None:
+            breach_grids[place.grid.names.pick(lang)] += 1
+    breaches = []
+    for person_id, counts in sorted(breach_people.items(), key=lambda kv: -sum(kv[1].values())):
+        who = await uow.people.get(person_id)
+        breaches.append(
+            {
+                "name": who.name if who else "—",
+                "accept": counts["breach_accept"],
+                "resolve": counts["breach_resolve"],
+            }
+        )
+
+    missed = []
+    for visit in await uow.visits.missed_between(since, until):
+        place = await look.place(visit.household_id)
+        if place is None or place.community.id not in scope.community_ids:
+            continue
+        visitor = await uow.people.get(visit.person_id)
+        missed.append(
+            {
+                "address": place.address(lang),
+                "name": visitor.name if visitor else "—",
+                "due": policy.local_date(visit.due_at - timedelta(seconds=1)).strftime("%m-%d"),
+            }
+        )
+
+    return {
+        "scope": scope.name,
+        "new": len(created),
+        "accepted": len(accepted),
+        "resolved": len(resolved),
+        "overdue": len(overdue),
+        "accept_minutes": _median_minutes(to_accept),
+        "resolve_minutes": _median_minutes(to_resolve),
+        "rating_avg": round(sum(ratings) / len(ratings), 1) if ratings else None,
+        "rating_count": len(ratings),
+        "categories": [
+            {"name": name, "new": c["new"], "resolved": c["resolved"]}
+            for name, c in sorted(by_category.items(), key=lambda kv: -kv[1]["new"])
+        ],
+        "grids": [
+            {"name": name, "new": c["new"], "resolved": c["resolved"], "overdue": c["overdue"]}
+            for name, c in sorted(by_grid.items())
+        ],
+        "overdue_list": overdue_list,
+        "overdue_more": max(0, len(overdue) - LISTED),
+        "missed_visits": missed[:LISTED],
+        "missed_count": len(missed),
+        "breaches": breaches[:LISTED],
+        "breach_grids": [{"name": n, "count": c} for n, c in breach_grids.most_common(LISTED)],
+    }
+
+
+def _late_since(order: Order, now: datetime) -> datetime | None:
+    """Return the deadline an open order has missed, or None if it is on time.
+
+    A missed resolution deadline stays missed while the order climbs the chain or waits in the
+    queue; an offer not yet accepted in time is late too.
+    """
+    if order.status not in OPEN_STATUSES:
+        return None
+    if order.resolve_due is not None and order.resolve_due <= now:
+        return order.resolve_due
+    if order.status == OrderStatus.OFFERED and order.accept_due and order.accept_due <= now:
+        return order.accept_due
+    return None
+
+
+async def chart(
+    uow: UnitOfWork, policy: TimerPolicy, scope: Scope, last_day: date
+) -> dict[str, Any]:
+    """Return new and resolved orders per local day for the 14 days ending with `last_day`."""
+    days = [last_day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+    since = policy.at_local(days[0], time(0, 0))
+    until = policy.at_local(last_day + timedelta(days=1), time(0, 0))
+    ids = list(scope.community_ids)
+    new = Counter(
+        policy.local_date(o.created_at)
+        for o in await uow.reports.created_between(ids, since, until)
+    )
+    resolved_orders: dict[int, date] = {}
+    for e in await uow.reports.events_between(ids, ("resolve",), since, until):
+        resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
+    resolved = Counter(resolved_orders.values())
+    return {
+        "scope": scope.name,
+        "days": [d.strftime("%m-%d") for d in days],
+        "new": [new[d] for d in days],
+        "resolved": [resolved[d] for d in days],
+    }
+
+
+async def queue_report(
+    uow: UnitOfWork,
+    policy: TimerPolicy,
+    person: Person,
+    scope: Scope,
+    kind: str,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    chart_until: date,
+) -> None:
+    """Queue the report and its chart for a supervisor."""
+    params = await figures(uow, policy, person, scope, since, until, now)
+    first_day = policy.local_date(since)
+    last_day = policy.local_date(until - timedelta(seconds=1))
+    params["kind"] = kind
+    params["period"] = (
+        first_day.strftime("%m-%d")
+        if first_day == last_day
+        else f"{first_day:%m-%d} – {last_day:%m-%d}"
+    )
+    params["until"] = until.astimezone(policy.zone).strftime("%H:%M")
+    await uow.outbox.add(Notice(person.id, "digest.report", params, urgent=False))
+    await uow.outbox.add(
+        Notice(
+            person.id, "digest.chart", await chart(uow, policy, scope, chart_until), urgent=False
+        )
+    )
+
+
+async def send_stats(uow: UnitOfWork, clock: Clock, policy: TimerPolicy, person: Person) -> None:
+    """Send a supervisor today's figures so far and the chart, at once."""
+    scope = await scope_of(uow, person)
+    if scope is None:
+        raise NotSupervisor()
+    now = clock.now()
+    since = policy.local_day_start(now)
+    until = now + timedelta(seconds=1)  # up to and including this moment
+    await queue_report(
+        uow, policy, person, scope, "stats", since, until, now, policy.local_date(now)
+    )
+    await uow.commit()
+
+
+async def supervisors(uow: UnitOfWork) -> list[Person]:
+    """Return every supervisor of a street or community who is in the chat."""
+    places = await uow.places.children(None, PlaceKind.STREET)
+    places += await uow.places.children(None, PlaceKind.COMMUNITY)
+    people = await uow.people.with_role(Role.SUPERVISOR, [p.id for p in places])
+    return [p for p in people if p.telegram_id is not None]
+
+
+def last_scheduled(person: Person, policy: TimerPolicy, now: datetime) -> datetime:
+    """Return the latest moment at or before `now` the person's daily digest was due."""
+    at = clock_time(person.digest_time or policy.digest_time)
+    today = policy.local_date(now)
+    scheduled = policy.at_local(today, at)
+    return scheduled if scheduled <= now else policy.at_local(today - timedelta(days=1), at)
+
+
+async def send_digests(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
+    """Send each supervisor's daily digest at their time, and the weekly one on Mondays."""
+    now = clock.now()
+    async with units() as uow:
+        people = await supervisors(uow)
+    fired = 0
+    for person in people:
+        scheduled = last_scheduled(person, policy, now)
+        if now - scheduled > policy.catch_up:
+            continue  # the bot was off all morning; tomorrow's digest will come on time
+        fired += await fire_once(
+            units,
+            clock,
+            "digest",
+            person.id,
+            scheduled,
+            _digest(clock, policy, person.id, scheduled, 1),
+        )
+        if policy.local_date(scheduled).weekday() == 0:
+            fired += await fire_once(
+                units,
+                clock,
+                "weekly",
+                person.id,
+                scheduled,
+                _digest(clock, policy, person.id, scheduled, 7),
+            )
+    return fired
+
+
+def _digest(
+    clock: Clock, policy: TimerPolicy, person_id: int, scheduled: datetime, days: int
+) -> Effect:
+    async def effect(uow: UnitOfWork) -> None:
+        person = await uow.people.get(person_id)
+        scope = await scope_of(uow, person) if person else None
+        if person is None or scope is None:
+            raise Moot("no longer a supervisor")
+        today = policy.local_date(scheduled)
+        until = policy.at_local(today, time(0, 0))
+        since = policy.at_local(today - timedelta(days=days), time(0, 0))
+        kind = "daily" if days == 1 else "weekly"
+        yesterday = today - timedelta(days=1)
+        await queue_report(uow, policy, person, scope, kind, since, until, clock.now(), yesterday)
+
+    return effect

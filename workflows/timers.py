@@ -1,0 +1,154 @@
+"""Timers (秒回 速办): what is due when, quiet hours, and firing each timer exactly once.
+
+Where the timers live: every deadline is already a column, written by the workflow that set it —
+`orders.accept_due` and `resolve_due` (the offer and the acceptance), `resolved_at` (+ the
+confirmation window → auto-close), `closed_at` (+ the category's follow-up days → 回访),
+`visits.due_at` (+ a grace period → a missed visit), and each supervisor's digest time. A sweep
+derives what is due from those indexed columns, so a deadline that moves (a re-offer, a reopen)
+cannot leave a stale timer behind and nothing has to be armed or cancelled. What fired is written
+to the `timers` ledger, unique by (kind, subject, due_at), in the same transaction as the effects:
+a restart loses nothing (the columns are durable) and fires nothing twice (the ledger row exists),
+and of two instances sweeping at once only one commits. Each fire re-reads its subject first; a
+timer whose order has moved on is recorded as moot and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from workflows.errors import DomainError
+from workflows.ports import Clock, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+UnitsOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+Effect = Callable[[UnitOfWork], Awaitable[None]]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Moot(Exception):
+    """The timer's subject moved on since it was found due: record the timer, do nothing."""
+
+
+def clock_time(text: str) -> time:
+    """Parse a local "HH:MM" (24-hour clock)."""
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"not a time of day: {text!r}")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """The local hours in which deferrable resident notices wait (22:00–08:00 by default)."""
+
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+    zone: tzinfo = SHANGHAI
+
+    @classmethod
+    def parse(cls, text: str, zone: tzinfo) -> QuietHours | None:
+        """Read "22:00-08:00"; an empty text means no quiet hours."""
+        if not text.strip():
+            return None
+        start, _, end = text.partition("-")
+        return cls(clock_time(start.strip()), clock_time(end.strip()), zone)
+
+    def until(self, now: datetime) -> datetime | None:
+        """Return when the quiet hours around `now` end (UTC), or None outside them."""
+        local = now.astimezone(self.zone)
+        at = local.time()
+        if self.start == self.end:
+            return None
+        if self.start < self.end:
+            quiet = self.start <= at < self.end
+        else:
+            quiet = at >= self.start or at < self.end
+        if not quiet:
+            return None
+        day = local.date() if at < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.end, tzinfo=self.zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimerPolicy:
+    """How the timers behave; built from the settings."""
+
+    zone: tzinfo = SHANGHAI
+    # A reminder goes when this share of the time allowed has passed (0.8: with 30 minutes to
+    # accept, at 24 minutes; with 24 hours to resolve, at 19.2 hours).
+    remind_at: float = 0.8
+    autoclose_after: timedelta = timedelta(hours=72)
+    visit_grace: timedelta = timedelta(hours=24)
+    followup_visit_days: int = 3
+    digest_time: str = "08:00"
+    # A digest or follow-up found later than this (the bot was down) is not sent any more.
+    catch_up: timedelta = timedelta(hours=6)
+    followup_window: timedelta = timedelta(days=14)
+    quiet: QuietHours | None = field(default_factory=QuietHours)
+
+    def local_day_start(self, moment: datetime) -> datetime:
+        """Return the UTC moment the local day containing `moment` began."""
+        return self.at_local(moment.astimezone(self.zone).date(), time(0, 0))
+
+    def at_local(self, day: date, at: time) -> datetime:
+        """Return the UTC moment of a local date and time."""
+        return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
+
+    def local_date(self, moment: datetime) -> date:
+        """Return the local date of a moment."""
+        return moment.astimezone(self.zone).date()
+
+
+def remind_lead(allowed: timedelta, policy: TimerPolicy) -> timedelta:
+    """Return how long before a deadline its reminder goes."""
+    return allowed * (1 - policy.remind_at)
+
+
+def minutes_left(deadline: datetime, now: datetime) -> int:
+    """Return the whole minutes until a deadline, at least 1."""
+    return max(1, math.ceil((deadline - now).total_seconds() / 60))
+
+
+async def fire_once(
+    units: UnitsOfWork,
+    clock: Clock,
+    kind: str,
+    subject_id: int,
+    due_at: datetime,
+    effect: Effect,
+) -> bool:
+    """Fire one timer in its own unit of work: the ledger row and the effects commit together.
+
+    Returns whether it took effect. A timer that fired before does nothing; one whose subject
+    moved on (Moot, or a domain error such as a stale order) is recorded as moot; one whose
+    effect fails is recorded as failed and logged, so that it does not fail on every sweep.
+    """
+    outcome = "moot"
+    async with units() as uow:
+        try:
+            if not await uow.timers.fire(kind, subject_id, due_at, clock.now()):
+                return False
+            await effect(uow)
+            await uow.commit()
+            return True
+        except (Moot, DomainError) as reason:
+            log.debug("timer %s:%s moot: %r", kind, subject_id, reason)
+            await uow.rollback()
+        except Exception:
+            log.exception("timer %s:%s at %s failed", kind, subject_id, due_at)
+            await uow.rollback()
+            outcome = "failed"
+    try:
+        async with units() as uow:
+            if await uow.timers.fire(kind, subject_id, due_at, clock.now(), outcome=outcome):
+                await uow.commit()
+    except Exception:  # another instance recorded it first: nothing more to do
+        log.debug("timer %s:%s already recorded", kind, subject_id, exc_info=True)
+    return False
