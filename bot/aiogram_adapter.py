@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher, Router, types
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -16,19 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import (
-    BotCommand,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from aiogram.types import CallbackQuery, Message, Update
 
 from bot.bot_api import (
     BotApiAdapter,
@@ -39,16 +27,7 @@ from bot.bot_api import (
     incoming_message,
 )
 
-AIOGRAM_CLASSES = Classes(
-    inline_keyboard=InlineKeyboardMarkup,
-    inline_button=InlineKeyboardButton,
-    reply_keyboard=ReplyKeyboardMarkup,
-    reply_button=KeyboardButton,
-    remove_keyboard=ReplyKeyboardRemove,
-    command=BotCommand,
-    chat_scope=BotCommandScopeChat,
-    default_scope=BotCommandScopeDefault,
-)
+AIOGRAM_CLASSES = Classes.named_in(types)
 AIOGRAM_ERRORS = Errors(
     retry_after=TelegramRetryAfter,
     seconds=lambda error: cast(TelegramRetryAfter, error).retry_after,

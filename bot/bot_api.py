@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
@@ -241,6 +242,20 @@ class Classes:
     command: Callable[..., object]
     chat_scope: Callable[..., object]
     default_scope: Callable[[], object]
+
+    @classmethod
+    def named_in(cls, types: ModuleType) -> Classes:
+        """Return the classes of a library that names them as the Bot API does (both do)."""
+        return cls(
+            inline_keyboard=types.InlineKeyboardMarkup,
+            inline_button=types.InlineKeyboardButton,
+            reply_keyboard=types.ReplyKeyboardMarkup,
+            reply_button=types.KeyboardButton,
+            remove_keyboard=types.ReplyKeyboardRemove,
+            command=types.BotCommand,
+            chat_scope=types.BotCommandScopeChat,
+            default_scope=types.BotCommandScopeDefault,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,8 @@ import warnings
 from datetime import timedelta
 from typing import Any, cast
 
-from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+import telegram
+from telegram import Bot, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -50,16 +40,7 @@ def retry_seconds(error: Exception) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
-PTB_CLASSES = Classes(
-    inline_keyboard=InlineKeyboardMarkup,
-    inline_button=InlineKeyboardButton,
-    reply_keyboard=ReplyKeyboardMarkup,
-    reply_button=KeyboardButton,
-    remove_keyboard=ReplyKeyboardRemove,
-    command=BotCommand,
-    chat_scope=BotCommandScopeChat,
-    default_scope=BotCommandScopeDefault,
-)
+PTB_CLASSES = Classes.named_in(telegram)
 PTB_ERRORS = Errors(
     retry_after=RetryAfter,
     seconds=retry_seconds,

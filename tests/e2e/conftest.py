@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real bot on aiogram or PTB, the fake Bot API on loopback, a database.
 
 Every test that takes `world` runs once per Telegram library, by long polling; the tests marked
-`both_modes` run again with updates arriving on the webhook server.
+`both_modes` run again with updates arriving on the webhook server, those marked `webhook_mode`
+only that way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App, running
+from bot.clock import ManualClock
 from bot.demo import Neighbourhood, demo_settings, join, survey, tap
 from bot.emulator import FakeBotAPI, FakeUser
 from workflows.model import Order, OrderEvent, Person, Role
@@ -23,8 +25,9 @@ WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker that runs a test in webhook mode too."""
+    """Register the markers that choose how a test's bot receives updates."""
     config.addinivalue_line("markers", "both_modes: run by long polling and by webhook")
+    config.addinivalue_line("markers", "webhook_mode: run by webhook only")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -34,6 +37,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     modes = ["polling"]
     if metafunc.definition.get_closest_marker("both_modes"):
         modes.append("webhook")
+    if metafunc.definition.get_closest_marker("webhook_mode"):
+        modes = ["webhook"]
     kinds = [(library, mode) for mode in modes for library in LIBRARIES]
     ids = [library if mode == "polling" else f"{library}-{mode}" for library, mode in kinds]
     metafunc.parametrize("world", kinds, ids=ids, indirect=True)
@@ -86,6 +91,17 @@ class World:
         number = placed.text.split("订单号 ")[1].split("。")[0]
         return int(number)
 
+    @property
+    def clock(self) -> ManualClock:
+        """Return the bot's clock, which moves only when a test moves it."""
+        assert isinstance(self.app.clock, ManualClock)
+        return self.app.clock
+
+    async def later(self, **delta: float) -> int:
+        """Let scenario time pass (no sleeping) and fire what fell due; return how many fired."""
+        self.clock.advance(**delta)
+        return await self.app.tick()
+
     async def get(self, order_id: int) -> Order:
         """Return the order as the database holds it now."""
         async with self.app.unit_of_work() as uow:
@@ -114,9 +130,10 @@ async def world(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator
                 "telegram_library": library,
                 "webhook_secret": SecretStr(WEBHOOK_SECRET),
                 "webhook_port": 0,  # a free port
+                "sweep_seconds": 3600,  # timers fire when a test calls world.later(), not by chance
             }
         )
-        async with running(settings, mode=mode) as app:
+        async with running(settings, ManualClock(), mode=mode) as app:
             if mode == "webhook":
                 await app.adapter.set_webhook(webhook_url(app), WEBHOOK_SECRET)
             async with app.unit_of_work() as uow:
