@@ -283,3 +283,25 @@ class TimerRow(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     outcome: Mapped[str] = mapped_column(String(32))
+
+
+class AuditRow(Base):
+    """One staff or admin action worth answering for later: who, when, what, on what."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SendSlotRow(Base):
+    """The next free moment to send, shared by every bot instance (overall, and per chat)."""
+
+    __tablename__ = "send_slots"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+    tokens: Mapped[float] = mapped_column(Float, default=0.0)
