@@ -18,14 +18,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.bot_api import (
-    BotApiAdapter,
-    Classes,
-    Errors,
-    Respond,
-    incoming_callback,
-    incoming_message,
-)
+from bot.bot_api import BotApiAdapter, Classes, Errors, Respond
 
 AIOGRAM_CLASSES = Classes.named_in(types)
 AIOGRAM_ERRORS = Errors(
@@ -43,8 +36,7 @@ class AiogramBot(BotApiAdapter):
 
     def __init__(self, token: str, api_base: str, respond: Respond) -> None:
         self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
-        super().__init__(self.bot, AIOGRAM_CLASSES, AIOGRAM_ERRORS)
-        self.respond = respond
+        super().__init__(self.bot, AIOGRAM_CLASSES, AIOGRAM_ERRORS, respond)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
 
@@ -53,13 +45,11 @@ class AiogramBot(BotApiAdapter):
 
         @router.message()
         async def on_message(message: Message, event_update: Update) -> None:
-            event = incoming_message(event_update.update_id, message)
-            if event is not None:
-                await self.respond(event)
+            await self.take_message(event_update.update_id, message)
 
         @router.callback_query()
         async def on_button(query: CallbackQuery, event_update: Update) -> None:
-            await self.respond(incoming_callback(event_update.update_id, query))
+            await self.take_press(event_update.update_id, query)
 
         return router
 

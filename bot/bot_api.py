@@ -322,10 +322,11 @@ def cut(text: str, limit: int) -> str:
 class BotApiAdapter(ABC):
     """What every adapter does the same way: ask, poll, send, edit, answer and set menus."""
 
-    def __init__(self, api: BotApi, classes: Classes, errors: Errors) -> None:
+    def __init__(self, api: BotApi, classes: Classes, errors: Errors, respond: Respond) -> None:
         self.api = api
         self.classes = classes
         self.errors = errors
+        self.respond = respond
 
     @abstractmethod
     async def process(self, update: Any) -> None:
@@ -338,6 +339,16 @@ class BotApiAdapter(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Close the HTTP session."""
+
+    async def take_message(self, update_id: int, message: Message) -> None:
+        """Hand a message to the conversations; service messages without a sender are skipped."""
+        event = incoming_message(update_id, message)
+        if event is not None:
+            await self.respond(event)
+
+    async def take_press(self, update_id: int, query: CallbackQuery) -> None:
+        """Hand a button press to the conversations."""
+        await self.respond(incoming_callback(update_id, query))
 
     async def username(self) -> str:
         """Return the bot's @username (asked from getMe)."""

@@ -20,14 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.bot_api import (
-    BotApiAdapter,
-    Classes,
-    Errors,
-    Respond,
-    incoming_callback,
-    incoming_message,
-)
+from bot.bot_api import BotApiAdapter, Classes, Errors, Respond
 
 POLL_SLACK = 10.0  # seconds a getUpdates answer may take beyond its long-poll timeout
 
@@ -66,8 +59,7 @@ class PtbBot(BotApiAdapter):
             request=self.requests[0],
             get_updates_request=self.requests[1],
         )
-        super().__init__(self.bot, PTB_CLASSES, PTB_ERRORS)
-        self.respond = respond
+        super().__init__(self.bot, PTB_CLASSES, PTB_ERRORS, respond)
         self.application = Application.builder().bot(self.bot).updater(None).job_queue(None).build()
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
@@ -78,16 +70,13 @@ class PtbBot(BotApiAdapter):
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand a message to the conversations."""
-        if update.message is None:
-            return
-        event = incoming_message(update.update_id, update.message)
-        if event is not None:
-            await self.respond(event)
+        if update.message is not None:
+            await self.take_message(update.update_id, update.message)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand a button press to the conversations."""
         if update.callback_query is not None:
-            await self.respond(incoming_callback(update.update_id, update.callback_query))
+            await self.take_press(update.update_id, update.callback_query)
 
     async def _keep_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Keep a handler's exception, so `process` raises it instead of PTB only logging it."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from bot.adapters import telegram_adapter
 from bot.bot_api import BotApiAdapter
+from bot.cli import main
 from bot.emulator import FakeBotAPI, FaultPlan
 from bot.sending import Blocked, Rejected, RetryAfter, Transient
 from bot.settings import Settings
@@ -147,3 +151,41 @@ async def test_webhook_set_info_delete(rig: Rig) -> None:
     assert rig.api.webhook_secret == "s3cret"
     await rig.adapter.drop_webhook()
     assert (await rig.adapter.webhook()).url == ""
+
+
+@pytest.mark.parametrize("library", ["aiogram", "ptb"])
+def test_webhook_commands(
+    library: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sandan webhook set`, `info` and `delete` reach Telegram through the chosen library."""
+    loop = asyncio.new_event_loop()
+    server = threading.Thread(target=loop.run_forever, daemon=True)
+    server.start()
+    api = FakeBotAPI()
+    asyncio.run_coroutine_threadsafe(api.start(), loop).result(5)
+    try:
+        monkeypatch.chdir(Path(__file__).parent)  # no .env here
+        for name, value in {
+            "BOT_TOKEN": api.token,
+            "API_BASE": api.base_url,
+            "TELEGRAM_LIBRARY": library,
+            "WEBHOOK_BASE": "https://bot.example.org/",
+            "WEBHOOK_SECRET": "s3cret-token",
+        }.items():
+            monkeypatch.setenv(f"SANDAN_{name}", value)
+        assert main(["webhook", "set"]) == 0
+        assert "url: https://bot.example.org/telegram" in capsys.readouterr().out
+        assert (api.webhook_url, api.webhook_secret) == (
+            "https://bot.example.org/telegram",
+            "s3cret-token",
+        )
+        assert main(["webhook", "info"]) == 0
+        assert "allowed updates: message, callback_query" in capsys.readouterr().out
+        assert main(["webhook", "delete"]) == 0
+        assert "url: (none: the bot polls)" in capsys.readouterr().out
+        assert api.webhook_url == ""
+    finally:
+        asyncio.run_coroutine_threadsafe(api.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        server.join(5)
+        loop.close()
