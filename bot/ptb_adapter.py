@@ -48,8 +48,8 @@ class PtbBot(BotApiAdapter):
     """Sandan on python-telegram-bot: PTB parses and routes updates, our handlers reply."""
 
     def __init__(self, token: str, api_base: str, respond: Respond) -> None:
-        self.requests = (
-            HTTPXRequest(connection_pool_size=8),
+        self.requests = (  # replies and delivery share the first; long polls get their own
+            HTTPXRequest(),
             HTTPXRequest(connection_pool_size=1, read_timeout=POLL_SLACK),
         )
         self.bot = Bot(
