@@ -83,12 +83,13 @@ async def running(
         OutboxQueue(sessions, clock.now),
         adapter,
         texts,
-        clock.now,
+        clock,
         RateLimiter(
             overall_per_second=settings.delivery_rate,
             per_chat_per_second=settings.chat_rate,
             per_chat_burst=settings.chat_burst,
         ),
+        units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake),
     )
     username = settings.bot_username or await adapter.username()
     conversations = Conversations(

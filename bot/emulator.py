@@ -1575,6 +1575,13 @@ class FakeBotAPI:
         """The commands set for a scope (default scope when None) and language."""
         return list(self.commands.get((_scope_key(scope), language_code), []))
 
+    def redeliver(self, update: JSON) -> JSON:
+        """Queue an update again with its own update_id, as Telegram does when unconfirmed."""
+        again = copy.deepcopy(update)
+        self._pending.append(again)
+        self._touch()
+        return again
+
     @property
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by the bot."""

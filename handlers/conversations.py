@@ -9,12 +9,12 @@ from typing import Any
 
 from handlers import ordering, registration, tasks
 from handlers.context import Context, Links
-from handlers.events import Answer, Incoming, Reply, Send
+from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
-from handlers.render import reply_notice
+from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput
-from workflows.people import language_of
+from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,8 @@ class Conversations:
                 else:
                     ctx.say("error.internal")
             ctx.answer()  # every button press is answered, even when nothing else is said
+            if person is not None:
+                await back_in_touch(uow, person)  # whoever writes to the bot can be reached
             now = await self._queue_messages(ctx)
             await uow.complete()
             return now
@@ -137,7 +139,7 @@ class Conversations:
         await uow.updates.first_time(event.update_id, self.clock.now())
 
     async def _queue_messages(self, ctx: Context) -> list[Reply]:
-        """Put the messages for a registered person in the outbox; return the rest."""
+        """Put the messages and edits for a registered person in the outbox; return the rest."""
         person = ctx.person
         if person is None or person.telegram_id != ctx.event.chat_id:
             return ctx.replies  # a stranger: nothing of theirs to lose yet
@@ -145,6 +147,8 @@ class Conversations:
         for reply in ctx.replies:
             if isinstance(reply, Send):
                 await ctx.uow.outbox.add(reply_notice(person.id, reply))
+            elif isinstance(reply, Edit):  # retried and kept in order with the chat's messages
+                await ctx.uow.outbox.add(edit_notice(person.id, reply))
             else:
                 now.append(reply)
         return now

@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from handlers.events import Button, Send, rows
+from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
-from workflows.model import Action, Notice
+from workflows.model import EDIT_KEY, Action, Notice
 
 BUTTONS_PER_ROW = 2
 REPLY = "_reply"  # an outbox row holding a reply already written, not a catalog key
+EDIT = EDIT_KEY  # an outbox row holding an edit of a message already sent
 
 
 def callback_data(action: Action) -> str:
@@ -58,14 +59,41 @@ def reply_message(chat_id: int, params: Mapping[str, Any]) -> Send:
     return Send(
         chat_id=chat_id,
         text=str(params["text"]),
-        buttons=tuple(
-            tuple(Button(str(b["text"]), b.get("data"), b.get("url")) for b in row)
-            for row in params.get("buttons", [])
-        ),
+        buttons=_keyboard(params.get("buttons", [])),
         photo=params.get("photo"),
         ask_contact=params.get("ask_contact"),
         reply_keys=tuple(params.get("reply_keys", [])),
         remove_keyboard=bool(params.get("remove_keyboard")),
+    )
+
+
+def edit_notice(person_id: int, edit: Edit) -> Notice:
+    """Wrap an edit of one of the person's messages for the outbox, so it is retried in order."""
+    return Notice(
+        person_id,
+        EDIT,
+        {
+            "message_id": edit.message_id,
+            "text": edit.text,
+            "buttons": [[asdict(b) for b in row] for row in edit.buttons],
+        },
+    )
+
+
+def edit_message(chat_id: int, params: Mapping[str, Any]) -> Edit:
+    """Rebuild an edit stored by edit_notice."""
+    text = params.get("text")
+    return Edit(
+        chat_id=chat_id,
+        message_id=int(params["message_id"]),
+        text=None if text is None else str(text),
+        buttons=_keyboard(params.get("buttons", [])),
+    )
+
+
+def _keyboard(raw: Sequence[Sequence[Mapping[str, Any]]]) -> Keyboard:
+    return tuple(
+        tuple(Button(str(b["text"]), b.get("data"), b.get("url")) for b in row) for row in raw
     )
 
 
@@ -78,8 +106,10 @@ def render(
     params: Mapping[str, Any],
     actions: Sequence[Action] = (),
     photo: str | None = None,
-) -> Send:
+) -> Send | Edit:
     """Return the message for a notice: text from the catalog, buttons from its actions."""
+    if key == EDIT:
+        return edit_message(chat_id, params)
     if key == REPLY:
         return reply_message(chat_id, params)
     buttons = [action_button(texts, lang, a) for a in actions]

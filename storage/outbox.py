@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import OutboxRow, PersonRow
+from storage.models import OutboxRow
+from workflows.model import EDIT_KEY
 
-SCAN = 500
+SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Outgoing:
     photo: str | None
     urgent: bool
     attempts: int
+    created_at: datetime
 
 
 class OutboxQueue:
@@ -41,22 +43,49 @@ class OutboxQueue:
         self.now = now
 
     async def due(self) -> tuple[list[Outgoing], datetime | None]:
-        """Return each chat's next message if it is due (urgent first), and the next wake time."""
+        """Return each chat's next message if it is due (urgent first), and the next wake time.
+
+        A chat's next message is its oldest unsent edit, else its oldest unsent message: so
+        messages keep their order, an edit of a message already there does not wait behind
+        new ones, and a long queue for one chat does not hold up the others.
+        """
         now = self.now()
+        # A notice held for the quiet hours (never tried, not before morning) does not hold up
+        # the chat: the person's own replies go on; held notices keep their order among them.
+        held = and_(
+            OutboxRow.attempts == 0, OutboxRow.not_before.is_not(None), OutboxRow.not_before > now
+        )
+        pending = (OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None), ~held)
+        edits = (*pending, OutboxRow.key == EDIT_KEY)
+        heads = or_(
+            OutboxRow.id.in_(
+                select(func.min(OutboxRow.id)).where(*edits).group_by(OutboxRow.chat_id)
+            ),
+            OutboxRow.id.in_(
+                select(func.min(OutboxRow.id))
+                .where(
+                    *pending,
+                    OutboxRow.key != EDIT_KEY,
+                    OutboxRow.chat_id.not_in(select(OutboxRow.chat_id).where(*edits)),
+                )
+                .group_by(OutboxRow.chat_id)
+            ),
+        )
+        is_due = or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now)
         async with self.sessions() as session:
-            rows = await session.scalars(
+            ready = await session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None))
-                .order_by(OutboxRow.id)
+                .where(heads, is_due)
+                .order_by(OutboxRow.urgent.desc(), OutboxRow.id)
                 .limit(SCAN)
             )
-            heads: dict[int, OutboxRow] = {}
-            for row in rows:
-                heads.setdefault(row.chat_id, row)  # later ones wait: order per chat is kept
-        ready = [r for r in heads.values() if r.not_before is None or r.not_before <= now]
-        waiting = [r.not_before for r in heads.values() if r.not_before and r.not_before > now]
-        ready.sort(key=lambda r: (not r.urgent, r.id))
-        return [_outgoing(r) for r in ready], min(waiting, default=None)
+            messages = [_outgoing(r) for r in ready]
+            next_at = await session.scalar(
+                select(func.min(OutboxRow.not_before)).where(
+                    or_(heads, held), *pending[:2], OutboxRow.not_before > now
+                )
+            )
+        return messages, next_at
 
     async def mark_sent(self, message_id: int) -> None:
         """Record that the message reached Telegram."""
@@ -66,20 +95,11 @@ class OutboxQueue:
         """Try the message again no earlier than `when`."""
         await self._set(message.id, not_before=when, attempts=message.attempts + 1, error=error)
 
-    async def give_up(self, message: Outgoing, error: str, *, unreachable: bool = False) -> None:
-        """Stop trying a message; when the person blocked the bot, mark them unreachable."""
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == message.id)
-                .values(failed_at=self.now(), error=error, attempts=message.attempts + 1)
-            )
-            if unreachable:
-                await session.execute(
-                    update(PersonRow)
-                    .where(PersonRow.id == message.person_id)
-                    .values(reachable=False)
-                )
+    async def give_up(self, message: Outgoing, error: str) -> None:
+        """Stop trying a message; the chat's next one goes on."""
+        await self._set(
+            message.id, failed_at=self.now(), error=error, attempts=message.attempts + 1
+        )
 
     async def pending(self) -> int:
         """Return how many messages are still to be sent."""
@@ -110,4 +130,5 @@ def _outgoing(row: OutboxRow) -> Outgoing:
         photo=row.photo,
         urgent=row.urgent,
         attempts=row.attempts,
+        created_at=row.created_at,
     )

@@ -202,6 +202,7 @@ class SqlPeople:
                 phone=r.phone,
                 household_id=r.household_id,
                 roles=tuple(roles[r.id]),
+                reachable=r.reachable,
                 digest_time=r.digest_time,
             )
             for r in rows
@@ -233,6 +234,14 @@ class SqlPeople:
         await self.session.execute(
             update(PersonRow).where(PersonRow.id == person_id).values(**fields)
         )
+
+    async def set_reachable(self, person_id: int, reachable: bool) -> bool:
+        result = await self.session.execute(
+            update(PersonRow)
+            .where(PersonRow.id == person_id, PersonRow.reachable.is_not(reachable))
+            .values(reachable=reachable)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
         rows = await self.session.scalars(

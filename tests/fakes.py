@@ -223,6 +223,13 @@ class FakePeople:
             self._check_telegram(fields["telegram_id"], person_id)
         self.store.people[person_id] = dataclasses.replace(person, **fields)
 
+    async def set_reachable(self, person_id: int, reachable: bool) -> bool:
+        person = self.store.people.get(person_id)
+        if person is None or person.reachable == reachable:
+            return False
+        self.store.people[person_id] = dataclasses.replace(person, reachable=reachable)
+        return True
+
     async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
         wanted = set(place_ids)
         return [

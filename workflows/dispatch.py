@@ -85,7 +85,7 @@ async def candidates(
     people = [
         p
         for p in await uow.people.with_role(role, scopes)
-        if p.id not in exclude and p.telegram_id is not None
+        if p.id not in exclude and p.telegram_id is not None and p.reachable
     ]
     load_by_person = await uow.people.workload([p.id for p in people])
 
@@ -325,7 +325,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
         for p in await uow.people.volunteers_with_skills(
             ctx.category.skills, ctx.place.community.id
         )
-        if p.telegram_id is not None
+        if p.telegram_id is not None and p.reachable
     ]
     if not volunteers:
         return await to_queue(uow, clock, ctx, "no_volunteer", actor_id=None)

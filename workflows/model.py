@@ -149,6 +149,7 @@ class Person:
     household_id: int | None = None
     roles: tuple[RoleAssignment, ...] = ()
     digest_time: str | None = None  # a supervisor's local "HH:MM"; None: the default
+    reachable: bool = True  # False once Telegram said they blocked the bot, until they write
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -234,6 +235,11 @@ class Action:
     order_id: int
     arg: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+# The key of a notice that edits a message already sent (built in handlers/render.py). It may
+# go before the chat's earlier unsent messages: the message it edits is already there.
+EDIT_KEY = "_edit"
 
 
 @dataclass(frozen=True)

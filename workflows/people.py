@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import secrets
 
+from workflows.dispatch import (
+    BUSY,
+    OrderContext,
+    card_params,
+    dispatchers,
+    load,
+    redispatch,
+    suggest,
+)
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
-from workflows.model import ChatState, Person
+from workflows.model import Action, ChatState, Notice, Order, OrderStatus, Person
 from workflows.orders import clean_text
 from workflows.ports import Clock, UnitOfWork
 
@@ -104,3 +113,47 @@ async def require_person(uow: UnitOfWork, telegram_id: int) -> Person:
     if person is None:
         raise NotRegistered()
     return person
+
+
+async def back_in_touch(uow: UnitOfWork, person: Person) -> None:
+    """Mark a person who just wrote to the bot as reachable again (they unblocked it)."""
+    if not person.reachable:
+        await uow.people.set_reachable(person.id, True)
+        await uow.commit()
+
+
+async def person_unreachable(uow: UnitOfWork, clock: Clock, person_id: int) -> list[Order]:
+    """Mark someone who blocked the bot unreachable; pass on their offers, tell the dispatchers.
+
+    Returns the tasks they held. Only the first call acts: their later messages fail alike.
+    """
+    if not await uow.people.set_reachable(person_id, False):
+        return []
+    person = await uow.people.get(person_id)
+    held = await uow.orders.of_assignee(person_id, BUSY)
+    for order in held:
+        ctx = await load(uow, order.id)
+        if person is None:
+            continue
+        if order.status == OrderStatus.OFFERED:
+            # An offer waiting on someone who cannot see it goes to the next candidate now.
+            await redispatch(uow, clock, ctx, actor_id=None, note=None)
+            await _tell_dispatchers(uow, ctx, person, "queue.unreachable_offered", handover=False)
+        else:
+            await _tell_dispatchers(uow, ctx, person, "queue.unreachable_working", handover=True)
+    await uow.commit()
+    return held
+
+
+async def _tell_dispatchers(
+    uow: UnitOfWork, ctx: OrderContext, person: Person, key: str, *, handover: bool
+) -> None:
+    """Tell each dispatcher of the order's community that its holder cannot be reached."""
+    suggestions = await suggest(uow, ctx) if handover else []
+    actions = tuple(
+        Action("btn.dispatch_to", "hd", ctx.order.id, arg=str(p.id), params={"name": p.name})
+        for p in suggestions
+    )
+    for dispatcher in await dispatchers(uow, ctx.place):
+        params = card_params(ctx, dispatcher.lang) | {"name": person.name}
+        await uow.outbox.add(Notice(dispatcher.id, key, params, actions))

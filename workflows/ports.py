@@ -59,6 +59,10 @@ class PersonRepository(Protocol):
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person: ...
     async def update(self, person_id: int, **fields: Any) -> None: ...
+    async def set_reachable(self, person_id: int, reachable: bool) -> bool:
+        """Set whether Telegram can reach the person; False if it already was so."""
+        ...
+
     async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]: ...
     async def volunteers_with_skills(
         self, skills: Sequence[str], community_id: int
@@ -237,6 +241,10 @@ class UpdateLog(Protocol):
 
     async def first_time(self, update_id: int, at: datetime) -> bool:
         """Record the update in this transaction; False if it was recorded before."""
+        ...
+
+    async def forget_before(self, at: datetime) -> int:
+        """Drop the records of updates seen before `at`; return how many."""
         ...
 
 

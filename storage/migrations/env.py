@@ -15,8 +15,15 @@ config = context.config
 target_metadata = Base.metadata
 
 
+MIGRATION_LOCK = 7_272_740  # any fixed number: PostgreSQL advisory lock for migrations
+
+
 def run_with(connection: Connection) -> None:
-    """Run the migrations on one connection."""
+    """Run the migrations on one connection; on PostgreSQL, one instance at a time."""
+    if connection.dialect.name == "postgresql":
+        # Several instances starting together: the first migrates, the others then find head.
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
