@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,6 +32,8 @@ from storage.db import make_engine, make_sessions, upgrade
 from storage.outbox import OutboxQueue
 from storage.uow import SqlUnitOfWork
 from workflows.ports import Clock
+from workflows.sweeps import run_due
+from workflows.timers import TimerPolicy
 
 log = logging.getLogger(__name__)
 Mode = Literal["polling", "webhook"]
@@ -48,10 +52,26 @@ class App:
     delivery: Delivery
     adapter: BotApiAdapter
     webhook_port: int | None = None  # where the webhook server listens, in webhook mode
+    policy: TimerPolicy = field(default_factory=TimerPolicy)
+    _sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """Return a fresh unit of work whose commits wake the delivery worker."""
-        return SqlUnitOfWork(self.sessions, self.clock.now, self.delivery.wake)
+        return SqlUnitOfWork(self.sessions, self.clock.now, self.delivery.wake, quiet=self.quiet)
+
+    def quiet(self, now: datetime) -> datetime | None:
+        """Return until when a deferrable resident notice written now waits (quiet hours)."""
+        return self.policy.quiet.until(now) if self.policy.quiet else None
+
+    async def tick(self) -> int:
+        """Fire every timer due at the clock's time, once, and wake delivery; return how many.
+
+        The scheduler calls this every `sweep_seconds`; tests call it after moving the clock.
+        """
+        async with self._sweeping:  # one sweep at a time in this process
+            fired = await run_due(self.unit_of_work, self.clock, self.policy)
+        self.delivery.wake()
+        return fired
 
 
 @contextlib.asynccontextmanager
@@ -64,6 +84,8 @@ async def running(
     if mode == "webhook" and settings.webhook_secret is None:
         raise ValueError("webhook mode needs a secret: set SANDAN_WEBHOOK_SECRET")
     clock = clock or SystemClock()
+    policy = settings.timer_policy()
+    quiet = policy.quiet.until if policy.quiet else None
     await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
@@ -89,33 +111,64 @@ async def running(
             per_chat_per_second=settings.chat_rate,
             per_chat_burst=settings.chat_burst,
         ),
-        units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake),
+        units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
     )
     username = settings.bot_username or await adapter.username()
     conversations = Conversations(
-        lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True),
+        lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True, quiet=quiet),
         clock,
         texts,
         default_language=settings.default_language,
         links=Links(username),
+        policy=policy,
     )
-    app = App(settings, clock, engine, sessions, texts, conversations, delivery, adapter)
+    app = App(
+        settings, clock, engine, sessions, texts, conversations, delivery, adapter, policy=policy
+    )
     for menu in default_menus(texts):
         try:
             await adapter.perform(menu)
         except SendFailed as error:
             log.warning("could not set the command menu: %s", error)
     tasks = [asyncio.create_task(delivery.run(), name="delivery")]
+    scheduler = clockwork(app)
     try:
         async with receiving(app, mode) as port:
             app.webhook_port = port
             yield app
     finally:
+        scheduler.shutdown(wait=False)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await adapter.close()
         await engine.dispose()
+
+
+def clockwork(app: App) -> AsyncIOScheduler:
+    """Start APScheduler: it runs the timer sweep every `sweep_seconds`.
+
+    The timers themselves live in the database (see workflows.timers); the scheduler is only
+    the clock that looks for what is due, so a restart loses nothing and fires nothing twice.
+    """
+    scheduler = AsyncIOScheduler(timezone=app.policy.zone)
+
+    async def sweep() -> None:
+        try:
+            await app.tick()
+        except Exception:
+            log.exception("timer sweep failed")
+
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=app.settings.sweep_seconds,
+        id="timers",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    return scheduler
 
 
 @contextlib.asynccontextmanager

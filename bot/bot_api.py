@@ -214,7 +214,7 @@ class BotApi(Protocol):
     def get_webhook_info(self) -> Awaitable[WebhookInfo]: ...
     def send_message(self, chat_id: int, text: str, *, reply_markup: Any) -> Awaitable[object]: ...
     def send_photo(
-        self, chat_id: int, photo: str, *, caption: str, reply_markup: Any
+        self, chat_id: int, photo: Any, *, caption: str, reply_markup: Any
     ) -> Awaitable[object]: ...
     def edit_message_text(
         self, text: str, *, chat_id: int, message_id: int, reply_markup: Any
@@ -242,6 +242,7 @@ class Classes:
     command: Callable[..., object]
     chat_scope: Callable[..., object]
     default_scope: Callable[[], object]
+    upload: Callable[..., object]  # a file to upload, from its bytes and filename=
 
     @classmethod
     def named_in(cls, types: ModuleType) -> Classes:
@@ -255,6 +256,8 @@ class Classes:
             command=types.BotCommand,
             chat_scope=types.BotCommandScopeChat,
             default_scope=types.BotCommandScopeDefault,
+            # aiogram's InputFile is abstract, its BufferedInputFile takes bytes; PTB's takes them
+            upload=getattr(types, "BufferedInputFile", None) or types.InputFile,
         )
 
 
@@ -405,6 +408,11 @@ class BotApiAdapter(ABC):
         """Return the Bot API call that carries out a reply."""
         api = self.api
         match reply:
+            case Send(upload=bytes(data)):
+                caption = cut(reply.text, MAX_CAPTION)
+                upload = self.classes.upload(data, filename="chart.png")
+                markup = self.markup(reply)
+                return api.send_photo(reply.chat_id, upload, caption=caption, reply_markup=markup)
             case Send(photo=str(photo)):
                 caption = cut(reply.text, MAX_CAPTION)
                 markup = self.markup(reply)

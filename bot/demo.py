@@ -6,11 +6,13 @@ import asyncio
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from bot.app import App, running
+from bot.clock import ManualClock
 from bot.emulator import FakeBotAPI, FakeUser
 from bot.settings import Settings
 from storage.db import make_engine, make_sessions, upgrade
@@ -22,6 +24,7 @@ from workflows.people import issue_invite
 SAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 DEMO_TOKEN = "424242:DEMO-TOKEN"
 DEMO_USERNAME = "sandan_demo_bot"
+DEMO_SUPERVISOR = "p-chen-hong"  # 陈红, the supervisor of the first community
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def demo_settings(api: FakeBotAPI, database_url: str) -> Settings:
         bot_username=api.bot_username,
         database_url=database_url,
         chat_burst=50,  # a scripted chat taps faster than a person: let bursts through
+        sweep_seconds=3600,  # the demo and the tests move the clock and tick by hand
         polling_timeout=5,
         _env_file=None,  # type: ignore[call-arg]
     )
@@ -138,6 +142,39 @@ async def loop_once(app: App, api: FakeBotAPI, place: Neighbourhood) -> None:
     await worker.wait_for("5 星")
 
 
+async def a_day_of_timers(app: App, api: FakeBotAPI, place: Neighbourhood) -> None:
+    """Let the clock run: a reminder to accept, then the supervisor's morning digest."""
+    clock = app.clock
+    assert isinstance(clock, ManualClock), "the demo moves time by hand"
+    async with app.unit_of_work() as uow:
+        chief = await uow.people.by_code(DEMO_SUPERVISOR)
+    if chief is None:
+        raise AssertionError(f"the sample organisation has no {DEMO_SUPERVISOR}")
+    worker = api.user(2001, place.unit_head.name)
+    resident = api.user(1001, "王阿姨")
+    resident.send("/new")
+    await tap(resident, "水电气")
+    await resident.wait_for("说说情况")
+    resident.send("卫生间的灯不亮了。")
+    await tap(resident, "好了")
+    await tap(resident, "一般")
+    await tap(resident, "确认提交")
+    await resident.wait_for("已下单")
+    await worker.wait_for("新任务")
+    clock.advance(minutes=25)  # 80% of the 30 minutes to accept
+    await app.tick()
+    await worker.wait_for("还在等您接单")
+    await tap(worker, "接单")
+    await resident.wait_for("接单。")
+    supervisor = await join(app, api, chief, 3001)
+    local = clock.now().astimezone(app.policy.zone)
+    tomorrow_eight = local.replace(hour=8, minute=0) + timedelta(days=1)
+    clock.advance(seconds=(tomorrow_eight - local).total_seconds())
+    await app.tick()
+    await supervisor.wait_for("每日简报")
+    await supervisor.wait_for(lambda m: m.photo_file_id is not None)
+
+
 async def play(database: str | None = None) -> int:
     """Run the demo and print the transcript; return the exit code."""
     with tempfile.TemporaryDirectory(prefix="sandan-demo-") as scratch:
@@ -145,11 +182,12 @@ async def play(database: str | None = None) -> int:
         url = f"sqlite+aiosqlite:///{path}"
         await prepare(url)
         async with FakeBotAPI(DEMO_TOKEN, bot_username=DEMO_USERNAME) as api:
-            async with running(demo_settings(api, url)) as app:
+            async with running(demo_settings(api, url), ManualClock()) as app:
                 async with app.unit_of_work() as uow:
                     place = await survey(uow)
                 try:
                     await loop_once(app, api, place)
+                    await a_day_of_timers(app, api, place)
                 except AssertionError as error:
                     print(api.render_transcript())
                     print(f"\nThe demo stopped: {error}", file=sys.stderr)
@@ -157,7 +195,10 @@ async def play(database: str | None = None) -> int:
                 await api.wait_idle()
             print("Sandan demo — the three-list loop (三单闭环), offline\n")
             print(api.render_transcript())
-            print("\nThe order was placed, dispatched, accepted, resolved and rated.")
+            print(
+                "\nThe order was placed, dispatched, accepted, resolved and rated; the next one"
+                " got its worker a reminder, and the next morning the supervisor got the digest."
+            )
     return 0
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflows.timers import QuietHours, TimerPolicy, clock_time
 
 TELEGRAM_API = "https://api.telegram.org"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
@@ -52,6 +55,29 @@ class Settings(BaseSettings):
     )
     polling_timeout: int = Field(
         default=25, ge=0, le=50, description="Seconds one getUpdates long poll may wait."
+    )
+    sweep_seconds: float = Field(
+        default=30.0, gt=0, description="How often the scheduler looks for due timers, in seconds."
+    )
+    remind_at: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Share of the time to accept or resolve after which the holder is reminded.",
+    )
+    autoclose_hours: int = Field(
+        default=72, ge=1, description="Hours a resolved order waits for the resident's answer."
+    )
+    visit_grace_hours: int = Field(
+        default=24, ge=0, description="Hours after its due time before a visit counts as missed."
+    )
+    digest_time: str = Field(
+        default="08:00",
+        description="Local time of supervisors' daily digest, unless set per person.",
+    )
+    quiet_hours: str = Field(
+        default="22:00-08:00",
+        description="Local hours in which normal resident notices wait; empty for none.",
     )
     telegram_library: Literal["aiogram", "ptb"] = Field(
         default="aiogram",
@@ -106,3 +132,26 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """Return the community's time zone."""
         return ZoneInfo(self.timezone)
+
+    def timer_policy(self) -> TimerPolicy:
+        """Return how the timers behave."""
+        return TimerPolicy(
+            zone=self.zone,
+            remind_at=self.remind_at,
+            autoclose_after=timedelta(hours=self.autoclose_hours),
+            visit_grace=timedelta(hours=self.visit_grace_hours),
+            digest_time=self.digest_time,
+            quiet=QuietHours.parse(self.quiet_hours, self.zone),
+        )
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        clock_time(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value, ZoneInfo("UTC"))
+        return value

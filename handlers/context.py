@@ -13,6 +13,7 @@ from workflows.errors import NotRegistered
 from workflows.model import Action, ChatState, Person
 from workflows.people import remember
 from workflows.ports import Clock, UnitOfWork
+from workflows.timers import TimerPolicy
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Context:
     person: Person | None
     state: ChatState | None
     links: Links = field(default_factory=Links)
+    policy: TimerPolicy = field(default_factory=TimerPolicy)
     replies: list[Reply] = field(default_factory=list)
     answered: bool = False
 

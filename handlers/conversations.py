@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from handlers import ordering, registration, tasks
+from handlers import followups, ordering, registration, tasks
 from handlers.context import Context, Links
 from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
@@ -16,6 +16,7 @@ from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
+from workflows.timers import TimerPolicy
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ COMMANDS: dict[str, Step] = {
     "tasks": tasks.my_tasks,
     "pool": tasks.open_pool,
     "queue": tasks.queue,
+    "stats": followups.stats,
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[str, tuple[Step, int, bool]] = {
@@ -56,6 +58,13 @@ CALLBACKS: dict[str, tuple[Step, int, bool]] = {
     "clm": (tasks.claim, 1, False),
     "way": (tasks.on_way, 1, False),
     "hd": (tasks.hand_over, 1, True),
+    "fuy": (followups.followup_fixed, 1, False),
+    "fun": (followups.followup_broken, 1, False),
+    "fuu": (followups.followup_unsure, 1, False),
+    "vv": (followups.visited, 1, False),
+    "vn": (followups.not_home, 1, False),
+    "vh": (followups.needs_help, 1, False),
+    "vc": (followups.help_category, 1, True),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[str, Step] = {
@@ -68,6 +77,8 @@ STATES: dict[str, Step] = {
     "note": tasks.text_given,
     "resolve": tasks.text_given,
     "escalate": tasks.text_given,
+    "followup": followups.followup_reason,
+    "visit_help": followups.help_given,
 }
 
 
@@ -82,12 +93,14 @@ class Conversations:
         *,
         default_language: str = "zh",
         links: Links | None = None,
+        policy: TimerPolicy | None = None,
     ) -> None:
         self.units_of_work = units_of_work
         self.clock = clock
         self.texts = texts
         self.default_language = default_language
         self.links = links or Links()
+        self.policy = policy or TimerPolicy()
 
     async def handle(self, event: Incoming) -> list[Reply]:
         """Handle an event once: its effects, its record and its messages commit together.
@@ -112,6 +125,7 @@ class Conversations:
                 person=person,
                 state=await uow.chats.get(event.user_id),
                 links=self.links,
+                policy=self.policy,
             )
             try:
                 await self._route(ctx)

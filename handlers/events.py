@@ -66,6 +66,7 @@ class Send:
     ask_contact: str | None = None  # a reply-keyboard button that shares the phone number
     reply_keys: tuple[str, ...] = ()  # plain reply-keyboard buttons under it
     remove_keyboard: bool = False
+    upload: bytes | None = None  # a PNG drawn here (a digest's chart), sent as the photo
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ def commands_for(person: Person | None) -> tuple[str, ...]:
         names.append("pool")
     if person is not None and person.has_role(Role.DISPATCHER):
         names.append("queue")
+    if person is not None and person.has_role(Role.SUPERVISOR):
+        names.append("stats")
     if person is None or person.household_id is not None or not person.is_staff:
         names.extend(["new", "my"])
     names.extend(["lang", "help", "cancel"])
@@ -67,4 +69,6 @@ def help_key(person: Person | None) -> list[str]:
         keys.append("help.volunteer")
     if person is not None and person.has_role(Role.DISPATCHER):
         keys.append("help.dispatcher")
+    if person is not None and person.has_role(Role.SUPERVISOR):
+        keys.append("help.supervisor")
     return keys

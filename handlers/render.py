@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from handlers import reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
 from workflows.model import EDIT_KEY, Action, Notice
@@ -112,6 +113,8 @@ def render(
         return edit_message(chat_id, params)
     if key == REPLY:
         return reply_message(chat_id, params)
+    if key in reports.DRAWN:
+        return reports.draw(texts, chat_id, lang, key, params)
     buttons = [action_button(texts, lang, a) for a in actions]
     width = 1 if any(a.verb == "hd" for a in actions) else BUTTONS_PER_ROW
     if any(a.verb == "rate" for a in actions):

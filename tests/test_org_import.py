@@ -16,6 +16,7 @@ from storage.db import make_engine, make_sessions
 from storage.models import (
     CategoryRow,
     HouseholdRow,
+    KeyHouseholdRow,
     PersonRow,
     PlaceRow,
     RoleRow,
@@ -654,3 +655,36 @@ async def test_failure_midway_rolls_everything_back(
         await import_org(sessions, parse_org(dump(data)))
 
     assert await snapshot(sessions) == before
+
+
+async def test_key_households_and_digest_times_are_stored_and_follow_the_file(
+    sessions: Sessions,
+) -> None:
+    """Each key household keeps its kind, liaison and cadence; dropped from the file, it goes."""
+    report = await import_org(sessions, load_org_file(SAMPLE))
+    assert report.key_households.created == 5
+    async with sessions() as session:
+        rows = {
+            (r.kind, r.visit_every_days, r.liaison_id)
+            for r in await session.scalars(select(KeyHouseholdRow))
+        }
+        zhao = await session.scalar(select(PersonRow).where(PersonRow.code == "p-zhao-min"))
+        zhou = await session.scalar(select(PersonRow).where(PersonRow.code == "p-zhou-jianguo"))
+    assert zhao is not None and zhou is not None
+    assert ("elderly_alone", 30, zhao.id) in rows and len(rows) == 5
+    assert zhou.digest_time == "07:30"
+
+    data = sample_data()
+    data["key_households"][0]["visit_every_days"] = 14
+    data["key_households"] = data["key_households"][:4]
+    report = await import_org(sessions, parse_org(dump(data)))
+    assert (report.key_households.updated, report.key_households.removed) == (1, 1)
+    assert report.key_households.unchanged == 3
+
+
+def test_a_digest_time_must_be_a_time_of_day() -> None:
+    data = sample_data()
+    data["people"][0]["digest_time"] = "8am"
+    with pytest.raises(OrgFileError) as error:
+        parse_org(dump(data))
+    assert "people[0].digest_time" in str(error.value)

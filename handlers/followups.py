@@ -1,0 +1,114 @@
+"""What the timers start in chat: follow-up answers, visit logs, and supervisors' /stats."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.events import Button, rows
+from workflows.digests import send_stats
+from workflows.errors import InvalidInput
+from workflows.model import ChatState, VisitOutcome
+from workflows.orders import (
+    OrderDraft,
+    answer_followup,
+    pending_followup,
+    place_for_household,
+    reopen_after_followup,
+)
+from workflows.visits import log_visit, needing_help
+
+
+async def followup_fixed(ctx: Context, order_id: int) -> None:
+    """Thank the resident: the fix held."""
+    await answer_followup(ctx.uow, ctx.clock, ctx.require(), order_id, fixed=True)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("followup.thanks")
+
+
+async def followup_unsure(ctx: Context, order_id: int) -> None:
+    """Thank the resident and say how to come back if it breaks."""
+    await answer_followup(ctx.uow, ctx.clock, ctx.require(), order_id, fixed=False)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("followup.unsure")
+
+
+async def followup_broken(ctx: Context, order_id: int) -> None:
+    """Ask what is wrong again; the answer reopens the order to the same worker."""
+    await pending_followup(ctx.uow, ctx.require(), order_id)
+    await ctx.remember(ChatState("followup", {"order_id": order_id}))
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("followup.ask_reason")
+
+
+async def followup_reason(ctx: Context) -> None:
+    """Reopen the order with what the resident says is wrong."""
+    state = ctx.state
+    assert state is not None
+    if not ctx.event.text or ctx.event.command:
+        ctx.say("followup.need_text")
+        return
+    await ctx.set_state(None)
+    order = await reopen_after_followup(
+        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
+    )
+    ctx.say("followup.reopened", number=order.number)
+
+
+async def visited(ctx: Context, visit_id: int) -> None:
+    """Log the visit as made."""
+    await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.VISITED)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("visit.logged_visited")
+
+
+async def not_home(ctx: Context, visit_id: int) -> None:
+    """Log that nobody was at home."""
+    await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.NOT_HOME)
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("visit.logged_not_home")
+
+
+async def needs_help(ctx: Context, visit_id: int) -> None:
+    """Log that the household needs help and ask which kind, to open an order for it."""
+    await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.NEEDS_HELP)
+    categories = await ctx.uow.categories.list()
+    buttons = [Button(c.names.pick(ctx.lang), f"vc:{visit_id}:{c.id}") for c in categories]
+    ctx.answer()
+    ctx.clear_buttons()
+    ctx.say("visit.ask_category", rows(buttons, 2))
+
+
+async def help_category(ctx: Context, visit_id: int, category_id: str) -> None:
+    """Keep the category and ask what help the household needs."""
+    await needing_help(ctx.uow, ctx.require(), visit_id)
+    category = await ctx.uow.categories.get(int(category_id)) if category_id.isdigit() else None
+    if category is None:
+        raise InvalidInput(reason="category")
+    await ctx.remember(ChatState("visit_help", {"visit_id": visit_id, "category_id": category.id}))
+    ctx.answer()
+    ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
+    ctx.say("visit.ask_help", category=category.names.pick(ctx.lang))
+
+
+async def help_given(ctx: Context) -> None:
+    """Open the order on the household's behalf through the normal routing."""
+    state = ctx.state
+    assert state is not None
+    if not ctx.event.text or ctx.event.command:
+        ctx.say("visit.need_text")
+        return
+    await ctx.set_state(None)
+    draft = OrderDraft(int(state.data["category_id"]), ctx.event.text)
+    order = await place_for_household(
+        ctx.uow, ctx.clock, ctx.require(), int(state.data["visit_id"]), draft
+    )
+    ctx.say("visit.order_placed", number=order.number, status=order.status.value)
+
+
+async def stats(ctx: Context) -> None:
+    """Send a supervisor today's figures and the 14-day chart; others are told politely no."""
+    await send_stats(ctx.uow, ctx.clock, ctx.policy, ctx.require())

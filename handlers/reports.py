@@ -1,0 +1,97 @@
+"""The digest's two notices drawn for delivery: the report's text, and the chart as a photo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.charts import draw_chart
+from handlers.events import Send
+from handlers.texts import Texts
+
+REPORT = "digest.report"
+CHART = "digest.chart"
+DRAWN = frozenset({REPORT, CHART})
+TITLES = {"daily": "digest.title_daily", "weekly": "digest.title_weekly"}
+
+
+def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, Any]) -> Send:
+    """Return the message for a digest notice: the report's text, or the chart as a photo."""
+    if key == CHART:
+        png = draw_chart(
+            params.get("days", []),
+            params.get("new", []),
+            params.get("resolved", []),
+            title=texts(lang, "digest.chart_title"),
+            new_label=texts(lang, "digest.chart_new"),
+            resolved_label=texts(lang, "digest.chart_resolved"),
+            axis_label=texts(lang, "digest.chart_axis"),
+        )
+        caption = texts(lang, "digest.chart_caption", scope=params.get("scope", ""))
+        return Send(chat_id, caption, upload=png)
+    return Send(chat_id, report_text(texts, lang, params))
+
+
+def duration(texts: Texts, lang: str, minutes: float | None) -> str:
+    """Return a span of minutes as minutes, hours or days, whichever reads best."""
+    if minutes is None:
+        return texts(lang, "digest.none")
+    if minutes < 90:
+        return texts(lang, "digest.minutes", value=round(minutes))
+    if minutes < 48 * 60:
+        return texts(lang, "digest.hours", value=round(minutes / 60, 1))
+    return texts(lang, "digest.days", value=round(minutes / 1440, 1))
+
+
+def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
+    """Return the digest's text: a title, the counts, then each list that has something in it."""
+
+    def t(key: str, **params: Any) -> str:
+        return texts(lang, key, **params)
+
+    kind = p.get("kind", "daily")
+    lines = [
+        t(TITLES.get(kind, TITLES["daily"]), scope=p.get("scope", ""), period=p.get("period", ""))
+        if kind != "stats"
+        else t("digest.title_stats", scope=p.get("scope", ""), until=p.get("until", "")),
+        t(
+            "digest.counts",
+            new=p.get("new", 0),
+            accepted=p.get("accepted", 0),
+            resolved=p.get("resolved", 0),
+            overdue=p.get("overdue", 0),
+        ),
+        t(
+            "digest.medians",
+            accept=duration(texts, lang, p.get("accept_minutes")),
+            resolve=duration(texts, lang, p.get("resolve_minutes")),
+        ),
+        t("digest.satisfaction", average=p["rating_avg"], count=p.get("rating_count", 0))
+        if p.get("rating_avg") is not None
+        else t("digest.no_ratings"),
+    ]
+
+    def section(header: str, key: str, items: list[dict[str, Any]], **extra: Any) -> None:
+        if items:
+            lines.append("")
+            lines.append(t(header, **extra))
+            lines.extend(t(key, **item) for item in items)
+
+    section("digest.by_category", "digest.category_line", p.get("categories", []))
+    section("digest.by_grid", "digest.grid_line", p.get("grids", []))
+    overdue = [
+        dict(item, late=duration(texts, lang, item.get("late_minutes")))
+        for item in p.get("overdue_list", [])
+    ]
+    section("digest.overdue_header", "digest.overdue_line", overdue)
+    if p.get("overdue_more"):
+        lines.append(t("digest.overdue_more", count=p["overdue_more"]))
+    section(
+        "digest.missed_header",
+        "digest.missed_line",
+        p.get("missed_visits", []),
+        count=p.get("missed_count", 0),
+    )
+    section("digest.breach_header", "digest.breach_line", p.get("breaches", []))
+    section("digest.breach_grid_header", "digest.breach_grid_line", p.get("breach_grids", []))
+    return "\n".join(lines)
