@@ -73,3 +73,21 @@ async def org_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def show_audit(settings: Settings, limit: int) -> int:
+    """Print the latest audit entries, newest first."""
+    await upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        async with SqlUnitOfWork(make_sessions(engine), SystemClock().now) as uow:
+            entries = await uow.audit.latest(limit)
+    finally:
+        await engine.dispose()
+    if not entries:
+        print("the audit log is empty")
+    for e in entries:
+        details = " ".join(f"{k}={v}" for k, v in e.details.items())
+        who = e.actor or (f"person {e.actor_id}" if e.actor_id else "?")
+        print(f"{e.at:%Y-%m-%d %H:%M:%S} {e.action:<18} {who:<12} {e.subject or ''} {details}")
+    return 0

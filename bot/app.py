@@ -120,6 +120,7 @@ async def running(
         texts,
         default_language=settings.default_language,
         links=Links(username),
+        limits=settings.limits(),
         policy=policy,
     )
     app = App(

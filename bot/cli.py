@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("person", help="the person's code in the organisation file")
     qr = org_commands.add_parser("qr", help="write one PNG QR code per building")
     qr.add_argument("--out", type=Path, default=Path("qr"), help="output folder (default: qr/)")
+    audit = commands.add_parser("audit", help="show the latest staff actions (audit log)")
+    audit.add_argument("--limit", type=int, default=50, help="how many (default: 50)")
     return parser
 
 
@@ -114,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import admin
 
         return asyncio.run(admin.org_command(settings, args))
+    if command == "audit":
+        from bot import admin
+
+        return asyncio.run(admin.show_audit(settings, args.limit))
     return 2
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.orders import Limits
 from workflows.timers import QuietHours, TimerPolicy, clock_time
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -52,6 +53,19 @@ class Settings(BaseSettings):
     )
     chat_burst: int = Field(
         default=3, ge=1, description="Messages one chat may get at once before chat_rate applies."
+    )
+    max_description: int = Field(
+        default=1000, ge=20, le=3000, description="Longest order description, in characters."
+    )
+    max_photos: int = Field(default=5, ge=0, le=10, description="Most photos on one order.")
+    orders_per_hour: int = Field(
+        default=5, ge=1, description="Orders one resident may place in an hour."
+    )
+    orders_per_day: int = Field(
+        default=20, ge=1, description="Orders one resident may place a day."
+    )
+    messages_per_minute: int = Field(
+        default=30, ge=5, description="Messages and taps one person may send a minute."
     )
     polling_timeout: int = Field(
         default=25, ge=0, le=50, description="Seconds one getUpdates long poll may wait."
@@ -155,3 +169,13 @@ class Settings(BaseSettings):
     def _quiet_hours(cls, value: str) -> str:
         QuietHours.parse(value, ZoneInfo("UTC"))
         return value
+
+    def limits(self) -> Limits:
+        """Return what one resident may send."""
+        return Limits(
+            description=self.max_description,
+            photos=self.max_photos,
+            orders_per_hour=self.orders_per_hour,
+            orders_per_day=self.orders_per_day,
+            messages_per_minute=self.messages_per_minute,
+        )

@@ -11,6 +11,7 @@ from handlers.render import action_button
 from handlers.texts import Texts
 from workflows.errors import NotRegistered
 from workflows.model import Action, ChatState, Person
+from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import remember
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import TimerPolicy
@@ -35,6 +36,7 @@ class Context:
     person: Person | None
     state: ChatState | None
     links: Links = field(default_factory=Links)
+    limits: Limits = DEFAULT_LIMITS
     policy: TimerPolicy = field(default_factory=TimerPolicy)
     replies: list[Reply] = field(default_factory=list)
     answered: bool = False

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from time import monotonic
 from typing import Any
 
-from handlers import followups, ordering, registration, tasks
+from handlers import followups, ordering, privacy, registration, tasks
 from handlers.context import Context, Links
 from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput
+from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
 from workflows.timers import TimerPolicy
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
 Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
+FLOOD_WINDOW = 60.0  # seconds
 
 # command → step; each takes only the context.
 COMMANDS: dict[str, Step] = {
@@ -33,6 +37,7 @@ COMMANDS: dict[str, Step] = {
     "tasks": tasks.my_tasks,
     "pool": tasks.open_pool,
     "queue": tasks.queue,
+    "forget": privacy.ask_forget,
     "stats": followups.stats,
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
@@ -58,6 +63,7 @@ CALLBACKS: dict[str, tuple[Step, int, bool]] = {
     "clm": (tasks.claim, 1, False),
     "way": (tasks.on_way, 1, False),
     "hd": (tasks.hand_over, 1, True),
+    "fg": (privacy.forget_confirmed, 0, False),
     "fuy": (followups.followup_fixed, 1, False),
     "fun": (followups.followup_broken, 1, False),
     "fuu": (followups.followup_unsure, 1, False),
@@ -93,6 +99,7 @@ class Conversations:
         *,
         default_language: str = "zh",
         links: Links | None = None,
+        limits: Limits = DEFAULT_LIMITS,
         policy: TimerPolicy | None = None,
     ) -> None:
         self.units_of_work = units_of_work
@@ -100,7 +107,9 @@ class Conversations:
         self.texts = texts
         self.default_language = default_language
         self.links = links or Links()
+        self.limits = limits
         self.policy = policy or TimerPolicy()
+        self._recent: dict[int, deque[float]] = {}  # per person: when their last messages came
 
     async def handle(self, event: Incoming) -> list[Reply]:
         """Handle an event once: its effects, its record and its messages commit together.
@@ -112,6 +121,8 @@ class Conversations:
         async with self.units_of_work() as uow:
             if not await uow.updates.first_time(event.update_id, self.clock.now()):
                 return []
+            if self._flooding(event):
+                return self._slow_down(event)
             person = await uow.people.by_telegram(event.user_id)
             lang = (
                 person.lang if person else language_of(event.language_code, self.default_language)
@@ -125,6 +136,7 @@ class Conversations:
                 person=person,
                 state=await uow.chats.get(event.user_id),
                 links=self.links,
+                limits=self.limits,
                 policy=self.policy,
             )
             try:
@@ -146,6 +158,27 @@ class Conversations:
             now = await self._queue_messages(ctx)
             await uow.complete()
             return now
+
+    def _flooding(self, event: Incoming) -> bool:
+        """Return whether the person sent more than the per-minute limit (counted here)."""
+        now = monotonic()
+        recent = self._recent.setdefault(event.user_id, deque())
+        while recent and now - recent[0] > FLOOD_WINDOW:
+            recent.popleft()
+        recent.append(now)
+        return len(recent) > self.limits.messages_per_minute
+
+    def _slow_down(self, event: Incoming) -> list[Reply]:
+        """Ask a flooding person to slow down, once per window; nothing else happens."""
+        recent = self._recent[event.user_id]
+        lang = language_of(event.language_code, self.default_language)
+        text = self.texts(lang, "hint.slow_down")
+        replies: list[Reply] = []
+        if event.callback_id:
+            replies.append(Answer(event.callback_id, text, alert=True))
+        elif len(recent) == self.limits.messages_per_minute + 1:
+            replies.append(Send(event.chat_id, text))
+        return replies
 
     async def _start_over(self, uow: UpdateUnitOfWork, event: Incoming) -> None:
         """Throw away the update's effects, keeping the record that it was handled."""

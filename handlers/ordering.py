@@ -10,8 +10,6 @@ from workflows.dispatch import load
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
 from workflows.model import ChatState, OrderStatus, Urgency
 from workflows.orders import (
-    MAX_DESCRIPTION,
-    MAX_PHOTOS,
     MIN_DESCRIPTION,
     OrderDraft,
     add_information,
@@ -68,7 +66,7 @@ async def draft_input(ctx: Context) -> None:
             ctx.say("new.need_text")
             return
         # Check the length now, so the resident can fix it at once.
-        description = clean_text(event.text, limit=MAX_DESCRIPTION, minimum=MIN_DESCRIPTION)
+        description = clean_text(event.text, limit=ctx.limits.description, minimum=MIN_DESCRIPTION)
         data.update(step="media", description=description)
         await ctx.remember(ChatState("new", data))
         ctx.say("new.ask_media", rows([ctx.button("btn.media_done", "nd")], 1))
@@ -76,8 +74,8 @@ async def draft_input(ctx: Context) -> None:
     if data.get("step") == "media":
         if event.photo:
             photos = list(data.get("photos", []))
-            if len(photos) >= MAX_PHOTOS:
-                raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
+            if len(photos) >= ctx.limits.photos:
+                raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
             photos.append(event.photo)
             data["photos"] = photos
             await ctx.remember(ChatState("new", data))
@@ -145,7 +143,7 @@ async def confirmed(ctx: Context) -> None:
         longitude=data.get("longitude"),
     )
     await ctx.set_state(None)
-    order = await place_order(ctx.uow, ctx.clock, person, draft)
+    order = await place_order(ctx.uow, ctx.clock, person, draft, ctx.limits)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("new.placed", number=order.number, status=order.status.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
+    AuditRow,
     CategoryRow,
     HouseholdRow,
     KeyHouseholdRow,
@@ -973,4 +975,15 @@ async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -
         await _write_team_members(session, org, teams, people, report)
         await _write_categories(session, org, places, report)
         await _write_key_households(session, org, places, people, report)
+        session.add(
+            AuditRow(
+                at=datetime.now(UTC),
+                actor="cli",
+                action="import",
+                subject=f"street {org.street.code}",
+                details={
+                    kind: [t.created, t.updated, t.removed] for kind, t in report.tallies().items()
+                },
+            )
+        )
     return report

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    AuditRow,
     CategoryRow,
     ChatStateRow,
     HouseholdRow,
@@ -26,6 +27,7 @@ from storage.models import (
     TeamRow,
 )
 from workflows.model import (
+    AuditEntry,
     Category,
     CategoryKind,
     ChatState,
@@ -222,6 +224,13 @@ class SqlPeople:
         row = await self.session.scalar(select(PersonRow).where(PersonRow.code == code))
         return (await self._people([row]))[0] if row else None
 
+    async def forget(self, person_id: int, placeholder: str) -> None:
+        await self.session.execute(
+            update(PersonRow)
+            .where(PersonRow.id == person_id)
+            .values(name=placeholder, phone=None, telegram_id=None, household_id=None)
+        )
+
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person:
@@ -417,6 +426,29 @@ class SqlOrders:
         )
         return [to_order(r) for r in rows]
 
+    async def scrub_resident(self, resident_id: int, placeholder: str) -> int:
+        result = await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.resident_id == resident_id)
+            .values(description=placeholder, photos=[], latitude=None, longitude=None, comment=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(OrderEventRow)
+            .where(OrderEventRow.actor_id == resident_id)
+            .values(note=None, photo=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def placed_since(self, resident_id: int, since: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .where(OrderRow.resident_id == resident_id, OrderRow.created_at >= since)
+        )
+        return int(count or 0)
+
     async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
         rows = await self.session.scalars(
             select(OrderRow)
@@ -576,3 +608,39 @@ class SqlUpdateLog:
             delete(ProcessedUpdateRow).where(ProcessedUpdateRow.at < at)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class SqlAudit:
+    """The audit log of staff actions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, entry: AuditEntry) -> None:
+        self.session.add(
+            AuditRow(
+                at=entry.at,
+                actor_id=entry.actor_id,
+                actor=entry.actor[:100],
+                action=entry.action,
+                subject=entry.subject,
+                details=dict(entry.details),
+            )
+        )
+        await self.session.flush()
+
+    async def latest(self, limit: int) -> list[AuditEntry]:
+        rows = await self.session.scalars(
+            select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        )
+        return [
+            AuditEntry(
+                at=r.at,
+                action=r.action,
+                actor_id=r.actor_id,
+                actor=r.actor,
+                subject=r.subject,
+                details=dict(r.details or {}),
+            )
+            for r in rows
+        ]

@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
+    SqlAudit,
     SqlCategories,
     SqlChats,
     SqlInvites,
@@ -20,6 +21,7 @@ from storage.repositories import (
 )
 from storage.timekeeping import SqlReports, SqlTimers, SqlVisits
 from workflows.ports import (
+    AuditRepository,
     CategoryRepository,
     ChatRepository,
     InviteRepository,
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     chats: ChatRepository
     invites: InviteRepository
+    audit: AuditRepository
     updates: UpdateLog
     timers: TimerRepository
     visits: VisitRepository
@@ -75,6 +78,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session, self._now, self._quiet)
         self.chats = SqlChats(self.session)
         self.invites = SqlInvites(self.session)
+        self.audit = SqlAudit(self.session)
         self.updates = SqlUpdateLog(self.session)
         self.timers = SqlTimers(self.session)
         self.visits = SqlVisits(self.session)

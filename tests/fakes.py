@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from workflows.dispatch import accept_task
 from workflows.model import (
+    OPEN_STATUSES,
+    AuditEntry,
     Category,
     CategoryKind,
     ChatState,
@@ -37,6 +39,7 @@ from workflows.work import resolve_task
 
 if TYPE_CHECKING:
     from workflows.ports import (
+        AuditRepository,
         CategoryRepository,
         ChatRepository,
         Clock,
@@ -112,6 +115,7 @@ class FakeStore:
     notices: list[Notice] = field(default_factory=list)
     chats: dict[int, ChatState] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
     timers: dict[tuple[str, int, datetime], tuple[datetime, str]] = field(default_factory=dict)
     key_households: dict[int, KeyHousehold] = field(default_factory=dict)
     visits: dict[int, Visit] = field(default_factory=dict)
@@ -195,6 +199,11 @@ class FakePeople:
 
     async def by_code(self, code: str) -> Person | None:
         return next((p for p in self.store.people.values() if p.code == code), None)
+
+    async def forget(self, person_id: int, placeholder: str) -> None:
+        await self.update(
+            person_id, name=placeholder, phone=None, telegram_id=None, household_id=None
+        )
 
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
@@ -376,6 +385,25 @@ class FakeOrders:
         mine = [o for o in self.store.orders.values() if o.resident_id == resident_id]
         return sorted(mine, key=lambda o: o.id, reverse=True)[:limit]
 
+    async def scrub_resident(self, resident_id: int, placeholder: str) -> int:
+        mine = [o for o in self.store.orders.values() if o.resident_id == resident_id]
+        for o in mine:
+            self.store.orders[o.id] = dataclasses.replace(
+                o, description=placeholder, photos=(), latitude=None, longitude=None, comment=None
+            )
+        self.store.events = [
+            dataclasses.replace(e, note=None, photo=None) if e.actor_id == resident_id else e
+            for e in self.store.events
+        ]
+        return len(mine)
+
+    async def placed_since(self, resident_id: int, since: datetime) -> int:
+        return sum(
+            1
+            for o in self.store.orders.values()
+            if o.resident_id == resident_id and o.created_at >= since
+        )
+
     async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
         wanted = {OrderStatus(s) for s in statuses}
         return sorted(
@@ -502,6 +530,7 @@ class FakeTimers:
         column: OrderMoment,
         before: datetime,
         after: datetime | None = None,
+        by_category: Mapping[tuple[int, str], datetime] | None = None,
     ) -> list[Order]:
         wanted = {OrderStatus(s) for s in statuses}
         found = []
@@ -511,6 +540,10 @@ class FakeTimers:
                 continue
             if after is not None and moment <= after:
                 continue
+            if by_category is not None:
+                limit = by_category.get((order.category_id, order.urgency.value))
+                if limit is None or moment > limit:
+                    continue
             if (kind, order.id, moment) not in self.store.timers:
                 found.append((moment, order.id, order))
         return [order for _, _, order in sorted(found, key=lambda t: (t[0], t[1]))]
@@ -649,6 +682,49 @@ class FakeReports:
             and self.store.order_community[e.order_id] in wanted
         ]
 
+    async def placed_moments(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[datetime]:
+        return [o.created_at for o in await self.created_between(community_ids, since, until)]
+
+    async def overdue(self, community_ids: Sequence[int], now: datetime) -> list[Order]:
+        wanted = set(community_ids)
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if self.store.order_community[o.id] in wanted
+                and o.status in OPEN_STATUSES
+                and (
+                    (o.resolve_due is not None and o.resolve_due <= now)
+                    or (
+                        o.status == OrderStatus.OFFERED
+                        and o.accept_due is not None
+                        and o.accept_due <= now
+                    )
+                )
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
+        places = FakePlaces(self.store)
+        found = {h: await places.household_place(h) for h in set(household_ids)}
+        return {h: place for h, place in found.items() if place is not None}
+
+
+class FakeAudit:
+    """The audit log, in memory."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def record(self, entry: AuditEntry) -> None:
+        self.store.audit.append(entry)
+
+    async def latest(self, limit: int) -> list[AuditEntry]:
+        return list(reversed(self.store.audit))[:limit]
+
 
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
@@ -665,6 +741,7 @@ class FakeUnitOfWork:
         self.outbox: OutboxRepository = self.sent
         self.chats: ChatRepository = FakeChats(self.store)
         self.invites: InviteRepository = FakeInvites(self.store)
+        self.audit: AuditRepository = FakeAudit(self.store)
         self.ledger = FakeTimers(self.store)
         self.timers: TimerRepository = self.ledger
         self.visits: VisitRepository = FakeVisits(self.store)

@@ -15,6 +15,7 @@ from workflows.errors import (
 )
 from workflows.model import (
     Action,
+    AuditEntry,
     Category,
     CategoryKind,
     HouseholdPlace,
@@ -473,6 +474,16 @@ async def dispatch_by_hand(
     order = await offer(uow, clock, ctx, target, role, actor_id=dispatcher.id, action="offer")
     if previous is not None and previous != target.id:
         await uow.outbox.add(Notice(previous, "task.reassigned", {"number": order.number}))
+    await uow.audit.record(
+        AuditEntry(
+            clock.now(),
+            "dispatch_override",
+            dispatcher.id,
+            dispatcher.name,
+            f"order {order.number}",
+            {"to": target.id, "from": previous, "role": role.value},
+        )
+    )
     await uow.commit()
     return order
 

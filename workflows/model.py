@@ -305,3 +305,15 @@ class ChatState:
 
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A staff or admin action, kept to answer for it later."""
+
+    at: datetime
+    action: str  # dispatch_override, import, invite, join, forget, …
+    actor_id: int | None = None
+    actor: str = ""  # a name, or "cli" for the command line
+    subject: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)

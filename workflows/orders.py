@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from workflows.dispatch import (
     OrderContext,
@@ -31,6 +32,20 @@ from workflows.states import can, move
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2
 MAX_PHOTOS = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one resident may send, so that nobody floods the community (all configurable)."""
+
+    description: int = MAX_DESCRIPTION
+    photos: int = MAX_PHOTOS
+    orders_per_hour: int = 5
+    orders_per_day: int = 20
+    messages_per_minute: int = 30
+
+
+DEFAULT_LIMITS = Limits()
 MAX_NOTE = 500
 RATINGS = range(1, 6)
 
@@ -57,11 +72,34 @@ def clean_text(text: str, *, limit: int, minimum: int = 1) -> str:
     return cleaned
 
 
-async def place_order(uow: UnitOfWork, clock: Clock, resident: Person, draft: OrderDraft) -> Order:
+async def place_order(
+    uow: UnitOfWork,
+    clock: Clock,
+    resident: Person,
+    draft: OrderDraft,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Order:
     """Create the order, route it by the rules at once, and commit both together."""
     if resident.household_id is None:
         raise NotRegistered()
+    await within_limits(uow, clock, resident, draft, limits)
     return await _place(uow, clock, resident, resident.household_id, draft, channel=None)
+
+
+async def within_limits(
+    uow: UnitOfWork, clock: Clock, resident: Person, draft: OrderDraft, limits: Limits
+) -> None:
+    """Refuse an order over the resident's limits: text, photos, orders per hour and per day."""
+    clean_text(draft.description, limit=limits.description, minimum=MIN_DESCRIPTION)
+    if len(draft.photos) > limits.photos:
+        raise InvalidInput(reason="too_many_photos", limit=limits.photos)
+    now = clock.now()
+    if await uow.orders.placed_since(resident.id, now - timedelta(hours=1)) >= (
+        limits.orders_per_hour
+    ):
+        raise InvalidInput(reason="too_many_orders_hour", limit=limits.orders_per_hour)
+    if await uow.orders.placed_since(resident.id, now - timedelta(days=1)) >= limits.orders_per_day:
+        raise InvalidInput(reason="too_many_orders_day", limit=limits.orders_per_day)
 
 
 async def place_for_household(

@@ -14,7 +14,7 @@ from workflows.dispatch import (
     suggest,
 )
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
-from workflows.model import Action, ChatState, Notice, Order, OrderStatus, Person
+from workflows.model import Action, AuditEntry, ChatState, Notice, Order, OrderStatus, Person
 from workflows.orders import clean_text
 from workflows.ports import Clock, UnitOfWork
 
@@ -78,6 +78,9 @@ async def join_staff(
             await uow.people.update(person_id, household_id=existing.household_id)
         await uow.orders.transfer_resident(existing.id, person_id)
     await uow.people.update(person_id, telegram_id=telegram_id, lang=lang)
+    await uow.audit.record(
+        AuditEntry(clock.now(), "join", person_id, "", f"person {person_id}", {"invite": "used"})
+    )
     await uow.commit()
     person = await uow.people.get(person_id)
     if person is None:
@@ -85,10 +88,15 @@ async def join_staff(
     return person
 
 
-async def issue_invite(uow: UnitOfWork, clock: Clock, person: Person) -> str:
-    """Create a one-time invite token for a staff member."""
+async def issue_invite(
+    uow: UnitOfWork, clock: Clock, person: Person, *, issued_by: str = "cli"
+) -> str:
+    """Create a one-time invite token for a staff member (the issuer is audited)."""
     token = secrets.token_urlsafe(16)
     await uow.invites.issue(person.id, token, clock.now())
+    await uow.audit.record(
+        AuditEntry(clock.now(), "invite", None, issued_by, f"person {person.code or person.id}")
+    )
     await uow.commit()
     return token
 

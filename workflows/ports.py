@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from workflows.model import (
+    AuditEntry,
     Category,
     ChatState,
     Household,
@@ -55,6 +56,10 @@ class PersonRepository(Protocol):
     async def get(self, person_id: int) -> Person | None: ...
     async def by_telegram(self, telegram_id: int) -> Person | None: ...
     async def by_code(self, code: str) -> Person | None: ...
+    async def forget(self, person_id: int, placeholder: str) -> None:
+        """Erase the person's name, phone, Telegram account and household link."""
+        ...
+
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person: ...
@@ -111,6 +116,14 @@ class OrderRepository(Protocol):
     async def add_event(self, event: OrderEvent) -> None: ...
     async def events(self, order_id: int) -> list[OrderEvent]: ...
     async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]: ...
+    async def scrub_resident(self, resident_id: int, placeholder: str) -> int:
+        """Blank what the resident wrote or sent on their orders; return how many orders."""
+        ...
+
+    async def placed_since(self, resident_id: int, since: datetime) -> int:
+        """Return how many orders the resident placed at or after `since`."""
+        ...
+
     async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]: ...
     async def pool_for(self, person_id: int) -> list[Order]:
         """Return the open pool orders this volunteer was offered."""
@@ -163,9 +176,13 @@ class TimerRepository(Protocol):
         column: OrderMoment,
         before: datetime,
         after: datetime | None = None,
+        by_category: Mapping[tuple[int, str], datetime] | None = None,
     ) -> list[Order]:
         """Return orders in the statuses whose `column` lies in (after, before] and whose
-        `kind` timer for that moment has not fired, oldest moment first."""
+        `kind` timer for that moment has not fired, oldest moment first.
+
+        With `by_category`, an order's `column` must also lie at or before the moment given
+        for its (category id, urgency); orders of categories not given are not returned."""
         ...
 
 
@@ -216,6 +233,26 @@ class ReportRepository(Protocol):
         since: datetime,
         until: datetime,
     ) -> list[OrderEvent]: ...
+    async def placed_moments(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[datetime]:
+        """Return when each order in the window was placed (for counting, not the orders)."""
+        ...
+
+    async def overdue(self, community_ids: Sequence[int], now: datetime) -> list[Order]:
+        """Return the open orders past a deadline at `now`: to resolve, or to accept an offer."""
+        ...
+
+    async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
+        """Return where each of the households is, read at once."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log of staff actions."""
+
+    async def record(self, entry: AuditEntry) -> None: ...
+    async def latest(self, limit: int) -> list[AuditEntry]: ...
 
 
 class UnitOfWork(Protocol):
@@ -228,6 +265,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     chats: ChatRepository
     invites: InviteRepository
+    audit: AuditRepository
     timers: TimerRepository
     visits: VisitRepository
     reports: ReportRepository

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workflows.errors import NotAllowed
-from workflows.model import OPEN_STATUSES, Notice, OrderStatus, Person
+from workflows.model import OPEN_STATUSES, AuditEntry, Notice, OrderStatus, Person
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
 
@@ -34,5 +34,10 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     if person.telegram_id is not None:
         await uow.chats.put(person.telegram_id, None)
     await uow.people.forget(person.id, FORGOTTEN)
+    await uow.audit.record(
+        AuditEntry(
+            clock.now(), "forget", None, "resident", f"person {person.id}", {"orders": forgotten}
+        )
+    )
     await uow.commit()
     return forgotten
