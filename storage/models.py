@@ -153,6 +153,11 @@ class OrderRow(Base):
         Index("ix_orders_assignee_status", "assignee_id", "status"),
         Index("ix_orders_resident", "resident_id", "id"),
         Index("ix_orders_community_created", "community_id", "created_at"),
+        # The timer sweeps and the digest's overdue list read due orders by these (0004).
+        Index("ix_orders_status_accept_due", "status", "accept_due"),
+        Index("ix_orders_status_resolve_due", "status", "resolve_due"),
+        Index("ix_orders_status_resolved_at", "status", "resolved_at"),
+        Index("ix_orders_status_closed_at", "status", "closed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    HouseholdRow,
     KeyHouseholdRow,
     OrderEventRow,
     OrderRow,
+    PlaceRow,
     TimerRow,
     VisitRow,
 )
-from storage.repositories import to_event, to_order
+from storage.repositories import to_event, to_household, to_order, to_place
 from workflows.model import (
+    OPEN_STATUSES,
+    HouseholdPlace,
     KeyHousehold,
     Order,
     OrderEvent,
     OrderStatus,
+    Place,
     Visit,
     VisitKind,
     VisitOutcome,
 )
 from workflows.ports import OrderMoment
+
+IN_CHUNK = 500  # ids per IN (…) list
 
 MOMENTS = {
     "accept_due": OrderRow.accept_due,
@@ -83,6 +90,7 @@ class SqlTimers:
         column: OrderMoment,
         before: datetime,
         after: datetime | None = None,
+        by_category: Mapping[tuple[int, str], datetime] | None = None,
     ) -> list[Order]:
         moment = MOMENTS[column]
         fired = exists().where(
@@ -98,6 +106,22 @@ class SqlTimers:
         )
         if after is not None:
             query = query.where(moment > after)
+        if by_category is not None:
+            # Filtered in the database: the rows outside their own category's bound are
+            # never turned into orders.
+            query = query.where(
+                or_(
+                    false(),
+                    *(
+                        and_(
+                            OrderRow.category_id == category_id,
+                            OrderRow.urgency == urgency,
+                            moment <= limit,
+                        )
+                        for (category_id, urgency), limit in by_category.items()
+                    ),
+                )
+            )
         rows = await self.session.scalars(query.order_by(moment, OrderRow.id))
         return [to_order(r) for r in rows]
 
@@ -246,3 +270,71 @@ class SqlReports:
             .order_by(OrderEventRow.at, OrderEventRow.id)
         )
         return [to_event(r) for r in rows]
+
+    async def placed_moments(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> list[datetime]:
+        moments = await self.session.scalars(
+            select(OrderRow.created_at).where(
+                OrderRow.community_id.in_(list(community_ids)),
+                OrderRow.created_at >= since,
+                OrderRow.created_at < until,
+            )
+        )
+        return list(moments)
+
+    async def overdue(self, community_ids: Sequence[int], now: datetime) -> list[Order]:
+        # Two index range reads (status, deadline): never every open order.
+        late_to_resolve = and_(
+            OrderRow.status.in_([s.value for s in OPEN_STATUSES]), OrderRow.resolve_due <= now
+        )
+        late_to_accept = and_(
+            OrderRow.status == OrderStatus.OFFERED.value, OrderRow.accept_due <= now
+        )
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.community_id.in_(list(community_ids)),
+                or_(late_to_resolve, late_to_accept),
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
+        wanted = sorted(set(household_ids))
+        households = []
+        for start in range(0, len(wanted), IN_CHUNK):
+            households += list(
+                await self.session.scalars(
+                    select(HouseholdRow).where(
+                        HouseholdRow.id.in_(wanted[start : start + IN_CHUNK])
+                    )
+                )
+            )
+        # Unit, building, grid, community: one read per level for all the households.
+        places: dict[int, Place] = {}
+        level = {h.unit_id for h in households}
+        for _ in range(4):
+            level -= places.keys()
+            found = []
+            ids = sorted(level)
+            for start in range(0, len(ids), IN_CHUNK):
+                found += list(
+                    await self.session.scalars(
+                        select(PlaceRow).where(PlaceRow.id.in_(ids[start : start + IN_CHUNK]))
+                    )
+                )
+            places.update((p.id, to_place(p)) for p in found)
+            level = {p.parent_id for p in found if p.parent_id is not None}
+        result: dict[int, HouseholdPlace] = {}
+        for row in households:
+            chain: list[Place] = []
+            place_id: int | None = row.unit_id
+            while place_id is not None and place_id in places and len(chain) < 4:
+                chain.append(places[place_id])
+                place_id = chain[-1].parent_id
+            if len(chain) == 4:
+                unit, building, grid, community = chain
+                result[row.id] = HouseholdPlace(to_household(row), unit, building, grid, community)
+        return result

@@ -23,11 +23,11 @@ from workflows.dispatch import (
 from workflows.model import (
     WORKING_STATUSES,
     Action,
-    Category,
     Notice,
     Order,
     OrderEvent,
     OrderStatus,
+    Urgency,
 )
 from workflows.ports import Clock, OrderMoment, UnitOfWork
 from workflows.states import move
@@ -42,21 +42,9 @@ from workflows.timers import (
 )
 from workflows.visits import open_followup_visit
 
-# Reminders are looked for this far ahead of their deadlines (longer than any lead).
-LOOKAHEAD = timedelta(days=30)
 OFFERED = frozenset({OrderStatus.OFFERED})
 RESOLVED = frozenset({OrderStatus.RESOLVED})
 CLOSED = frozenset({OrderStatus.CLOSED})
-
-
-async def _categories(uow: UnitOfWork, orders: list[Order]) -> dict[int, Category]:
-    found: dict[int, Category] = {}
-    for order in orders:
-        if order.category_id not in found:
-            category = await uow.categories.get(order.category_id)
-            if category is not None:
-                found[order.category_id] = category
-    return found
 
 
 async def _current(
@@ -84,8 +72,18 @@ async def remind(units: UnitsOfWork, clock: Clock, policy: TimerPolicy, what: st
     statuses = OFFERED if what == "accept" else WORKING_STATUSES
     kind = f"remind_{what}"
     async with units() as uow:
-        orders = await uow.timers.orders_due(kind, statuses, column, now + LOOKAHEAD)
-        categories = await _categories(uow, orders)
+        categories = {c.id: c for c in await uow.categories.list()}
+        # A deadline is due for its reminder once it is nearer than its category's lead: the
+        # sweep reads those (by index, up to the longest lead), not every open order.
+        limits = {
+            (c.id, u.value): now + remind_lead(allowed(c, u, what), policy)
+            for c in categories.values()
+            for u in Urgency
+        }
+        latest = max(limits.values(), default=now)
+        orders = await uow.timers.orders_due(
+            kind, statuses, column, latest, after=now, by_category=limits
+        )
     fired = 0
     for order in orders:
         deadline: datetime | None = getattr(order, column)
@@ -256,10 +254,17 @@ async def ask_followups(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -
     """Ask residents, the category's days after closing, whether the fix held (回访)."""
     now = clock.now()
     async with units() as uow:
+        categories = {c.id: c for c in await uow.categories.list()}
+        days = [c.followup_days for c in categories.values()] or [0]
+        # An order is asked between its category's days and that plus the window after
+        # closing: only orders closed within those bounds are read, not the whole history.
         orders = await uow.timers.orders_due(
-            "followup", CLOSED, "closed_at", now, after=now - timedelta(days=400)
+            "followup",
+            CLOSED,
+            "closed_at",
+            now - timedelta(days=min(days)),
+            after=now - timedelta(days=max(days), seconds=1) - policy.followup_window,
         )
-        categories = await _categories(uow, orders)
     fired = 0
     for order in orders:
         category = categories.get(order.category_id)
