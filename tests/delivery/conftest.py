@@ -1,0 +1,51 @@
+"""Delivery fixtures: the real bot on the wall clock, with Telegram's own per-chat burst."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App, running
+from bot.clock import SystemClock
+from bot.demo import demo_settings, survey
+from bot.emulator import FakeBotAPI
+from storage.models import OutboxRow
+from tests.e2e.conftest import World
+
+TELEGRAM_CHAT_BURST = 3  # what the emulator's rate meter allows one chat at once
+
+
+@pytest.fixture
+async def live(sample_db: str) -> AsyncIterator[World]:
+    """Start the fake Bot API and the bot on the wall clock, so retries fall due by themselves."""
+    async with FakeBotAPI() as api:
+        settings = demo_settings(api, sample_db).model_copy(
+            # Telegram's burst; no quiet hours, whatever time the wall clock says it is
+            update={"chat_burst": TELEGRAM_CHAT_BURST, "quiet_hours": ""}
+        )
+        async with running(settings, SystemClock()) as app:
+            async with app.unit_of_work() as uow:
+                place = await survey(uow)
+            yield World(api, app, place)
+
+
+async def delivered(app: App, within: float = 20.0) -> None:
+    """Wait until the outbox holds nothing unsent and no send is in flight."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while await app.delivery.queue.pending() or app.delivery.busy:
+        if loop.time() > end:
+            raise AssertionError(f"outbox not delivered within {within}s")
+        await asyncio.sleep(0.05)
+
+
+async def outbox_rows(app: App, after: int = 0) -> list[OutboxRow]:
+    """Return the outbox rows with ids above `after`, oldest first."""
+    async with app.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxRow).where(OutboxRow.id > after).order_by(OutboxRow.id)
+        )
+        return list(rows)
