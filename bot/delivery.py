@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.sending import Blocked, Rejected, RetryAfter, Sender, SendFailed
-from handlers.render import action_from_json, render
+from handlers.render import EDIT, action_from_json, render
 from handlers.texts import Texts
 from storage.outbox import OutboxQueue, Outgoing
 from workflows.people import person_unreachable
@@ -81,13 +81,19 @@ class RateLimiter:
         tokens, at = self._chat_tokens.get(chat_id, (float(self.per_chat_burst), now))
         self._chat_tokens[chat_id] = (tokens, max(at, now))
 
-    async def take(self, chat_id: int) -> None:
-        """Record a send to the chat, first waiting for the overall pace."""
+    async def take(self, chat_id: int, *, message: bool = True) -> None:
+        """Record a send to the chat, first waiting for the overall pace.
+
+        Edits (`message=False`) count only towards the overall pace: Telegram's per-chat
+        limit is on new messages.
+        """
         now = self.clock()
         if self._next_overall > now:
             await asyncio.sleep(self._next_overall - now)
             now = self.clock()
         self._next_overall = max(now, self._next_overall) + self.interval
+        if not message:
+            return
         if chat_id < 0:
             self._group_sends.setdefault(chat_id, deque()).append(now)
             return
@@ -166,11 +172,12 @@ class Delivery:
                 continue  # its previous message is still on the way
             if len(self._sending) >= self.concurrency:
                 break  # a finishing send wakes the worker
-            wait = self.limiter.wait_for(message.chat_id)
+            edit = message.key == EDIT
+            wait = 0.0 if edit else self.limiter.wait_for(message.chat_id)
             if wait > 0:
                 pause = min(pause, wait)
                 continue
-            await self.limiter.take(message.chat_id)
+            await self.limiter.take(message.chat_id, message=not edit)
             self._sending[message.chat_id] = asyncio.create_task(
                 self._send(message), name=f"send-{message.id}"
             )
@@ -183,7 +190,8 @@ class Delivery:
         except Exception:
             log.exception("delivering message %s failed", message.id)
         finally:
-            self.limiter.done(message.chat_id)
+            if message.key != EDIT:
+                self.limiter.done(message.chat_id)
             self._sending.pop(message.chat_id, None)
             self._finished.add(message.chat_id)
             self._wake.set()
