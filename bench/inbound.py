@@ -69,29 +69,31 @@ class Meter:
         return rate, p50, p99, self.updates
 
 
-async def tap(user: FakeUser, label: str) -> None:
+async def tap(user: FakeUser, label: str, timeout: float = STEP_TIMEOUT) -> None:
     """Wait for a button with this label and tap it."""
-    await user.tap(label, timeout=STEP_TIMEOUT)
+    await user.tap(label, timeout=timeout)
 
 
-async def converse(user: FakeUser, place: Neighbourhood, room: str) -> None:
+async def converse(
+    user: FakeUser, place: Neighbourhood, room: str, step: float = STEP_TIMEOUT
+) -> None:
     """Register as a resident and place an order, as tests/e2e do, one reply at a time."""
     user.start()
-    await tap(user, place.community.names.zh)
-    await tap(user, place.building.names.zh)
-    await tap(user, place.unit.names.zh)
-    await tap(user, room)
-    await user.wait_for(lambda m: m.reply_keyboard is not None, timeout=STEP_TIMEOUT)
+    await tap(user, place.community.names.zh, step)
+    await tap(user, place.building.names.zh, step)
+    await tap(user, place.unit.names.zh, step)
+    await tap(user, room, step)
+    await user.wait_for(lambda m: m.reply_keyboard is not None, timeout=step)
     user.send("跳过")
-    await user.wait_for("/new", timeout=STEP_TIMEOUT)
+    await user.wait_for("/new", timeout=step)
     user.send("/new")
-    await tap(user, "水电气维修")
-    await user.wait_for(lambda m: not m.buttons and "情况" in m.text, timeout=STEP_TIMEOUT)
+    await tap(user, "水电气维修", step)
+    await user.wait_for(lambda m: not m.buttons and "情况" in m.text, timeout=step)
     user.send("厨房水龙头一直滴水，关不紧。")
-    await tap(user, "好了")
-    await tap(user, "一般")
-    await tap(user, "确认提交")
-    await user.wait_for("已下单", timeout=STEP_TIMEOUT)
+    await tap(user, "好了", step)
+    await tap(user, "一般", step)
+    await tap(user, "确认提交", step)
+    await user.wait_for("已下单", timeout=step)
 
 
 async def sandan(backend: str, library: str, residents: int) -> tuple[Meter, int]:
