@@ -139,11 +139,27 @@ async def running(
             yield app
     finally:
         scheduler.shutdown(wait=False)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        delivery.stop()
+        await stop_tasks(tasks)
         await adapter.close()
         await engine.dispose()
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], within: float = 10.0) -> None:
+    """Cancel background tasks and wait for them, but never forever.
+
+    A library may swallow a cancellation (seen with Python 3.11's wait_for); the tasks are
+    cancelled again each second until they end or `within` seconds have passed.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    pending = {t for t in tasks if not t.done()}
+    while pending and loop.time() < end:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+    for task in pending:
+        log.warning("task %s did not stop in %.0fs", task.get_name(), within)
 
 
 def clockwork(app: App) -> AsyncIOScheduler:
@@ -196,8 +212,7 @@ async def receiving(app: App, mode: Mode) -> AsyncIterator[int | None]:
     try:
         yield None
     finally:
-        polling.cancel()
-        await asyncio.gather(polling, return_exceptions=True)
+        await stop_tasks([polling])
 
 
 async def warn_of_other_webhook(adapter: BotApiAdapter, url: str | None) -> None:

@@ -133,15 +133,21 @@ class Delivery:
         self._finished: set[int] = set()  # chats whose send finished during this pass's read
         self._next_sweep = clock.now()
         self.sent = 0
+        self._stopping = False
 
     def wake(self) -> None:
         """Look at the outbox now: something was just committed."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the current pass and stop (a cancellation alone may be swallowed)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         """Deliver until cancelled; then let the sends in flight finish."""
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()  # before reading the outbox: a commit from now on wakes us
                 try:
                     pause = await self.deliver_due()
