@@ -101,6 +101,16 @@ class Context:
         await self.uow.chats.put(self.event.user_id, state)
         self.state = state
 
+    async def answered_text(self, need_key: str) -> tuple[int, str] | None:
+        """Return (order id, text) of a step that asked for words, ending it; or ask again."""
+        state = self.state
+        assert state is not None
+        if not self.event.text or self.event.command:
+            self.say(need_key)
+            return None
+        await self.set_state(None)
+        return int(state.data["order_id"]), self.event.text
+
     async def remember(self, state: ChatState | None) -> None:
         """Save the conversation state now (its own small transaction)."""
         await remember(self.uow, self.event.user_id, state)

@@ -44,15 +44,10 @@ async def followup_broken(ctx: Context, order_id: int) -> None:
 
 async def followup_reason(ctx: Context) -> None:
     """Reopen the order with what the resident says is wrong."""
-    state = ctx.state
-    assert state is not None
-    if not ctx.event.text or ctx.event.command:
-        ctx.say("followup.need_text")
+    given = await ctx.answered_text("followup.need_text")
+    if given is None:
         return
-    await ctx.set_state(None)
-    order = await reopen_after_followup(
-        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
-    )
+    order = await reopen_after_followup(ctx.uow, ctx.clock, ctx.require(), *given)
     ctx.say("followup.reopened", number=order.number)
 
 

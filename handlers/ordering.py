@@ -267,15 +267,10 @@ async def not_satisfied(ctx: Context, order_id: int) -> None:
 
 async def reopen_reason(ctx: Context) -> None:
     """Reopen the order with the resident's reason."""
-    state = ctx.state
-    assert state is not None
-    if not ctx.event.text or ctx.event.command:
-        ctx.say("reopen.need_text")
+    given = await ctx.answered_text("reopen.need_text")
+    if given is None:
         return
-    await ctx.set_state(None)
-    order = await reopen_order(
-        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
-    )
+    order = await reopen_order(ctx.uow, ctx.clock, ctx.require(), *given)
     ctx.say("reopen.done", number=order.number)
 
 
@@ -297,15 +292,10 @@ async def rated(ctx: Context, order_id: int, stars: str) -> None:
 
 async def comment_given(ctx: Context) -> None:
     """Save the resident's comment."""
-    state = ctx.state
-    assert state is not None
-    if not ctx.event.text or ctx.event.command:
-        ctx.say("comment.need_text")
+    given = await ctx.answered_text("comment.need_text")
+    if given is None:
         return
-    await ctx.set_state(None)
-    await comment_order(
-        ctx.uow, ctx.clock, ctx.require(), int(state.data["order_id"]), ctx.event.text
-    )
+    await comment_order(ctx.uow, ctx.clock, ctx.require(), *given)
     ctx.say("comment.thanks")
 
 

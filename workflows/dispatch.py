@@ -188,7 +188,7 @@ async def offer(
         uow,
         clock,
         ctx.order,
-        action if action != "decline" else "offer",
+        action,
         actor_id=actor_id,
         to=OrderStatus.OFFERED,
         target_id=person.id,
