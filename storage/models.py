@@ -225,6 +225,10 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    # A delivery worker's claim (seconds since the epoch, by the database's clock): while it
+    # holds, no other worker sends this message or anything else to the chat.
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChatStateRow(Base):
