@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.adapters import telegram_adapter
 from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
-from bot.delivery import Delivery, RateLimiter
+from bot.delivery import Delivery
 from bot.polling import poll
 from bot.sending import SendFailed
 from bot.settings import Settings
@@ -102,15 +102,10 @@ async def running(
 
     adapter = telegram_adapter(settings, respond)
     delivery = Delivery(
-        OutboxQueue(sessions, clock.now),
+        OutboxQueue(sessions, clock.now, owner=settings.instance, pace=settings.pace()),
         adapter,
         texts,
         clock,
-        RateLimiter(
-            overall_per_second=settings.delivery_rate,
-            per_chat_per_second=settings.chat_rate,
-            per_chat_burst=settings.chat_burst,
-        ),
         units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
     )
     username = settings.bot_username or await adapter.username()

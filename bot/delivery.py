@@ -1,19 +1,23 @@
-"""The delivery worker: sends the outbox in order per chat, within Telegram's limits."""
+"""The delivery worker: sends the outbox in order per chat, within Telegram's limits.
+
+Several instances may run one each over one database: what they must agree on (who sends
+which message, and the pace of sends overall and per chat) is kept in the database by
+`storage.outbox.OutboxQueue`; see docs/delivery.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.sending import Blocked, Rejected, RetryAfter, Sender, SendFailed
-from handlers.render import EDIT, action_from_json, render
+from handlers.render import action_from_json, render
 from handlers.texts import Texts
-from storage.outbox import OutboxQueue, Outgoing
+from storage.outbox import Claimed, OutboxQueue, Outgoing
 from workflows.people import person_unreachable
 from workflows.ports import Clock, UpdateUnitOfWork
 from workflows.updates import forget_seen_updates
@@ -32,81 +36,12 @@ STOP_GRACE = 5.0
 MARK_ATTEMPTS = 5
 
 
-class RateLimiter:
-    """Telegram's send limits: ~30/s overall, ~1/s per chat with short bursts, 20/min per group."""
-
-    def __init__(
-        self,
-        overall_per_second: float = 25.0,
-        per_chat_burst: int = 3,
-        per_chat_per_second: float = 1.0,
-        per_group_per_minute: int = 20,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        self.interval = 1.0 / overall_per_second
-        self.per_chat_burst = per_chat_burst
-        self.per_chat_interval = 1.0 / per_chat_per_second
-        self.per_group_per_minute = per_group_per_minute
-        self.clock = clock or (lambda: asyncio.get_running_loop().time())
-        self._next_overall = 0.0
-        self._chat_tokens: dict[int, tuple[float, float]] = {}
-        self._group_sends: dict[int, deque[float]] = {}
-
-    def wait_for(self, chat_id: int) -> float:
-        """Return how long to wait before this chat may get a message (0: now)."""
-        now = self.clock()
-        if chat_id < 0:
-            sends = self._group_sends.get(chat_id, deque())
-            while sends and now - sends[0] >= 60:
-                sends.popleft()
-            if len(sends) >= self.per_group_per_minute:
-                return 60 - (now - sends[0])
-            return 0.0
-        tokens, at = self._chat_tokens.get(chat_id, (float(self.per_chat_burst), now))
-        tokens = min(self.per_chat_burst, tokens + (now - at) / self.per_chat_interval)
-        return 0.0 if tokens >= 1 else (1 - tokens) * self.per_chat_interval
-
-    def done(self, chat_id: int) -> None:
-        """Count the chat's last send from when it finished: its arrival time is not known.
-
-        Telegram measures when requests arrive; a request that took long to arrive must not
-        bring the next one in the same chat too close to it.
-        """
-        now = self.clock()
-        if chat_id < 0:
-            sends = self._group_sends.get(chat_id)
-            if sends:
-                sends[-1] = max(sends[-1], now)
-            return
-        tokens, at = self._chat_tokens.get(chat_id, (float(self.per_chat_burst), now))
-        self._chat_tokens[chat_id] = (tokens, max(at, now))
-
-    async def take(self, chat_id: int, *, message: bool = True) -> None:
-        """Record a send to the chat, first waiting for the overall pace.
-
-        Edits (`message=False`) count only towards the overall pace: Telegram's per-chat
-        limit is on new messages.
-        """
-        now = self.clock()
-        if self._next_overall > now:
-            await asyncio.sleep(self._next_overall - now)
-            now = self.clock()
-        self._next_overall = max(now, self._next_overall) + self.interval
-        if not message:
-            return
-        if chat_id < 0:
-            self._group_sends.setdefault(chat_id, deque()).append(now)
-            return
-        tokens, at = self._chat_tokens.get(chat_id, (float(self.per_chat_burst), now))
-        tokens = min(self.per_chat_burst, tokens + (now - at) / self.per_chat_interval)
-        self._chat_tokens[chat_id] = (tokens - 1, now)
-
-
 class Delivery:
     """Sends due outbox messages, a few chats at once; woken after each commit, idle otherwise.
 
-    A chat has at most one message in flight, and its next one is read from the outbox only
-    after the previous one was marked sent (or failed): that keeps the order per chat.
+    A chat has at most one message in flight (its claim keeps every instance off the chat),
+    and its next one is read only after the previous one was marked sent or failed: that keeps
+    the order per chat.
     """
 
     def __init__(
@@ -115,7 +50,6 @@ class Delivery:
         sender: Sender,
         texts: Texts,
         clock: Clock,
-        limiter: RateLimiter | None = None,
         *,
         units_of_work: UnitsOfWork,
         concurrency: int = CONCURRENCY,
@@ -124,13 +58,11 @@ class Delivery:
         self.sender = sender
         self.texts = texts
         self.clock = clock
-        self.limiter = limiter or RateLimiter()
         self.units_of_work = units_of_work
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._sending: dict[int, asyncio.Task[None]] = {}
         self._unmarked: dict[int, Outgoing] = {}  # sent, but the database did not take the mark
-        self._finished: set[int] = set()  # chats whose send finished during this pass's read
         self._next_sweep = clock.now()
         self.sent = 0
         self._stopping = False
@@ -145,7 +77,14 @@ class Delivery:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled; then let the sends in flight finish."""
+        """Deliver until stopped; then let the sends in flight finish, and release claims.
+
+        Claims left by an earlier run of this instance (a crash) are released first: nothing
+        of this name is sending any more.
+        """
+        released = await self.queue.release()
+        if released:
+            log.info("released %d claims left by an earlier run of %s", released, self.queue.owner)
         try:
             while not self._stopping:
                 self._wake.clear()  # before reading the outbox: a commit from now on wakes us
@@ -164,42 +103,35 @@ class Delivery:
     async def deliver_due(self) -> float:
         """Start sending what is due; return how long to wait before the next pass (0: go on)."""
         await self._mark_unmarked()
-        self._finished.clear()
-        messages, next_at = await self.queue.due()
+        due = await self.queue.due()
         pause = IDLE_POLL
-        if next_at is not None:
-            pause = min(pause, max(0.05, (next_at - self.clock.now()).total_seconds()))
-        started = False
-        # A chat whose send finished while the outbox was read may have been read stale.
-        blocked = set(self._sending) | self._finished
-        blocked |= {m.chat_id for m in self._unmarked.values()}
-        for message in messages:
-            if message.chat_id in blocked:
-                continue  # its previous message is still on the way
-            if len(self._sending) >= self.concurrency:
-                break  # a finishing send wakes the worker
-            edit = message.key == EDIT
-            wait = 0.0 if edit else self.limiter.wait_for(message.chat_id)
-            if wait > 0:
-                pause = min(pause, wait)
-                continue
-            await self.limiter.take(message.chat_id, message=not edit)
-            self._sending[message.chat_id] = asyncio.create_task(
-                self._send(message), name=f"send-{message.id}"
+        if due.next_at is not None:
+            pause = min(pause, max(0.05, (due.next_at - self.clock.now()).total_seconds()))
+        if due.paced is not None:
+            pause = min(pause, max(0.02, due.paced))
+        # A chat with a send on the way here is skipped (its claim hides it from the other
+        # instances; from this one, a read may have raced the send's finish).
+        busy = set(self._sending) | {m.chat_id for m in self._unmarked.values()}
+        room = self.concurrency - len(self._sending)
+        wanted = [m for m in due.messages if m.chat_id not in busy][: max(0, room)]
+        claimed = await self.queue.claim(wanted)
+        for claim in claimed:
+            chat_id = claim.message.chat_id
+            self._sending[chat_id] = asyncio.create_task(
+                self._send(claim), name=f"send-{claim.message.id}"
             )
-            started = True
-        return 0.0 if started else pause
+        return 0.0 if claimed else pause
 
-    async def _send(self, message: Outgoing) -> None:
+    async def _send(self, claim: Claimed) -> None:
+        message = claim.message
         try:
+            if claim.delay > 0:
+                await asyncio.sleep(claim.delay)  # the overall slot booked for it
             await self.deliver(message)
         except Exception:
             log.exception("delivering message %s failed", message.id)
         finally:
-            if message.key != EDIT:
-                self.limiter.done(message.chat_id)
             self._sending.pop(message.chat_id, None)
-            self._finished.add(message.chat_id)
             self._wake.set()
 
     async def deliver(self, message: Outgoing) -> None:
@@ -244,7 +176,7 @@ class Delivery:
         """Record the send at once; until the database takes it, the chat waits in memory."""
         for attempt in range(MARK_ATTEMPTS):
             try:
-                await self.queue.mark_sent(message.id)
+                await self.queue.mark_sent(message)
                 return
             except Exception:
                 log.exception("marking message %s sent failed (attempt %d)", message.id, attempt)
@@ -252,8 +184,8 @@ class Delivery:
         self._unmarked[message.id] = message
 
     async def _mark_unmarked(self) -> None:
-        for message_id in list(self._unmarked):
-            await self.queue.mark_sent(message_id)
+        for message_id, message in list(self._unmarked.items()):
+            await self.queue.mark_sent(message)
             del self._unmarked[message_id]
 
     async def _sweep(self) -> None:
@@ -269,12 +201,14 @@ class Delivery:
     async def _settle(self) -> None:
         """Give the sends in flight a moment to finish and be marked; cancel the rest."""
         tasks = list(self._sending.values())
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        # What was not sent goes to the other instances now, not when the claims run out.
+        with contextlib.suppress(Exception):
+            await self.queue.release(keep=list(self._unmarked))
 
     @property
     def busy(self) -> bool:

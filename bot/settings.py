@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.outbox import Pace
 from workflows.orders import Limits
 from workflows.timers import QuietHours, TimerPolicy, clock_time
 
@@ -45,7 +47,19 @@ class Settings(BaseSettings):
         description="Language for people whose Telegram language is not zh or en.",
     )
     delivery_rate: float = Field(
-        default=25.0, description="Messages per second the delivery worker sends at most, overall."
+        default=25.0,
+        gt=0,
+        description="Messages per second sent at most, overall, by all instances together.",
+    )
+    instance: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=64,
+        description=(
+            "This instance's name, unique among the instances sharing a database (default: the "
+            "host name; set it when several run on one host). Claims on outgoing messages are "
+            "taken in this name, and released when an instance of that name starts again."
+        ),
     )
 
     chat_rate: float = Field(
@@ -169,6 +183,14 @@ class Settings(BaseSettings):
     def _quiet_hours(cls, value: str) -> str:
         QuietHours.parse(value, ZoneInfo("UTC"))
         return value
+
+    def pace(self) -> Pace:
+        """Return Telegram's send limits as the delivery workers hold them together."""
+        return Pace(
+            overall_per_second=self.delivery_rate,
+            chat_per_second=self.chat_rate,
+            chat_burst=self.chat_burst,
+        )
 
     def limits(self) -> Limits:
         """Return what one resident may send."""

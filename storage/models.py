@@ -20,7 +20,31 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class db_epoch(FunctionElement[float]):
+    """The database server's clock, in seconds since the epoch (a float).
+
+    What several instances must agree on — claims and send pacing — is timed by the database
+    they share, not by each machine's own clock.
+    """
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(db_epoch, "postgresql")
+def _db_epoch_postgresql(element: db_epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+
+
+@compiles(db_epoch)
+def _db_epoch_sqlite(element: db_epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.demo import Neighbourhood, survey
 from storage.db import make_engine, make_sessions
-from storage.outbox import OutboxQueue
+from storage.outbox import OutboxQueue, Pace
 from storage.uow import SqlUnitOfWork
 from workflows.dispatch import claim_from_pool
 from workflows.errors import InvalidInput, OrderAlreadyTaken
@@ -83,7 +83,7 @@ async def test_place_order_writes_order_timeline_and_outbox_together(db: Db) -> 
         ("place", OrderStatus.QUEUED),
         ("offer", OrderStatus.OFFERED),
     ]
-    due, _ = await OutboxQueue(db.sessions, db.clock.now).due()
+    due = (await OutboxQueue(db.sessions, db.clock.now).due()).messages
     assert [(m.chat_id, m.key) for m in due] == [(501, "task.offered")]
 
 
@@ -156,15 +156,72 @@ async def test_outbox_keeps_order_per_chat_and_puts_urgent_first(db: Db) -> None
         await uow.outbox.add(Notice(b.id, "urgent"))
         await uow.commit()
     queue = OutboxQueue(db.sessions, db.clock.now)
-    due, _ = await queue.due()
+    due = (await queue.due()).messages
     assert [(m.chat_id, m.key) for m in due] == [(802, "urgent"), (801, "first")]
     for message in due:
-        await queue.mark_sent(message.id)
-    due, _ = await queue.due()
+        await queue.mark_sent(message)
+    due = (await queue.due()).messages
     assert [m.key for m in due] == ["second"]
     await queue.retry_at(due[0], db.clock.now().replace(year=2100), "429")
-    assert (await queue.due())[0] == []
+    assert (await queue.due()).messages == []
     assert await queue.pending() == 1
+
+
+async def test_two_workers_never_claim_the_same_message(db: Db) -> None:
+    """Two instances' workers read the same heads and claim at once: each message goes to one."""
+    people = [await resident(db, 810 + n, room) for n, room in enumerate(["101", "102", "201"])]
+    async with db.uow() as uow:
+        for person in people:
+            await uow.outbox.add(Notice(person.id, "hello"))
+            await uow.outbox.add(Notice(person.id, "again"))
+        await uow.commit()
+    a = OutboxQueue(db.sessions, db.clock.now, owner="a")
+    b = OutboxQueue(db.sessions, db.clock.now, owner="b")
+    seen_a, seen_b = (await a.due()).messages, (await b.due()).messages
+    assert [m.id for m in seen_a] == [m.id for m in seen_b] and len(seen_a) == 3
+    won_a, won_b = await asyncio.gather(a.claim(seen_a), b.claim(seen_b))
+    ids = sorted(c.message.id for c in [*won_a, *won_b])
+    assert ids == sorted(m.id for m in seen_a)  # every head claimed, none twice
+    # A chat with a claimed message gets nothing else meanwhile, from either worker.
+    assert (await a.due()).messages == [] and (await b.due()).messages == []
+    assert await b.claim(seen_a) == []
+    # A stopping worker lets go of what it did not send; the other takes it over.
+    if won_a:
+        assert await a.release() == len(won_a)
+        assert sorted(m.id for m in (await b.due()).messages) == sorted(
+            c.message.id for c in won_a
+        )
+
+
+async def test_pace_is_shared_per_chat_and_overall(db: Db) -> None:
+    """A chat's burst used up by one worker holds back the other; overall slots never overlap."""
+    person = await resident(db, 820)
+    async with db.uow() as uow:
+        for n in range(5):
+            await uow.outbox.add(Notice(person.id, f"n{n}"))
+        await uow.commit()
+    pace = Pace(overall_per_second=10.0, chat_per_second=0.01, chat_burst=3)
+    workers = [OutboxQueue(db.sessions, db.clock.now, owner=n, pace=pace) for n in "ab"]
+    sent: list[str] = []
+    for turn in range(4):
+        worker = workers[turn % 2]
+        due = await worker.due()
+        if not due.messages:
+            assert due.paced is not None and due.paced > 50  # the chat waits ~100 s
+            break
+        (claim,) = await worker.claim(due.messages)
+        await worker.mark_sent(claim.message)
+        sent.append(claim.message.key)
+    assert sent == ["n0", "n1", "n2"]  # the burst of 3, then the chat's pace holds
+    others = [await resident(db, 830 + n, room) for n, room in enumerate(["102", "201"])]
+    async with db.uow() as uow:
+        for other in others:
+            await uow.outbox.add(Notice(other.id, "hi"))
+        await uow.commit()
+    first = await workers[0].claim((await workers[0].due()).messages)
+    assert len(first) == 2
+    # Claimed together, the two sends are booked 0.1 s apart on the shared overall pace.
+    assert first[1].delay - first[0].delay == pytest.approx(0.1, abs=0.02)
 
 
 async def test_invite_works_once(db: Db) -> None:
