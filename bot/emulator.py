@@ -32,10 +32,10 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self
 
 import aiohttp
 from aiohttp import web
@@ -716,6 +716,21 @@ class _RateMeter:
 # Internals
 
 
+def _update_chat(update: JSON) -> int | None:
+    """Return the chat (or the user) an update comes from, if it says."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+                chat = holder["chat"].get("id")
+                return chat if isinstance(chat, int) else None
+        sender = value.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None
+
+
 class _Notifier:
     """Wakes every waiter on any state change (an Event swapped on each notify)."""
 
@@ -725,6 +740,10 @@ class _Notifier:
     def notify(self) -> None:
         self._event.set()
         self._event = asyncio.Event()
+
+    def next(self) -> Coroutine[Any, Any, Literal[True]]:
+        """Return a wait for the next change after now (bound now, not when first awaited)."""
+        return self._event.wait()
 
     async def wait(self, timeout: float | None) -> bool:
         event = self._event
@@ -1396,6 +1415,7 @@ class FakeBotAPI:
         port: int = 0,
         on_line: Callable[[TranscriptLine], None] | None = None,
         webhook_retry_delay: float = 0.1,
+        webhook_parallel: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
@@ -1405,6 +1425,8 @@ class FakeBotAPI:
         self.port = port
         self.on_line = on_line
         self.webhook_retry_delay = webhook_retry_delay
+        # Updates POSTed at once (Telegram opens up to max_connections); one chat's go in turn.
+        self.webhook_parallel = webhook_parallel
 
         self.calls: list[ApiCall] = []
         self.transcript: list[TranscriptLine] = []
@@ -1427,6 +1449,7 @@ class FakeBotAPI:
         self._webhook_error: tuple[int, str] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_session: aiohttp.ClientSession | None = None
+        self._webhook_delay = webhook_retry_delay
 
         self._limits: RateLimits | None = None
         self._meter: _RateMeter | None = None
@@ -2295,49 +2318,74 @@ class FakeBotAPI:
 
     async def _webhook_worker(self) -> None:
         session = self._webhook_session = aiohttp.ClientSession()
-        delay = self.webhook_retry_delay
+        self._webhook_delay = self.webhook_retry_delay
+        posting: dict[int, asyncio.Task[bool]] = {}  # update_id → its POST
         while self.webhook_url and not self._stopping.is_set():
             self._drop_disallowed()
-            if not self._pending:
-                await self._changed.wait(None)
-                continue
-            update = self._pending[0]
-            headers = {"Content-Type": "application/json"}
-            if self.webhook_secret:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
-            status: int | None = None
-            error: str | None = None
-            reply: tuple[JSON, dict[str, UploadedFile]] | None = None
+            chats: set[int | None] = set()  # chats with an earlier update pending or on the way
+            for update in list(self._pending):
+                chat = _update_chat(update)
+                waits = chat in chats or len(posting) >= max(1, self.webhook_parallel)
+                chats.add(chat if chat is not None else id(update))
+                if update["update_id"] in posting or waits:
+                    continue
+                posting[update["update_id"]] = asyncio.create_task(
+                    self._post_update(session, update)
+                )
+            changed = asyncio.create_task(self._changed.next())
             try:
-                async with session.post(
-                    self.webhook_url,
-                    data=_dumps(update).encode(),
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=10),
-                ) as resp:
-                    status = resp.status
-                    if 200 <= status < 300:
-                        reply = await _read_webhook_reply(resp)
-                    else:
-                        error = f"Wrong response from the webhook: {status} {resp.reason}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = f"Connection failed: {type(exc).__name__}: {exc}"
-            delivery = WebhookDelivery(
-                update["update_id"], self.webhook_url, status, error, time.time()
-            )
-            self.webhook_deliveries.append(delivery)
-            if error is None:
-                self._pending = [u for u in self._pending if u is not update]
-                delay = self.webhook_retry_delay
-                self._touch()
-                if reply is not None:
-                    await self._run_webhook_reply(*reply)
-            else:
-                self._webhook_error = (_now(), error)
-                self._touch()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                delay = min(delay * 2, 5.0)
+                done, _ = await asyncio.wait(
+                    [changed, *posting.values()], return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                changed.cancel()
+            for update_id, task in list(posting.items()):
+                if task in done:
+                    del posting[update_id]
+                    if not task.cancelled() and task.exception() is None and task.result():
+                        continue
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), self._webhook_delay)
+                    self._webhook_delay = min(self._webhook_delay * 2, 5.0)
+        for task in posting.values():
+            task.cancel()
+        await asyncio.gather(*posting.values(), return_exceptions=True)
+
+    async def _post_update(self, session: aiohttp.ClientSession, update: JSON) -> bool:
+        """POST one update to the webhook; on success take it off the queue; say whether it was."""
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        status: int | None = None
+        error: str | None = None
+        reply: tuple[JSON, dict[str, UploadedFile]] | None = None
+        try:
+            async with session.post(
+                self.webhook_url,
+                data=_dumps(update).encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as resp:
+                status = resp.status
+                if 200 <= status < 300:
+                    reply = await _read_webhook_reply(resp)
+                else:
+                    error = f"Wrong response from the webhook: {status} {resp.reason}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"Connection failed: {type(exc).__name__}: {exc}"
+        self.webhook_deliveries.append(
+            WebhookDelivery(update["update_id"], self.webhook_url, status, error, time.time())
+        )
+        if error is not None:
+            self._webhook_error = (_now(), error)
+            self._touch()
+            return False
+        self._pending = [u for u in self._pending if u is not update]
+        self._webhook_delay = self.webhook_retry_delay
+        self._touch()
+        if reply is not None:
+            await self._run_webhook_reply(*reply)
+        return True
 
     async def _run_webhook_reply(self, values: JSON, files: dict[str, UploadedFile]) -> None:
         name = str(values.pop("method", ""))
