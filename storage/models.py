@@ -173,15 +173,15 @@ class CategoryRow(Base):
 class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        Index("ix_orders_status", "status"),
         Index("ix_orders_assignee_status", "assignee_id", "status"),
         Index("ix_orders_resident", "resident_id", "id"),
         Index("ix_orders_community_created", "community_id", "created_at"),
-        # The timer sweeps and the digest's overdue list read due orders by these (0004).
-        Index("ix_orders_status_accept_due", "status", "accept_due"),
-        Index("ix_orders_status_resolve_due", "status", "resolve_due"),
-        Index("ix_orders_status_resolved_at", "status", "resolved_at"),
-        Index("ix_orders_status_closed_at", "status", "closed_at"),
+        # The timer sweeps and the digest's overdue list read due orders by these, the sweeps
+        # from the index alone (0006; they replace 0004's and the status-only index).
+        Index("ix_orders_due_accept", "status", "accept_due", "category_id", "urgency", "id"),
+        Index("ix_orders_due_resolve", "status", "resolve_due", "category_id", "urgency", "id"),
+        Index("ix_orders_due_autoclose", "status", "resolved_at", "id"),
+        Index("ix_orders_due_followup", "status", "closed_at", "category_id", "urgency", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

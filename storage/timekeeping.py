@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     HouseholdRow,
@@ -92,38 +94,83 @@ class SqlTimers:
         after: datetime | None = None,
         by_category: Mapping[tuple[int, str], datetime] | None = None,
     ) -> list[Order]:
-        moment = MOMENTS[column]
-        fired = exists().where(
-            and_(
-                TimerRow.kind == kind, TimerRow.subject_id == OrderRow.id, TimerRow.due_at == moment
-            )
-        )
-        query = select(OrderRow).where(
-            OrderRow.status.in_([s.value for s in statuses]),
-            moment.is_not(None),
-            moment <= before,
-            ~fired,
-        )
+        # Categories sharing an urgency and a bound are one IN list: the condition has a term
+        # per distinct bound, not per category.
+        groups: dict[tuple[str, datetime], list[int]] = {}
+        for (category_id, urgency), limit in (by_category or {}).items():
+            groups.setdefault((urgency, limit), []).append(category_id)
+        shape = tuple((urgency, tuple(ids)) for (urgency, _), ids in groups.items())
+        query = _due_query(column, after is not None, shape if by_category is not None else None)
+        params: dict[str, object] = {
+            "kind": kind,
+            "statuses": [s.value for s in statuses],
+            "before": before,
+        }
         if after is not None:
-            query = query.where(moment > after)
-        if by_category is not None:
-            # Filtered in the database: the rows outside their own category's bound are
-            # never turned into orders.
-            query = query.where(
-                or_(
-                    false(),
-                    *(
-                        and_(
-                            OrderRow.category_id == category_id,
-                            OrderRow.urgency == urgency,
-                            moment <= limit,
-                        )
-                        for (category_id, urgency), limit in by_category.items()
-                    ),
-                )
+            params["after"] = after
+        params.update((f"limit_{n}", limit) for n, (_, limit) in enumerate(groups))
+        # The ids come from the index alone (0006); only the orders due are read whole, and on
+        # most sweeps there are none.
+        ids = list(await self.session.scalars(query, params))
+        orders: list[Order] = []
+        for start in range(0, len(ids), IN_CHUNK):
+            rows = await self.session.scalars(
+                select(OrderRow).where(OrderRow.id.in_(ids[start : start + IN_CHUNK]))
             )
-        rows = await self.session.scalars(query.order_by(moment, OrderRow.id))
-        return [to_order(r) for r in rows]
+            orders += (to_order(r) for r in rows)
+        return sorted(orders, key=lambda o: (getattr(o, column), o.id))
+
+
+Shape = tuple[tuple[str, tuple[int, ...]], ...]
+_due_queries: dict[tuple[str, bool, Shape | None], Select[int]] = {}
+
+
+def _due_query(column: OrderMoment, bounded_below: bool, shape: Shape | None) -> Select[int]:
+    """Return the query of the ids of orders due at a moment column, built once per shape.
+
+    Every sweep asks the same few questions with new moments; building the statement (a term
+    per category bound) cost more than running it, so the statement is kept and only its
+    parameters change. The shape — which categories share a bound — changes only when the
+    organisation's categories do.
+    """
+    key = (column, bounded_below, shape)
+    found = _due_queries.get(key)
+    if found is not None:
+        return found
+    moment = MOMENTS[column]
+    conditions = [
+        OrderRow.status.in_(bindparam("statuses", expanding=True)),
+        moment.is_not(None),
+        moment <= bindparam("before", type_=moment.type),
+    ]
+    if bounded_below:
+        conditions.append(moment > bindparam("after", type_=moment.type))
+    if shape is not None:
+        # Filtered in the database: the rows outside their own category's bound are never
+        # turned into orders.
+        conditions.append(
+            or_(
+                false(),
+                *(
+                    and_(
+                        OrderRow.urgency == urgency,
+                        OrderRow.category_id.in_(category_ids),
+                        moment <= bindparam(f"limit_{n}", type_=moment.type),
+                    )
+                    for n, (urgency, category_ids) in enumerate(shape)
+                ),
+            )
+        )
+    fired = exists().where(
+        TimerRow.kind == bindparam("kind"),
+        TimerRow.subject_id == OrderRow.id,
+        TimerRow.due_at == moment,
+    )
+    query = select(OrderRow.id).where(*conditions, ~fired)
+    if len(_due_queries) > 64:  # categories changed many times over: start afresh
+        _due_queries.clear()
+    _due_queries[key] = query
+    return query
 
 
 class SqlVisits:
@@ -150,6 +197,11 @@ class SqlVisits:
             .limit(1)
         )
         return to_visit(row) if row else None
+
+    async def latest_of_each(self, kind: VisitKind) -> dict[int, Visit]:
+        # One read for every household (a sweep asks for all of them), not one per household.
+        rows = await self.session.scalars(_latest_visits(), {"kind": kind.value})
+        return {row.household_id: to_visit(row) for row in rows}
 
     async def add(
         self,
@@ -229,6 +281,23 @@ class SqlVisits:
 
 def _key(row: KeyHouseholdRow) -> KeyHousehold:
     return KeyHousehold(row.household_id, row.kind, row.liaison_id, row.visit_every_days)
+
+
+@functools.cache
+def _latest_visits() -> Select[VisitRow]:
+    """Return the query of each household's latest visit of a kind, built once."""
+    newer = aliased(VisitRow)
+    return select(VisitRow).where(
+        VisitRow.kind == bindparam("kind"),
+        ~exists().where(
+            newer.household_id == VisitRow.household_id,
+            newer.kind == VisitRow.kind,
+            or_(
+                newer.opened_at > VisitRow.opened_at,
+                and_(newer.opened_at == VisitRow.opened_at, newer.id > VisitRow.id),
+            ),
+        ),
+    )
 
 
 class SqlReports:

@@ -580,6 +580,13 @@ class FakeVisits:
         ]
         return max(mine, key=lambda v: (v.opened_at, v.id), default=None)
 
+    async def latest_of_each(self, kind: VisitKind) -> dict[int, Visit]:
+        found: dict[int, Visit] = {}
+        for visit in sorted(self.store.visits.values(), key=lambda v: (v.opened_at, v.id)):
+            if visit.kind == kind:
+                found[visit.household_id] = visit
+        return found
+
     async def add(
         self,
         *,

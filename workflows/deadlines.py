@@ -1,7 +1,7 @@
 """The order timers: reminders, a lapsed offer, a missed resolution, auto-close, the follow-up.
 
-Each sweep finds what is due from the order's own columns (see workflows.timers) and fires each
-timer in its own unit of work, re-reading the order first: a timer whose order has moved on
+Each sweep finds what is due from the order's own columns (see workflows.timers); each timer
+then fires in its own unit of work, re-reading the order first: a timer whose order has moved on
 (accepted, re-offered, cancelled, reopened) does nothing.
 """
 
@@ -32,11 +32,10 @@ from workflows.model import (
 from workflows.ports import Clock, OrderMoment, UnitOfWork
 from workflows.states import move
 from workflows.timers import (
+    Due,
     Effect,
     Moot,
     TimerPolicy,
-    UnitsOfWork,
-    fire_once,
     minutes_left,
     remind_lead,
 )
@@ -65,14 +64,15 @@ async def _current(
 # --- reminders ---------------------------------------------------------------------------------
 
 
-async def remind(units: UnitsOfWork, clock: Clock, policy: TimerPolicy, what: str) -> int:
-    """Remind each holder whose time to accept (or to resolve) is 80% gone; return how many."""
+async def reminders_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each holder whose time to accept (or to resolve) is 80% gone."""
     now = clock.now()
-    column: OrderMoment = "accept_due" if what == "accept" else "resolve_due"
-    statuses = OFFERED if what == "accept" else WORKING_STATUSES
-    kind = f"remind_{what}"
-    async with units() as uow:
-        categories = {c.id: c for c in await uow.categories.list()}
+    categories = {c.id: c for c in await uow.categories.list()}
+    due: list[Due] = []
+    for what in ("accept", "resolve"):
+        column: OrderMoment = "accept_due" if what == "accept" else "resolve_due"
+        statuses = OFFERED if what == "accept" else WORKING_STATUSES
+        kind = f"remind_{what}"
         # A deadline is due for its reminder once it is nearer than its category's lead: the
         # sweep reads those (by index, up to the longest lead), not every open order.
         limits = {
@@ -84,17 +84,16 @@ async def remind(units: UnitsOfWork, clock: Clock, policy: TimerPolicy, what: st
         orders = await uow.timers.orders_due(
             kind, statuses, column, latest, after=now, by_category=limits
         )
-    fired = 0
-    for order in orders:
-        deadline: datetime | None = getattr(order, column)
-        category = categories.get(order.category_id)
-        if deadline is None or category is None or now >= deadline:
-            continue  # past the deadline the breach speaks instead
-        if now < deadline - remind_lead(allowed(category, order.urgency, what), policy):
-            continue
-        effect = _reminder(clock, order, deadline, what, column, statuses)
-        fired += await fire_once(units, clock, kind, order.id, deadline, effect)
-    return fired
+        for order in orders:
+            deadline: datetime | None = getattr(order, column)
+            category = categories.get(order.category_id)
+            if deadline is None or category is None or now >= deadline:
+                continue  # past the deadline the breach speaks instead
+            if now < deadline - remind_lead(allowed(category, order.urgency, what), policy):
+                continue
+            effect = _reminder(clock, order, deadline, what, column, statuses)
+            due.append(Due(kind, order.id, deadline, effect))
+    return due
 
 
 def _reminder(
@@ -131,16 +130,14 @@ def _reminder(
 # --- missed deadlines --------------------------------------------------------------------------
 
 
-async def lapse_offers(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Pass each offer not accepted in time to the next candidate, or to the dispatcher."""
-    async with units() as uow:
-        orders = await uow.timers.orders_due("breach_accept", OFFERED, "accept_due", clock.now())
-    fired = 0
+async def lapsed_offers(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each offer not accepted in time: it passes to the next candidate, or the queue."""
+    orders = await uow.timers.orders_due("breach_accept", OFFERED, "accept_due", clock.now())
+    due = []
     for order in orders:
         assert order.accept_due is not None
-        effect = _lapse(clock, order)
-        fired += await fire_once(units, clock, "breach_accept", order.id, order.accept_due, effect)
-    return fired
+        due.append(Due("breach_accept", order.id, order.accept_due, _lapse(clock, order)))
+    return due
 
 
 def _lapse(clock: Clock, seen: Order) -> Effect:
@@ -164,20 +161,16 @@ def _lapse(clock: Clock, seen: Order) -> Effect:
     return effect
 
 
-async def escalate_overdue(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Send each task not resolved in time one level up; the dispatcher is told."""
-    async with units() as uow:
-        orders = await uow.timers.orders_due(
-            "breach_resolve", WORKING_STATUSES, "resolve_due", clock.now()
-        )
-    fired = 0
+async def overdue_tasks(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each task not resolved in time: it goes one level up; the dispatcher is told."""
+    orders = await uow.timers.orders_due(
+        "breach_resolve", WORKING_STATUSES, "resolve_due", clock.now()
+    )
+    due = []
     for order in orders:
         assert order.resolve_due is not None
-        effect = _overdue(clock, order)
-        fired += await fire_once(
-            units, clock, "breach_resolve", order.id, order.resolve_due, effect
-        )
-    return fired
+        due.append(Due("breach_resolve", order.id, order.resolve_due, _overdue(clock, order)))
+    return due
 
 
 def _overdue(clock: Clock, seen: Order) -> Effect:
@@ -217,17 +210,16 @@ def _overdue(clock: Clock, seen: Order) -> Effect:
 # --- after resolution --------------------------------------------------------------------------
 
 
-async def close_unconfirmed(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Close each resolved order the resident has not answered in time; they are told."""
+async def unconfirmed(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each resolved order the resident has not answered in time: it closes; they are told."""
     cutoff = clock.now() - policy.autoclose_after
-    async with units() as uow:
-        orders = await uow.timers.orders_due("autoclose", RESOLVED, "resolved_at", cutoff)
-    fired = 0
+    orders = await uow.timers.orders_due("autoclose", RESOLVED, "resolved_at", cutoff)
+    due = []
     for order in orders:
         assert order.resolved_at is not None
         effect = _autoclose(clock, policy, order)
-        fired += await fire_once(units, clock, "autoclose", order.id, order.resolved_at, effect)
-    return fired
+        due.append(Due("autoclose", order.id, order.resolved_at, effect))
+    return due
 
 
 def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
@@ -250,22 +242,28 @@ def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
     return effect
 
 
-async def ask_followups(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Ask residents, the category's days after closing, whether the fix held (回访)."""
+async def followups_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each order closed its category's days ago: the resident is asked if the fix held."""
     now = clock.now()
-    async with units() as uow:
-        categories = {c.id: c for c in await uow.categories.list()}
-        days = [c.followup_days for c in categories.values()] or [0]
-        # An order is asked between its category's days and that plus the window after
-        # closing: only orders closed within those bounds are read, not the whole history.
-        orders = await uow.timers.orders_due(
-            "followup",
-            CLOSED,
-            "closed_at",
-            now - timedelta(days=min(days)),
-            after=now - timedelta(days=max(days), seconds=1) - policy.followup_window,
-        )
-    fired = 0
+    categories = {c.id: c for c in await uow.categories.list()}
+    days = [c.followup_days for c in categories.values()] or [0]
+    # An order is asked between its category's days and that plus the window after closing:
+    # only orders closed within those bounds are read, not the whole history, and of those
+    # only the ones whose own category's days have passed are turned into orders.
+    limits = {
+        (c.id, u.value): now - timedelta(days=c.followup_days)
+        for c in categories.values()
+        for u in Urgency
+    }
+    orders = await uow.timers.orders_due(
+        "followup",
+        CLOSED,
+        "closed_at",
+        now - timedelta(days=min(days)),
+        after=now - timedelta(days=max(days), seconds=1) - policy.followup_window,
+        by_category=limits,
+    )
+    due = []
     for order in orders:
         category = categories.get(order.category_id)
         if category is None or order.closed_at is None:
@@ -273,9 +271,8 @@ async def ask_followups(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -
         at = order.closed_at + timedelta(days=category.followup_days)
         if at > now or at < now - policy.followup_window:
             continue  # not yet; or long past (the bot was off): a late question helps nobody
-        effect = _followup(clock, policy, order)
-        fired += await fire_once(units, clock, "followup", order.id, order.closed_at, effect)
-    return fired
+        due.append(Due("followup", order.id, order.closed_at, _followup(clock, policy, order)))
+    return due
 
 
 def _followup(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:

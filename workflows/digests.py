@@ -28,7 +28,7 @@ from workflows.model import (
     Role,
 )
 from workflows.ports import Clock, UnitOfWork
-from workflows.timers import Effect, Moot, TimerPolicy, UnitsOfWork, clock_time, fire_once
+from workflows.timers import Due, Effect, Moot, TimerPolicy, clock_time
 
 CHART_DAYS = 14
 LISTED = 10
@@ -346,34 +346,20 @@ def last_scheduled(person: Person, policy: TimerPolicy, now: datetime) -> dateti
     return scheduled if scheduled <= now else policy.at_local(today - timedelta(days=1), at)
 
 
-async def send_digests(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Send each supervisor's daily digest at their time, and the weekly one on Mondays."""
+async def digests_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each supervisor's daily digest due at their time, and the weekly one on Mondays."""
     now = clock.now()
-    async with units() as uow:
-        people = await supervisors(uow)
-    fired = 0
-    for person in people:
+    due = []
+    for person in await supervisors(uow):
         scheduled = last_scheduled(person, policy, now)
         if now - scheduled > policy.catch_up:
             continue  # the bot was off all morning; tomorrow's digest will come on time
-        fired += await fire_once(
-            units,
-            clock,
-            "digest",
-            person.id,
-            scheduled,
-            _digest(clock, policy, person.id, scheduled, 1),
-        )
+        daily = _digest(clock, policy, person.id, scheduled, 1)
+        due.append(Due("digest", person.id, scheduled, daily))
         if policy.local_date(scheduled).weekday() == 0:
-            fired += await fire_once(
-                units,
-                clock,
-                "weekly",
-                person.id,
-                scheduled,
-                _digest(clock, policy, person.id, scheduled, 7),
-            )
-    return fired
+            weekly = _digest(clock, policy, person.id, scheduled, 7)
+            due.append(Due("weekly", person.id, scheduled, weekly))
+    return due
 
 
 def _digest(

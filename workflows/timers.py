@@ -106,6 +106,21 @@ class TimerPolicy:
         return moment.astimezone(self.zone).date()
 
 
+@dataclass(frozen=True)
+class Due:
+    """A timer found due: its ledger key (kind, subject, moment) and what firing it does."""
+
+    kind: str
+    subject_id: int
+    due_at: datetime
+    effect: Effect
+
+
+# Each timer kind has a finder: it reads what is due in the sweep's one unit of work and returns
+# the timers to fire, each of which then fires in a unit of work of its own.
+Finder = Callable[[UnitOfWork, Clock, TimerPolicy], Awaitable[list[Due]]]
+
+
 def remind_lead(allowed: timedelta, policy: TimerPolicy) -> timedelta:
     """Return how long before a deadline its reminder goes."""
     return allowed * (1 - policy.remind_at)

@@ -23,7 +23,7 @@ from workflows.model import (
     VisitOutcome,
 )
 from workflows.ports import Clock, UnitOfWork
-from workflows.timers import Effect, Moot, TimerPolicy, UnitsOfWork, fire_once
+from workflows.timers import Due, Effect, Moot, TimerPolicy
 
 
 def next_opening(
@@ -45,21 +45,17 @@ def next_opening(
     return opened
 
 
-async def plan_visits(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Open each key household's visit task when its period begins; return how many opened."""
+async def visits_to_open(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each key household whose visit period begins: its liaison gets a visit task."""
     now = clock.now()
-    plans: list[tuple[KeyHousehold, datetime]] = []
-    async with units() as uow:
-        for key in await uow.visits.key_households():
-            latest = await uow.visits.latest(key.household_id, VisitKind.KEY)
-            opened = next_opening(latest, key, now, policy)
-            if opened is not None:
-                plans.append((key, opened))
-    fired = 0
-    for key, opened in plans:
-        effect = _open_visit(policy, key.household_id, opened)
-        fired += await fire_once(units, clock, "visit_open", key.household_id, opened, effect)
-    return fired
+    latest = await uow.visits.latest_of_each(VisitKind.KEY)
+    due = []
+    for key in await uow.visits.key_households():
+        opened = next_opening(latest.get(key.household_id), key, now, policy)
+        if opened is not None:
+            effect = _open_visit(policy, key.household_id, opened)
+            due.append(Due("visit_open", key.household_id, opened, effect))
+    return due
 
 
 def _open_visit(policy: TimerPolicy, household_id: int, opened: datetime) -> Effect:
@@ -133,15 +129,13 @@ async def send_visit_card(
     await uow.outbox.add(Notice(person.id, key, params, visit_actions(visit.id)))
 
 
-async def report_missed_visits(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
-    """Tell the dispatcher of each visit not logged by its due time and the grace period."""
-    async with units() as uow:
-        visits = await uow.visits.unlogged_due(clock.now() - policy.visit_grace)
-    fired = 0
-    for visit in visits:
-        effect = _missed(clock, policy, visit.id)
-        fired += await fire_once(units, clock, "visit_missed", visit.id, visit.due_at, effect)
-    return fired
+async def missed_visits(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each visit not logged by its due time and the grace period: the dispatcher is told."""
+    visits = await uow.visits.unlogged_due(clock.now() - policy.visit_grace)
+    return [
+        Due("visit_missed", visit.id, visit.due_at, _missed(clock, policy, visit.id))
+        for visit in visits
+    ]
 
 
 def _missed(clock: Clock, policy: TimerPolicy, visit_id: int) -> Effect:

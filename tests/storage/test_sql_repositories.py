@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +17,7 @@ from storage.outbox import OutboxQueue, Pace
 from storage.uow import SqlUnitOfWork
 from workflows.dispatch import claim_from_pool
 from workflows.errors import InvalidInput, OrderAlreadyTaken
-from workflows.model import Notice, OrderStatus, Person
+from workflows.model import Notice, OrderStatus, Person, VisitKind
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
 
@@ -231,3 +232,61 @@ async def test_invite_works_once(db: Db) -> None:
     assert joined.telegram_id == 901
     async with db.uow() as uow:
         assert await uow.invites.redeem(token, db.clock.now()) is None
+
+
+async def test_due_orders_are_read_to_their_own_category_bound_and_once(db: Db) -> None:
+    """The sweep's query returns an order only within its category's bound and until it fired."""
+    await staff(db, db.place.unit_head, 502)
+    person = await resident(db, 602)
+    water = await category_id(db, "water_power_gas")
+    async with db.uow() as uow:
+        order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水了"))
+    assert order.accept_due is not None
+    now = db.clock.now()
+    late = order.accept_due + timedelta(days=1)
+
+    async def due(limit: datetime, category: int = water) -> list[int]:
+        async with db.uow() as uow:
+            found = await uow.timers.orders_due(
+                "remind_accept",
+                {OrderStatus.OFFERED},
+                "accept_due",
+                late,
+                after=now,
+                by_category={(category, "normal"): limit, (category, "urgent"): late},
+            )
+        return [o.id for o in found]
+
+    assert await due(order.accept_due) == [order.id]
+    assert await due(order.accept_due - timedelta(seconds=1)) == []
+    assert await due(late, category=water + 1) == []  # another category's bound says nothing
+    async with db.uow() as uow:
+        assert await uow.timers.fire("remind_accept", order.id, order.accept_due, now)
+        await uow.commit()
+    assert await due(order.accept_due) == []
+
+
+async def test_latest_visit_of_each_household(db: Db) -> None:
+    """Each household's latest visit of a kind comes back, and only that kind's."""
+    async with db.uow() as uow:
+        first, second = (await uow.places.households(db.place.unit.id))[:2]
+        start = db.clock.now()
+        visits = {}
+        for household, days, kind in (
+            (first, 0, VisitKind.KEY),
+            (first, 30, VisitKind.KEY),
+            (first, 40, VisitKind.FOLLOWUP),
+            (second, 10, VisitKind.KEY),
+        ):
+            opened = start + timedelta(days=days)
+            visits[household.id, days] = await uow.visits.add(
+                household_id=household.id,
+                person_id=db.place.grid_worker.id,
+                kind=kind,
+                opened_at=opened,
+                due_at=opened + timedelta(days=30),
+            )
+        await uow.commit()
+    async with db.uow() as uow:
+        latest = await uow.visits.latest_of_each(VisitKind.KEY)
+    assert latest == {first.id: visits[first.id, 30], second.id: visits[second.id, 10]}
