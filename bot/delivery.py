@@ -17,7 +17,7 @@ from datetime import timedelta
 from bot.sending import Blocked, Rejected, RetryAfter, Sender, SendFailed
 from handlers.render import action_from_json, render
 from handlers.texts import Texts
-from storage.outbox import Claimed, OutboxQueue, Outgoing
+from storage.outbox import OutboxQueue, Outgoing
 from workflows.people import person_unreachable
 from workflows.ports import Clock, UpdateUnitOfWork
 from workflows.updates import forget_seen_updates
@@ -64,6 +64,9 @@ class Delivery:
         self._sending: dict[int, asyncio.Task[None]] = {}
         self._unmarked: dict[int, Outgoing] = {}  # sent, but the database did not take the mark
         self._next_sweep = clock.now()
+        self._turn = asyncio.Lock()  # sends start one at a time, in the order they were claimed
+        self._last_start = float("-inf")
+        self._interval = 1.0 / queue.pace.overall_per_second
         self.sent = 0
         self._stopping = False
 
@@ -103,7 +106,10 @@ class Delivery:
     async def deliver_due(self) -> float:
         """Start sending what is due; return how long to wait before the next pass (0: go on)."""
         await self._mark_unmarked()
-        due = await self.queue.due()
+        room = self.concurrency - len(self._sending)
+        if room <= 0:
+            return IDLE_POLL  # a finishing send wakes the worker
+        due = await self.queue.due(limit=room + len(self._unmarked))
         pause = IDLE_POLL
         if due.next_at is not None:
             pause = min(pause, max(0.05, (due.next_at - self.clock.now()).total_seconds()))
@@ -112,27 +118,41 @@ class Delivery:
         # A chat with a send on the way here is skipped (its claim hides it from the other
         # instances; from this one, a read may have raced the send's finish).
         busy = set(self._sending) | {m.chat_id for m in self._unmarked.values()}
-        room = self.concurrency - len(self._sending)
         wanted = [m for m in due.messages if m.chat_id not in busy][: max(0, room)]
         claimed = await self.queue.claim(wanted)
+        loop = asyncio.get_running_loop()
         for claim in claimed:
-            chat_id = claim.message.chat_id
-            self._sending[chat_id] = asyncio.create_task(
-                self._send(claim), name=f"send-{claim.message.id}"
+            at = loop.time() + claim.delay
+            self._sending[claim.message.chat_id] = asyncio.create_task(
+                self._send(claim.message, at), name=f"send-{claim.message.id}"
             )
         return 0.0 if claimed else pause
 
-    async def _send(self, claim: Claimed) -> None:
-        message = claim.message
+    async def _take_turn(self, at: float) -> None:
+        """Wait for the slot booked for a send, and for the pace since this worker's last send.
+
+        The sends take turns, each counted from when it actually started: if the event loop
+        stalls, the sends held up go one by one afterwards, never in a clump.
+        """
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            wait = max(at, self._last_start + self._interval) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_start = loop.time()
+
+    async def _send(self, message: Outgoing, at: float) -> None:
         try:
-            if claim.delay > 0:
-                await asyncio.sleep(claim.delay)  # the overall slot booked for it
+            await self._take_turn(at)
             await self.deliver(message)
         except Exception:
             log.exception("delivering message %s failed", message.id)
         finally:
             self._sending.pop(message.chat_id, None)
-            self._wake.set()
+            # Refill when half the sends are done: one read and one claim serve several sends.
+            # (A commit wakes the worker anyway, so a new message never waits for this.)
+            if len(self._sending) <= self.concurrency // 2:
+                self._wake.set()
 
     async def deliver(self, message: Outgoing) -> None:
         """Send one message and record the outcome."""

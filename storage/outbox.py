@@ -28,6 +28,7 @@ SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
 # minute); a worker that died holding a claim delays that chat this long, then another sends.
 LEASE_SECONDS = 120.0
 OVERALL = "*"  # the send_slots key of the overall pace; a chat's key is its id
+PRIVATE = 1  # any private chat's id (positive), where a group's or channel's is negative
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ class OutboxQueue:
         self.pace = pace or Pace()
         self.lease = lease
 
-    async def due(self) -> Due:
-        """Return each free chat's next message if it is due (urgent first), and when to look again.
+    async def due(self, limit: int = SCAN) -> Due:
+        """Return up to `limit` free chats' next messages if due (urgent first), and what waits.
 
         A chat's next message is its oldest unsent edit, else its oldest unsent message: so
         messages keep their order, an edit of a message already there does not wait behind
@@ -138,31 +139,33 @@ class OutboxQueue:
         )
         claimed = select(OutboxRow.chat_id).where(*pending[:2], OutboxRow.lease_until > clock)
         is_due = or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now)
+        # The chat's pace: how far its next free moment lies beyond now, less its burst.
+        slack = case((OutboxRow.chat_id < 0, 0.0), else_=self.pace.slack(PRIVATE))
+        ahead = SendSlotRow.next_at - slack - clock
+        paced = and_(OutboxRow.key != EDIT_KEY, SendSlotRow.next_at.is_not(None), ahead > 0)
+        with_pace = (
+            select(OutboxRow)
+            .outerjoin(SendSlotRow, SendSlotRow.key == cast(OutboxRow.chat_id, String))
+            .where(heads, is_due, OutboxRow.chat_id.not_in(claimed))
+        )
         async with self.sessions() as session:
-            ready = await session.execute(
-                select(OutboxRow, SendSlotRow.next_at, clock)
-                .outerjoin(SendSlotRow, SendSlotRow.key == cast(OutboxRow.chat_id, String))
-                .where(heads, is_due, OutboxRow.chat_id.not_in(claimed))
+            rows = await session.scalars(
+                with_pace.where(~paced)
                 .order_by(OutboxRow.urgent.desc(), OutboxRow.id)
-                .limit(SCAN)
+                .limit(min(limit, SCAN))
             )
-            messages: list[Outgoing] = []
-            paced: float | None = None
-            for row, chat_pace, at in ready:
-                message = _outgoing(row)
-                wait = 0.0
-                if chat_pace is not None and not message.is_edit:
-                    wait = chat_pace - self.pace.slack(message.chat_id) - at
-                if wait > 0:
-                    paced = wait if paced is None else min(paced, wait)
-                else:
-                    messages.append(message)
+            messages = [_outgoing(row) for row in rows]
+            wait: float | None = None
+            if len(messages) < limit:  # some chats may be waiting for their pace
+                wait = await session.scalar(
+                    with_pace.with_only_columns(func.min(ahead)).where(paced)
+                )
             next_at = await session.scalar(
                 select(func.min(OutboxRow.not_before)).where(
                     or_(heads, held), *pending[:2], OutboxRow.not_before > now
                 )
             )
-        return Due(messages, next_at, paced)
+        return Due(messages, next_at, wait)
 
     async def claim(self, messages: Sequence[Outgoing]) -> list[Claimed]:
         """Claim what no other worker claimed meanwhile, and book each an overall send slot.
