@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import OutboxRow, SendSlotRow, db_epoch
+from storage.models import OutboxRow, SendSlotRow, db_epoch, dialect_insert
 from workflows.model import EDIT_KEY
 
 SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
@@ -274,8 +273,7 @@ def _move_on(session: AsyncSession, key: str, clock: ColumnElement[float], secon
     The pace's `next_at` is the moment by which everything booked on it has been used up
     (a "theoretical arrival time"): it never falls behind now, and each send pushes it on.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     later = case((SendSlotRow.next_at > clock, SendSlotRow.next_at), else_=clock)
     return (
         insert(SendSlotRow)

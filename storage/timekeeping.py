@@ -18,6 +18,7 @@ from storage.models import (
     PlaceRow,
     TimerRow,
     VisitRow,
+    dialect_insert,
 )
 from storage.repositories import to_event, to_household, to_order, to_place
 from workflows.model import (
@@ -70,20 +71,15 @@ class SqlTimers:
     async def fire(
         self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
     ) -> bool:
-        found = await self.session.scalar(
-            select(TimerRow.id).where(
-                TimerRow.kind == kind, TimerRow.subject_id == subject_id, TimerRow.due_at == due_at
-            )
+        # Two instances racing: the unique key decides. On PostgreSQL the later insert waits
+        # for the earlier transaction; if that commits, this one writes nothing and says so.
+        written = await self.session.scalar(
+            dialect_insert(self.session)(TimerRow)
+            .values(kind=kind, subject_id=subject_id, due_at=due_at, fired_at=at, outcome=outcome)
+            .on_conflict_do_nothing(index_elements=["kind", "subject_id", "due_at"])
+            .returning(TimerRow.id)
         )
-        if found is not None:
-            return False
-        # Two instances racing past the check: the unique constraint fails the later flush, and
-        # with it that instance's whole transaction, effects included.
-        self.session.add(
-            TimerRow(kind=kind, subject_id=subject_id, due_at=due_at, fired_at=at, outcome=outcome)
-        )
-        await self.session.flush()
-        return True
+        return written is not None
 
     async def orders_due(
         self,

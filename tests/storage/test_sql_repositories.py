@@ -290,3 +290,17 @@ async def test_latest_visit_of_each_household(db: Db) -> None:
     async with db.uow() as uow:
         latest = await uow.visits.latest_of_each(VisitKind.KEY)
     assert latest == {first.id: visits[first.id, 30], second.id: visits[second.id, 10]}
+
+
+async def test_a_timer_raced_by_two_instances_fires_once(db: Db) -> None:
+    """Two sweeps record the same timer at once: one fires, the other is told it already did."""
+    due_at = db.clock.now()
+
+    async def fire() -> bool:
+        async with db.uow() as uow:
+            fired = await uow.timers.fire("digest", 1, due_at, db.clock.now())
+            await asyncio.sleep(0.05)  # the other sweep reaches its insert meanwhile
+            await uow.commit()
+            return fired
+
+    assert sorted(await asyncio.gather(fire(), fire())) == [False, True]
