@@ -587,6 +587,49 @@ async def test_webhook_delivery_retry_and_conflict(
         await runner.cleanup()
 
 
+async def test_webhook_posts_chats_at_once_but_one_chats_updates_in_turn(
+    api: FakeBotAPI, session: aiohttp.ClientSession
+) -> None:
+    in_flight: list[int] = []  # chat ids of the POSTs being answered
+    most_at_once = 0
+    overlaps_in_a_chat = 0
+    received: list[tuple[int, str]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal most_at_once, overlaps_in_a_chat
+        message = (await request.json())["message"]
+        chat = message["chat"]["id"]
+        overlaps_in_a_chat += chat in in_flight
+        in_flight.append(chat)
+        most_at_once = max(most_at_once, len(in_flight))
+        await asyncio.sleep(0.05)
+        in_flight.remove(chat)
+        received.append((chat, message["text"]))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        api.webhook_parallel = 3
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        assert await ok(session, api, "setWebhook", url=url) is True
+        users = [api.user(10 + n, f"U{n}") for n in range(4)]
+        for turn in range(3):
+            for user in users:
+                user.send(f"{user.name}-{turn}")
+        await api.wait_idle(timeout=5, quiet=0.1)
+        assert len(received) == 12
+        assert most_at_once == 3 and overlaps_in_a_chat == 0
+        for user in users:
+            mine = [text for chat, text in received if chat == user.id]
+            assert mine == [f"{user.name}-{turn}" for turn in range(3)]
+    finally:
+        await runner.cleanup()
+
+
 async def test_commands_per_scope_and_language(
     api: FakeBotAPI, session: aiohttp.ClientSession
 ) -> None:
