@@ -3,9 +3,9 @@
 Updates are spread across the instances (several at once, as Telegram does with
 max_connections); each instance runs its own delivery worker and timer sweeps over the one
 database. A burst of residents orders while a crowd of timers is due (offers that lapsed while
-nobody was running, and every supervisor's digest): every order is placed once, every timer
-fires once, every message arrives once and in order per chat, and Telegram's limits hold for
-the instances together.
+nobody was running, offers whose reminder is due, and every supervisor's digest): every order
+is placed once, every timer fires once, every message arrives once and in order per chat, and
+Telegram's limits hold for the instances together.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from handlers.texts import Texts
 from storage.db import make_engine, make_sessions
 from storage.models import OrderEventRow, OrderRow, OutboxRow, PersonRow, TimerRow
 from storage.uow import SqlUnitOfWork
-from workflows.model import EDIT_KEY, PlaceKind, Role
+from workflows.dispatch import allowed
+from workflows.model import EDIT_KEY, PlaceKind, Role, Urgency
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
 from workflows.timers import TimerPolicy
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ("a", "b", "c")
 RESIDENTS = 12  # ordering through the chat, all at once
 LAPSED = 24  # orders whose offer lapsed while no instance was running
+REMINDED = 12  # orders whose offer is 85% through its time to accept: a reminder is due
 SECRET = "instances-test-secret"
 SENT_KINDS = frozenset({"text", "photo"})
 
@@ -192,6 +194,17 @@ async def test_three_instances_place_fire_and_send_everything_once(
                 work, two_days_ago, person, OrderDraft(water.id, f"{n}号水管漏")
             )
             lapsed.append(order.id)
+    # Offers 85% through their time to accept: each holder is due a reminder.
+    lately = ManualClock(clock.now() - allowed(water, Urgency.NORMAL, "accept") * 0.85)
+    reminded: list[int] = []
+    for n in range(REMINDED):
+        async with uow() as work:
+            person = await register_resident(
+                work, 8100 + n, f"邻居{n}", "zh", rooms[n % len(rooms)].id
+            )
+        async with SqlUnitOfWork(sessions, lately.now) as work:
+            order = await place_order(work, lately, person, OrderDraft(water.id, f"{n}号断电"))
+            reminded.append(order.id)
     for n in range(RESIDENTS):
         async with uow() as work:
             await register_resident(work, 9000 + n, f"居民{n}", "zh", rooms[n % len(rooms)].id)
@@ -200,6 +213,7 @@ async def test_three_instances_place_fire_and_send_everything_once(
         api.limits = RateLimits()  # Telegram's limits, metered over what all instances send
         people = [api.user(t, f"员工{t}", language_code="zh-hans") for t in staff.values()]
         people += [api.user(8000 + n, f"住户{n}", language_code="zh-hans") for n in range(LAPSED)]
+        people += [api.user(8100 + n, f"邻居{n}", language_code="zh-hans") for n in range(REMINDED)]
         residents = [
             api.user(9000 + n, f"居民{n}", language_code="zh-hans") for n in range(RESIDENTS)
         ]
@@ -234,11 +248,10 @@ async def test_three_instances_place_fire_and_send_everything_once(
 
         async def settled() -> bool:
             async with sessions() as session:
-                breaches = await session.scalar(
-                    select(func.count())
-                    .select_from(TimerRow)
-                    .where(TimerRow.kind == "breach_accept")
+                counted = await session.execute(
+                    select(TimerRow.kind, func.count()).group_by(TimerRow.kind)
                 )
+                kinds = {kind: n for kind, n in counted}
                 digests = await session.scalar(
                     select(func.count())
                     .select_from(OutboxRow)
@@ -247,7 +260,8 @@ async def test_three_instances_place_fire_and_send_everything_once(
                 unsent = await session.scalar(
                     select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))
                 )
-            return breaches == LAPSED and bool(digests) and unsent == 0
+            timers = kinds.get("breach_accept") == LAPSED and kinds.get("remind_accept") == REMINDED
+            return timers and bool(digests) and unsent == 0
 
         await eventually(settled, within=90)
         await asyncio.sleep(3)  # three more sweeps each: a timer firing twice would show now
@@ -268,12 +282,15 @@ async def test_three_instances_place_fire_and_send_everything_once(
         # Updates were spread across all three instances.
         assert all(tally[backend] > 0 for backend in backends), tally
         # Every order once: the burst's, and the lapsed ones.
-        assert len(orders) == RESIDENTS + LAPSED
+        assert len(orders) == RESIDENTS + LAPSED + REMINDED
         for user in residents:
             assert len([m for m in user.messages if "已下单" in m.text]) == 1, user.render()
         # Every lapsed offer fired once, and once only, though three instances swept it.
         assert sorted(breaches) == sorted(lapsed)
         assert Counter((t.kind, t.subject_id, t.due_at) for t in fired).most_common(1)[0][1] == 1
+        # Every due reminder once, to the order's holder.
+        reminders = Counter(r.params["number"] for r in rows if r.key == "task.remind_accept")
+        assert reminders == Counter(f"{order_id:05d}" for order_id in reminded)
         # Every supervisor's daily digest once (and the weekly one at most once, on Mondays).
         reports = Counter((r.person_id, r.params["kind"]) for r in rows if r.key == "digest.report")
         assert {p for p, kind in reports if kind == "daily"} == {b.id for b in bosses}
