@@ -365,6 +365,14 @@ class BotApiAdapter(ABC):
         )
         return [(u.update_id, u) for u in updates]
 
+    def sender(self, update: Any) -> int | None:
+        """Return who sent an update (a message or a button press); None for anything else."""
+        for part in (getattr(update, "message", None), getattr(update, "callback_query", None)):
+            user = getattr(part, "from_user", None)
+            if user is not None:
+                return int(user.id)
+        return None
+
     async def drop_webhook(self) -> None:
         """Make sure no webhook is set, so long polling may run; pending updates stay."""
         await self._call(self.api.delete_webhook(drop_pending_updates=False))

@@ -25,6 +25,7 @@ from storage.models import (
     RoleRow,
     TeamMemberRow,
     TeamRow,
+    dialect_insert,
 )
 from workflows.model import (
     AuditEntry,
@@ -596,11 +597,16 @@ class SqlUpdateLog:
         self.session = session
 
     async def first_time(self, update_id: int, at: datetime) -> bool:
-        if await self.session.get(ProcessedUpdateRow, update_id) is not None:
-            return False
-        self.session.add(ProcessedUpdateRow(update_id=update_id, at=at))
-        await self.session.flush()
-        return True
+        # A write first: on SQLite the update's transaction then holds the write lock from its
+        # start (waiting its turn for it), instead of failing with "database is locked" when it
+        # came to write after another transaction committed since it read.
+        written = await self.session.scalar(
+            dialect_insert(self.session)(ProcessedUpdateRow)
+            .values(update_id=update_id, at=at)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(ProcessedUpdateRow.update_id)
+        )
+        return written is not None
 
     async def forget_before(self, at: datetime) -> int:
         """Drop records older than `at`; return how many."""

@@ -73,7 +73,11 @@ async def test_every_message_arrives_once_in_order_within_limits(live: World) ->
         *(live.order(r, "水电气维修", f"{r.name}家的水管漏水") for r in residents)
     )
     for _ in orders:
-        card = await worker.wait_for("新任务", timeout=15)
+        # A new card, not an earlier one edited after its accept (updates of different people
+        # are handled at once, so an accept may come before the last resident's order).
+        card = await worker.wait_for(
+            lambda m: "新任务" in m.text and "接单" in str(m.buttons), timeout=15
+        )
         worker.press("接单", card)
     for resident in residents:
         await resident.wait_for("接单", timeout=15)
