@@ -349,21 +349,32 @@ class SqlReports:
         return list(moments)
 
     async def overdue(self, community_ids: Sequence[int], now: datetime) -> list[Order]:
-        # Two reads, each a range of one (status, deadline) index: joined by OR in one query,
-        # the planners scanned every order instead.
+        # Two reads of ids, each a range of one (status, deadline) index and nothing else, then
+        # the orders found. Joined by OR in one query the planners scanned every order; with
+        # the community in the same query, PostgreSQL (which takes most orders of a status for
+        # late, the history's deadlines being past) read every open order to filter it.
         late_to_resolve = and_(
             OrderRow.status.in_([s.value for s in OPEN_STATUSES]), OrderRow.resolve_due <= now
         )
         late_to_accept = and_(
             OrderRow.status == OrderStatus.OFFERED.value, OrderRow.accept_due <= now
         )
-        found: dict[int, Order] = {}
+        ids: set[int] = set()
         for late in (late_to_resolve, late_to_accept):
+            ids.update(await self.session.scalars(select(OrderRow.id).where(late)))
+        wanted = sorted(ids)
+        found: list[Order] = []
+        for start in range(0, len(wanted), IN_CHUNK):
             rows = await self.session.scalars(
-                select(OrderRow).where(late, OrderRow.community_id.in_(list(community_ids)))
+                select(OrderRow)
+                .where(
+                    OrderRow.id.in_(wanted[start : start + IN_CHUNK]),
+                    OrderRow.community_id.in_(list(community_ids)),
+                )
+                .order_by(OrderRow.id)
             )
-            found.update((r.id, to_order(r)) for r in rows)
-        return [found[order_id] for order_id in sorted(found)]
+            found += (to_order(r) for r in rows)
+        return found
 
     async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
         wanted = sorted(set(household_ids))
