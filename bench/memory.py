@@ -49,7 +49,10 @@ async def measure(backend: str, orders: int) -> int:
         try:
             if orders:
                 org = await organisation(engine, writer)
-                await write_all(writer, iter([pending(org, Ids(1, 1, 1), orders, seed=1)]))
+                # Deadlines ahead of the bot's own clock (not bench.scale's fixed moment): the
+                # orders are open and waiting, not 100k timers overdue at once.
+                batch = pending(org, Ids(1, 1, 1), orders, seed=1, now=datetime.now(UTC))
+                await write_all(writer, iter([batch]))
                 await settle(engine, writer.sqlite)
             async with SqlUnitOfWork(make_sessions(engine), lambda: datetime.now(UTC)) as uow:
                 place = await survey(uow)

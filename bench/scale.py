@@ -262,9 +262,10 @@ def history(
 
 
 def pending(
-    org: Organisation, ids: Ids, count: int, seed: int
+    org: Organisation, ids: Ids, count: int, seed: int, now: datetime = NOW
 ) -> tuple[list[Row], list[Row], list[Row]]:
-    """Return open orders whose deadlines lie ahead, and a few overdue ones already breached."""
+    """Return open orders whose deadlines lie ahead of `now`, and a few overdue ones already
+    breached."""
     rng = random.Random(seed)
     orders: list[Row] = []
     events: list[Row] = []
@@ -273,14 +274,14 @@ def pending(
         household, resident, community = rng.choice(org.households)
         category, _ = rng.choice(org.categories)
         worker = rng.choice(org.workers)
-        created = NOW - timedelta(seconds=rng.uniform(0, 365 * 86_400))
+        created = now - timedelta(seconds=rng.uniform(0, 365 * 86_400))
         ahead = timedelta(seconds=rng.uniform(86_400, 30 * 86_400))
         offered = i < count and i % 5 < 2
         status = "offered" if offered else ("accepted" if i % 5 < 4 else "on_way")
-        accept_due = NOW + ahead if offered else created + timedelta(minutes=30)
-        resolve_due = None if offered else NOW + ahead
+        accept_due = now + ahead if offered else created + timedelta(minutes=30)
+        resolve_due = None if offered else now + ahead
         if i >= count:  # overdue: the breach and its reminder fired already
-            resolve_due = NOW - timedelta(hours=rng.uniform(1, 72))
+            resolve_due = now - timedelta(hours=rng.uniform(1, 72))
             for kind in ("remind_resolve", "breach_resolve"):
                 timers.append((ids.timer, kind, ids.order, resolve_due, resolve_due, "fired"))
                 ids.timer += 1

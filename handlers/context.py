@@ -69,6 +69,10 @@ class Context:
         """Reply with a ready-made message."""
         self.replies.append(message)
 
+    def send_edit(self, edit: Edit) -> None:
+        """Change a message of this chat (its text, its buttons)."""
+        self.replies.append(edit)
+
     def answer(self, key: str | None = None, *, alert: bool = False, **params: Any) -> None:
         """Answer the button press being handled (once)."""
         if self.event.callback_id is None or self.answered:

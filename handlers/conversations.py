@@ -46,6 +46,7 @@ CALLBACKS: dict[str, tuple[Step, int, bool]] = {
     "rb": (registration.choose_building, 1, False),
     "ru": (registration.choose_unit, 1, False),
     "rh": (registration.choose_room, 1, False),
+    "rp": (registration.turn_rooms, 2, False),
     "lang": (registration.language_chosen, 0, True),
     "nc": (ordering.category_chosen, 1, False),
     "nd": (ordering.media_done, 0, False),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.events import Button, Send, rows
+from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
 from workflows.errors import InvalidInput
-from workflows.model import ChatState, PlaceKind
+from workflows.model import ChatState, Household, PlaceKind
 from workflows.people import join_staff, register_resident, set_language, set_phone
 
 INVITE_PREFIX = "inv_"
 BUILDING_PREFIX = "b_"
+ROOMS_PER_PAGE = 48  # twelve rows of four
 
 
 async def start(ctx: Context) -> None:
@@ -86,14 +87,42 @@ async def _ask_unit(ctx: Context, building_id: int) -> None:
 
 
 async def choose_unit(ctx: Context, unit_id: int) -> None:
-    """Show the rooms of the chosen unit."""
+    """Show the rooms of the chosen unit, a page at a time."""
     unit = await ctx.uow.places.get(unit_id)
     if unit is None or unit.kind != PlaceKind.UNIT:
         raise InvalidInput(reason="place")
     households = await ctx.uow.places.households(unit.id)
-    buttons = [Button(h.room, f"rh:{h.id}") for h in households]
     ctx.answer()
-    ctx.say("register.ask_room", rows(buttons, 4), unit=unit.names.pick(ctx.lang))
+    ctx.say(
+        "register.ask_room", _rooms(ctx, unit.id, households, 0), unit=unit.names.pick(ctx.lang)
+    )
+
+
+async def turn_rooms(ctx: Context, unit_id: int, page: int) -> None:
+    """Show another page of the unit's rooms on the same message."""
+    unit = await ctx.uow.places.get(unit_id)
+    if unit is None or unit.kind != PlaceKind.UNIT:
+        raise InvalidInput(reason="place")
+    households = await ctx.uow.places.households(unit.id)
+    ctx.answer()
+    if ctx.event.message_id is not None:
+        keyboard = _rooms(ctx, unit.id, households, page)
+        ctx.send_edit(Edit(ctx.event.chat_id, ctx.event.message_id, None, keyboard))
+
+
+def _rooms(ctx: Context, unit_id: int, households: list[Household], page: int) -> Keyboard:
+    # Telegram refuses a message with more than 100 buttons, and a unit of a high-rise has
+    # more rooms than that: before paging, such a unit's residents got no room list at all.
+    last = max(0, (len(households) - 1) // ROOMS_PER_PAGE)
+    page = min(max(page, 0), last)
+    shown = households[page * ROOMS_PER_PAGE : (page + 1) * ROOMS_PER_PAGE]
+    keyboard = rows([Button(h.room, f"rh:{h.id}") for h in shown], 4)
+    turn = []
+    if page > 0:
+        turn.append(ctx.button("btn.rooms_back", f"rp:{unit_id}:{page - 1}"))
+    if page < last:
+        turn.append(ctx.button("btn.rooms_more", f"rp:{unit_id}:{page + 1}"))
+    return (*keyboard, tuple(turn)) if turn else keyboard
 
 
 async def choose_room(ctx: Context, household_id: int) -> None:

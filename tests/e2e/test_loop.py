@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from bot.demo import tap
+from bot.emulator import SentMessage
+from storage.models import HouseholdRow
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus, Role
 
@@ -301,3 +304,37 @@ async def test_building_qr_link_registers_in_one_tap(world: World) -> None:
     async with world.app.unit_of_work() as uow:
         person = await uow.people.by_telegram(7777)
     assert person is not None and person.household_id is not None
+
+
+async def test_a_unit_with_more_rooms_than_one_message_holds_is_shown_a_page_at_a_time(
+    world: World,
+) -> None:
+    """Telegram takes at most 100 buttons a message: a high-rise unit's rooms come in pages."""
+    async with world.app.sessions() as session, session.begin():
+        session.add_all(
+            HouseholdRow(unit_id=world.place.unit.id, room=f"{floor}{door:02d}", is_key=False)
+            for floor in range(10, 40)
+            for door in range(1, 5)
+        )
+    user = world.api.user(7778, "高层居民")
+    user.start(f"b_{world.place.building.code}")
+    await user.wait_for("二维码")
+    await tap(user, world.place.unit.names.zh)
+    rooms = await user.wait_for("房号")
+    assert 0 < len(rooms.button_texts()) <= 100
+    assert "3904" not in rooms.button_texts()
+    for last_on_page in ("3004", "3904"):  # 132 rooms: pages of 48
+        await tap(user, "更多房号")
+        await user.wait_for(showing(last_on_page))
+    await tap(user, "3904")
+    await user.wait_for("登记好了")
+    async with world.app.unit_of_work() as uow:
+        person = await uow.people.by_telegram(7778)
+        assert person is not None and person.household_id is not None
+        household = await uow.places.household(person.household_id)
+    assert household is not None and household.room == "3904"
+
+
+def showing(room: str) -> Callable[[SentMessage], bool]:
+    """Return a check that a message offers this room."""
+    return lambda message: room in message.button_texts()
