@@ -154,11 +154,11 @@ class OutboxQueue:
                 .limit(min(limit, SCAN))
             )
             messages = [_outgoing(row) for row in rows]
-            wait: float | None = None
-            if len(messages) < limit:  # some chats may be waiting for their pace
-                wait = await session.scalar(
-                    with_pace.with_only_columns(func.min(ahead)).where(paced)
-                )
+            if len(messages) >= limit:
+                return Due(messages, None, None)  # the worker is woken when these are sent
+            # Fewer than asked for: when do the chats waiting for their pace, and the messages
+            # waiting for a retry or the morning, come due?
+            wait = await session.scalar(with_pace.with_only_columns(func.min(ahead)).where(paced))
             next_at = await session.scalar(
                 select(func.min(OutboxRow.not_before)).where(
                     or_(heads, held), *pending[:2], OutboxRow.not_before > now
