@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +12,9 @@ from bot.app import App, running
 from bot.clock import SystemClock
 from bot.demo import demo_settings, survey
 from bot.emulator import FakeBotAPI
+from handlers.events import Send
+from handlers.render import action_from_json, render
+from handlers.texts import Texts
 from storage.models import OutboxRow
 from tests.e2e.conftest import World
 
@@ -49,3 +52,30 @@ async def outbox_rows(app: App, after: int = 0) -> list[OutboxRow]:
             select(OutboxRow).where(OutboxRow.id > after).order_by(OutboxRow.id)
         )
         return list(rows)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    """Wait until an async check returns True."""
+    for _ in range(int(within / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not true within {within}s: {check}")
+
+
+def text_of(texts: Texts, row: OutboxRow) -> str:
+    """Return the text an outbox message shows, as the emulator's transcript writes it.
+
+    A photo row's text starts "[photo] "; a chart is drawn only when sent, so its row has none.
+    """
+    message = render(
+        texts,
+        chat_id=row.chat_id,
+        lang=row.lang,
+        key=row.key,
+        params=row.params,
+        actions=[action_from_json(a) for a in row.actions],
+        photo=row.photo,
+    )
+    assert isinstance(message, Send)
+    return ("[photo] " if message.photo else "") + message.text.strip()

@@ -19,6 +19,7 @@ from bot.emulator import FakeBotAPI, FakeUser, FaultPlan
 from storage.db import make_engine, make_sessions
 from storage.models import OrderRow, OutboxRow
 from storage.uow import SqlUnitOfWork
+from tests.delivery.conftest import eventually
 from workflows.people import issue_invite, join_staff, register_resident
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,15 +65,6 @@ async def count(sessions: Sessions, query: Select[Any]) -> int:
     """Return a count from the database the bot process writes."""
     async with sessions() as session:
         return int(await session.scalar(query) or 0)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    """Wait until an async check returns True."""
-    for _ in range(int(within / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not true within {within}s: {check}")
 
 
 async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(

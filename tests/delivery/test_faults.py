@@ -6,10 +6,8 @@ import asyncio
 from collections import Counter
 
 from bot.emulator import FakeUser, FaultPlan, RateLimits, SentMessage
-from handlers.events import Send
-from handlers.render import EDIT, action_from_json, render
-from storage.models import OutboxRow
-from tests.delivery.conftest import delivered, outbox_rows
+from handlers.render import EDIT
+from tests.delivery.conftest import delivered, outbox_rows, text_of
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus
 
@@ -29,21 +27,6 @@ def sent(chat: FakeUser) -> list[str]:
     return [
         line.text for line in chat.transcript if line.who.startswith("bot") and line.kind in SENDS
     ]
-
-
-def text_of(live: World, row: OutboxRow) -> str:
-    """Return the text an outbox message shows, as the transcript writes it."""
-    message = render(
-        live.app.texts,
-        chat_id=row.chat_id,
-        lang=row.lang,
-        key=row.key,
-        params=row.params,
-        actions=[action_from_json(a) for a in row.actions],
-        photo=row.photo,
-    )
-    assert isinstance(message, Send)
-    return ("[photo] " if message.photo else "") + message.text.strip()
 
 
 SENDS = frozenset({"text", "photo"})
@@ -97,7 +80,7 @@ async def test_every_message_arrives_once_in_order_within_limits(live: World) ->
     assert [r.id for r in rows if r.failed_at is not None] == []
     for chat in (worker, *residents):
         mine = [r for r in rows if r.chat_id == chat.id]
-        expected = [text_of(live, r) for r in mine if r.key != EDIT]
+        expected = [text_of(live.app.texts, r) for r in mine if r.key != EDIT]
         got = sent(chat)[before[chat.id] :]
         assert got == expected, f"chat with {chat.name}:\n{chat.render()}"
         for edit in (r for r in mine if r.key == EDIT):

@@ -29,12 +29,11 @@ from sqlalchemy import func, select, update
 from bot.clock import ManualClock, SystemClock
 from bot.demo import survey, tap
 from bot.emulator import FakeBotAPI, FakeUser, RateLimits
-from handlers.events import Send
-from handlers.render import action_from_json, render
 from handlers.texts import Texts
 from storage.db import make_engine, make_sessions
 from storage.models import OrderEventRow, OrderRow, OutboxRow, PersonRow, TimerRow
 from storage.uow import SqlUnitOfWork
+from tests.delivery.conftest import eventually, text_of
 from workflows.dispatch import allowed
 from workflows.model import EDIT_KEY, PlaceKind, Role, Urgency
 from workflows.orders import OrderDraft, place_order
@@ -133,16 +132,6 @@ async def instance(api: FakeBotAPI, database_url: str, name: str, cwd: Path) -> 
             except TimeoutError:
                 process.kill()
         await process.wait()
-
-
-async def eventually(check: object, within: float = 60.0) -> None:
-    """Wait until an async check returns True."""
-    assert callable(check)
-    for _ in range(int(within / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not true within {within}s: {check}")
 
 
 async def test_three_instances_place_fire_and_send_everything_once(
@@ -298,7 +287,11 @@ async def test_three_instances_place_fire_and_send_everything_once(
         # Every message once, in order, per chat: what each chat received is its outbox.
         texts = Texts.load(fallback="zh")
         for user in (*people, *residents):
-            wanted = [text_of(texts, r) for r in rows if r.chat_id == user.id and r.key != EDIT_KEY]
+            wanted = [
+                text_of(texts, r).removeprefix("[photo] ")
+                for r in rows
+                if r.chat_id == user.id and r.key != EDIT_KEY
+            ]
             got = [
                 line.text.removeprefix("[photo] ")
                 for line in user.transcript
@@ -308,18 +301,3 @@ async def test_three_instances_place_fire_and_send_everything_once(
         # Telegram's limits held for the three instances together.
         assert api.rate_violations == []
     await engine.dispose()
-
-
-def text_of(texts: Texts, row: OutboxRow) -> str:
-    """Return the text an outbox message shows (a chart's photo is drawn only when sent)."""
-    message = render(
-        texts,
-        chat_id=row.chat_id,
-        lang=row.lang,
-        key=row.key,
-        params=row.params,
-        actions=[action_from_json(a) for a in row.actions],
-        photo=row.photo,
-    )
-    assert isinstance(message, Send)
-    return message.text.strip()
