@@ -234,17 +234,3 @@ class Delivery:
     def busy(self) -> bool:
         """Return whether a send is in flight or waits to be marked."""
         return bool(self._sending or self._unmarked)
-
-    async def drain(self, within: float = 10.0) -> None:
-        """Deliver until the outbox is empty or `within` seconds have passed."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + within
-        while loop.time() < end:
-            self._wake.clear()
-            pause = await self.deliver_due()
-            if not self.busy and not await self.queue.pending():
-                return
-            if pause > 0 or self._sending:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(max(pause, 0.01), 0.1))
-        await self._settle()
