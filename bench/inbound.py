@@ -50,19 +50,22 @@ class Meter:
     updates: int = 0
     first: float | None = None
     last: float = 0.0
+    cpu_first: float = 0.0
+    cpu_last: float = 0.0
 
     def on_line(self, line: TranscriptLine) -> None:
         """Record a user's update or the bot's reply (the emulator calls this as it happens)."""
         now = time.perf_counter()
         if not line.who.startswith("bot"):
             self.updates += 1
-            self.first = self.first if self.first is not None else now
+            if self.first is None:
+                self.first, self.cpu_first = now, time.process_time()
             self.waiting[line.chat_id].append(now)
         elif line.kind not in ("answer", "delete"):
             queue = self.waiting[line.chat_id]
             while queue:
                 self.latencies.append(now - queue.popleft())
-            self.last = now
+            self.last, self.cpu_last = now, time.process_time()
 
     def figures(self) -> tuple[float, float, float, int]:
         """Return updates/s, p50 and p99 latency in ms, and the updates seen."""
@@ -71,6 +74,15 @@ class Meter:
         p50 = percentile(self.latencies, 0.50) * 1000
         p99 = percentile(self.latencies, 0.99) * 1000
         return rate, p50, p99, self.updates
+
+    def cpu_per_update(self) -> float:
+        """Return the process's CPU time per update, in ms (bot, fake server and residents)."""
+        return (self.cpu_last - self.cpu_first) * 1000 / max(1, self.updates)
+
+    def busy(self) -> float:
+        """Return the share of the time the process was on the CPU (1.0: CPU-bound)."""
+        span = self.last - (self.first or self.last)
+        return (self.cpu_last - self.cpu_first) / span if span > 0 else float("nan")
 
 
 async def tap(user: FakeUser, label: str, timeout: float = STEP_TIMEOUT) -> None:
@@ -214,7 +226,9 @@ def row(label: str, backend: str, meter: Meter, base: float | None) -> list[obje
     """Return one line of the table."""
     rate, p50, p99, count = meter.figures()
     ratio = f"{rate / base:.2f}×" if base else "1.00×"
-    return [label, backend, count, f"{rate:.1f}", f"{p50:.1f}", f"{p99:.1f}", ratio]
+    cpu = f"{meter.cpu_per_update():.1f}"
+    busy = f"{meter.busy():.0%}"
+    return [label, backend, count, f"{rate:.1f}", f"{p50:.1f}", f"{p99:.1f}", cpu, busy, ratio]
 
 
 async def main() -> None:
@@ -255,7 +269,17 @@ async def main() -> None:
     print("\n".join(verdicts))
 
 
-HEADER = ("bot", "database", "updates", "updates/s", "p50 ms", "p99 ms", "÷ echo")
+HEADER = (
+    "bot",
+    "database",
+    "updates",
+    "updates/s",
+    "p50 ms",
+    "p99 ms",
+    "CPU ms/update",
+    "CPU busy",
+    "÷ echo",
+)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.bot_api import BotApiAdapter, Classes, Errors, Respond
+from bot.bot_api import ALLOWED_UPDATES, BotApiAdapter, Classes, Errors, Respond
 
 AIOGRAM_CLASSES = Classes.named_in(types)
 AIOGRAM_ERRORS = Errors(
@@ -30,6 +31,12 @@ AIOGRAM_ERRORS = Errors(
     transient=(TelegramServerError, TelegramNetworkError),
     base=TelegramAPIError,
 )
+
+
+class GetRawUpdates(GetUpdates):
+    """getUpdates, its answer left as JSON (see `BotApiAdapter.fetch`)."""
+
+    __returning__ = list[dict[str, Any]]
 
 
 def response_models() -> list[type[Response[Any]]]:
@@ -79,8 +86,13 @@ class AiogramBot(BotApiAdapter):
         await self.dispatcher.feed_update(self.bot, update)
 
     async def process_json(self, data: dict[str, Any]) -> None:
-        """Process an update received as JSON (webhook mode)."""
+        """Parse an update received as JSON and process it."""
         await self.process(Update.model_validate(data, context={"bot": self.bot}))
+
+    async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """Call getUpdates and return the updates as JSON, unparsed."""
+        ask = GetRawUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+        return await self.bot(ask)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         """Close the HTTP session."""

@@ -178,13 +178,6 @@ class Named(Protocol):
     def username(self) -> str | None: ...
 
 
-class Numbered(Protocol):
-    """An update, as far as the polling loop cares."""
-
-    @property
-    def update_id(self) -> int: ...
-
-
 class WebhookInfo(Protocol):
     """What getWebhookInfo returns, as far as operators care."""
 
@@ -204,9 +197,6 @@ class BotApi(Protocol):
     """The Bot API methods Sandan calls, as both libraries' Bot classes spell them."""
 
     def get_me(self) -> Awaitable[Named]: ...
-    def get_updates(
-        self, offset: int | None = None, *, timeout: int, allowed_updates: list[str]
-    ) -> Awaitable[Sequence[Numbered]]: ...
     def set_webhook(
         self, url: str, *, secret_token: str, allowed_updates: list[str]
     ) -> Awaitable[bool]: ...
@@ -337,7 +327,11 @@ class BotApiAdapter(ABC):
 
     @abstractmethod
     async def process_json(self, data: dict[str, Any]) -> None:
-        """Process an update received as JSON (webhook mode); return once it took effect."""
+        """Parse an update received as JSON and process it; return once it took effect."""
+
+    @abstractmethod
+    async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """Call getUpdates and return the updates as JSON, unparsed."""
 
     @abstractmethod
     async def close(self) -> None:
@@ -358,19 +352,23 @@ class BotApiAdapter(ABC):
         me = await self._call(self.api.get_me())
         return me.username or ""
 
-    async def fetch(self, offset: int | None, timeout: int) -> list[tuple[int, Any]]:
-        """Long-poll for updates after `offset` (which confirms everything before it)."""
-        updates = await self._call(
-            self.api.get_updates(offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
-        )
-        return [(u.update_id, u) for u in updates]
+    async def fetch(self, offset: int | None, timeout: int) -> list[tuple[int, dict[str, Any]]]:
+        """Long-poll for updates after `offset` (which confirms everything before it).
 
-    def sender(self, update: Any) -> int | None:
+        The updates come back as JSON: while some are being processed, every getUpdates hands
+        them out again (they are not confirmed yet), and parsing them into the library's objects
+        each time cost more than processing them. `process_json` parses the new ones only.
+        """
+        updates = await self._call(self.raw_updates(offset, timeout))
+        return [(int(u["update_id"]), u) for u in updates]
+
+    def sender(self, update: dict[str, Any]) -> int | None:
         """Return who sent an update (a message or a button press); None for anything else."""
-        for part in (getattr(update, "message", None), getattr(update, "callback_query", None)):
-            user = getattr(part, "from_user", None)
-            if user is not None:
-                return int(user.id)
+        for kind in ALLOWED_UPDATES:
+            part = update.get(kind)
+            user = part.get("from") if isinstance(part, dict) else None
+            if isinstance(user, dict) and isinstance(user.get("id"), int):
+                return int(user["id"])
         return None
 
     async def drop_webhook(self) -> None:

@@ -30,11 +30,11 @@ class UpdateSource(Protocol):
     """What a Telegram adapter offers the polling loop."""
 
     async def fetch(self, offset: int | None, timeout: int) -> list[tuple[int, Any]]:
-        """Long-poll for the updates after `offset`."""
+        """Long-poll for the updates after `offset`, each as cheaply as it can be returned."""
         ...
 
-    async def process(self, update: Any) -> None:
-        """Handle one update; return once its transaction has committed."""
+    async def process_json(self, update: Any) -> None:
+        """Parse and handle one update from `fetch`; return once its transaction has committed."""
         ...
 
     def sender(self, update: Any) -> int | None:
@@ -137,7 +137,7 @@ async def process_once(source: UpdateSource, update_id: int, update: Any) -> Non
     """Process an update, retrying while the database is unavailable; never twice in effect."""
     for attempt in range(ATTEMPTS_PER_UPDATE):
         try:
-            await source.process(update)
+            await source.process_json(update)
             return
         except asyncio.CancelledError:
             raise

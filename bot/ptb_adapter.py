@@ -18,11 +18,14 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.bot_api import BotApiAdapter, Classes, Errors, Respond
+from bot.bot_api import ALLOWED_UPDATES, BotApiAdapter, Classes, Errors, Respond
 
 POLL_SLACK = 10.0  # seconds a getUpdates answer may take beyond its long-poll timeout
+# `raw_updates` asks getUpdates through do_api_request, PTB's public way to a raw answer, which
+# suggests Bot.get_updates instead: that one parses every update (see `BotApiAdapter.fetch`).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 
 def retry_seconds(error: Exception) -> float:
@@ -101,8 +104,16 @@ class PtbBot(BotApiAdapter):
             raise failure
 
     async def process_json(self, data: dict[str, Any]) -> None:
-        """Process an update received as JSON (webhook mode)."""
+        """Parse an update received as JSON and process it."""
         await self.process(Update.de_json(data, self.bot))
+
+    async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """Call getUpdates and return the updates as JSON, unparsed."""
+        asked = {"offset": offset, "timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+        answer = await self.bot.do_api_request(
+            "getUpdates", api_kwargs=asked, read_timeout=POLL_SLACK + timeout
+        )
+        return cast(list[dict[str, Any]], answer)
 
     async def close(self) -> None:
         """Shut the application down and close both HTTP clients."""

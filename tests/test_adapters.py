@@ -36,7 +36,7 @@ class Rig:
         offset = None
         while batch := await self.adapter.fetch(offset, 0):
             for update_id, update in batch:
-                await self.adapter.process(update)
+                await self.adapter.process_json(update)
                 offset = update_id + 1
         return list(self.events)
 

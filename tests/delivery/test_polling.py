@@ -32,7 +32,7 @@ class Telegram:
         self.progress.set()
         return [(update_id, (update_id, sender)) for update_id, sender in self.waiting]
 
-    async def process(self, update: tuple[int, int]) -> None:
+    async def process_json(self, update: tuple[int, int]) -> None:
         """Handle an update, once its gate (if any) opens."""
         update_id, _ = update
         self.started.append(update_id)
