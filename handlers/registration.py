@@ -6,12 +6,14 @@ from handlers.context import Context
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
 from workflows.errors import InvalidInput
-from workflows.model import ChatState, Household, PlaceKind
+from workflows.model import ChatState, Household, Place, PlaceKind
 from workflows.people import join_staff, register_resident, set_language, set_phone
 
 INVITE_PREFIX = "inv_"
 BUILDING_PREFIX = "b_"
-ROOMS_PER_PAGE = 48  # twelve rows of four
+# Telegram refuses a message with more than 100 buttons, and a street office has communities,
+# a community buildings, a high-rise unit rooms past that: every list comes in pages of 48.
+PER_PAGE = 48
 
 
 async def start(ctx: Context) -> None:
@@ -50,47 +52,76 @@ def _roles(ctx: Context) -> str:
 
 async def ask_community(ctx: Context) -> None:
     """Ask which community the household is in."""
-    communities = await ctx.uow.places.children(None, PlaceKind.COMMUNITY)
-    if not communities:
+    buttons = await _community_buttons(ctx)
+    if not buttons:
         ctx.say("register.no_org")
         return
-    buttons = [Button(c.names.pick(ctx.lang), f"rc:{c.id}") for c in communities]
-    ctx.say("register.ask_community", rows(buttons, 2))
+    ctx.say("register.ask_community", _paged(ctx, buttons, 2, 0, "cp:", "btn.communities_more"))
+
+
+async def turn_communities(ctx: Context, page: int) -> None:
+    """Show another page of the communities on the same message."""
+    buttons = await _community_buttons(ctx)
+    _turn(ctx, _paged(ctx, buttons, 2, page, "cp:", "btn.communities_more"))
+
+
+async def _community_buttons(ctx: Context) -> list[Button]:
+    communities = await ctx.uow.places.children(None, PlaceKind.COMMUNITY)
+    return [Button(c.names.pick(ctx.lang), f"rc:{c.id}") for c in communities]
 
 
 async def choose_community(ctx: Context, community_id: int) -> None:
     """Show the buildings of the chosen community."""
-    community = await ctx.uow.places.get(community_id)
-    if community is None or community.kind != PlaceKind.COMMUNITY:
-        raise InvalidInput(reason="place")
+    community = await _place(ctx, community_id, PlaceKind.COMMUNITY)
+    buttons = await _building_buttons(ctx, community.id)
+    keyboard = _paged(ctx, buttons, 3, 0, f"bp:{community.id}:", "btn.buildings_more")
+    ctx.answer()
+    ctx.say("register.ask_building", keyboard, community=community.names.pick(ctx.lang))
+
+
+async def turn_buildings(ctx: Context, community_id: int, page: int) -> None:
+    """Show another page of the community's buildings on the same message."""
+    community = await _place(ctx, community_id, PlaceKind.COMMUNITY)
+    buttons = await _building_buttons(ctx, community.id)
+    _turn(ctx, _paged(ctx, buttons, 3, page, f"bp:{community.id}:", "btn.buildings_more"))
+
+
+async def _building_buttons(ctx: Context, community_id: int) -> list[Button]:
     buttons: list[Button] = []
-    for grid in await ctx.uow.places.children(community.id, PlaceKind.GRID):
+    for grid in await ctx.uow.places.children(community_id, PlaceKind.GRID):
         for building in await ctx.uow.places.children(grid.id, PlaceKind.BUILDING):
             buttons.append(Button(building.names.pick(ctx.lang), f"rb:{building.id}"))
-    ctx.answer()
-    ctx.say("register.ask_building", rows(buttons, 3), community=community.names.pick(ctx.lang))
+    return buttons
 
 
 async def choose_building(ctx: Context, building_id: int) -> None:
     """Show the units of the chosen building."""
-    building = await ctx.uow.places.get(building_id)
-    if building is None or building.kind != PlaceKind.BUILDING:
-        raise InvalidInput(reason="place")
+    building = await _place(ctx, building_id, PlaceKind.BUILDING)
     ctx.answer()
     await _ask_unit(ctx, building.id)
 
 
 async def _ask_unit(ctx: Context, building_id: int) -> None:
+    buttons = await _unit_buttons(ctx, building_id)
+    keyboard = _paged(ctx, buttons, 3, 0, f"up:{building_id}:", "btn.units_more")
+    ctx.say("register.ask_unit", keyboard)
+
+
+async def turn_units(ctx: Context, building_id: int, page: int) -> None:
+    """Show another page of the building's units on the same message."""
+    building = await _place(ctx, building_id, PlaceKind.BUILDING)
+    buttons = await _unit_buttons(ctx, building.id)
+    _turn(ctx, _paged(ctx, buttons, 3, page, f"up:{building.id}:", "btn.units_more"))
+
+
+async def _unit_buttons(ctx: Context, building_id: int) -> list[Button]:
     units = await ctx.uow.places.children(building_id, PlaceKind.UNIT)
-    buttons = [Button(u.names.pick(ctx.lang), f"ru:{u.id}") for u in units]
-    ctx.say("register.ask_unit", rows(buttons, 3))
+    return [Button(u.names.pick(ctx.lang), f"ru:{u.id}") for u in units]
 
 
 async def choose_unit(ctx: Context, unit_id: int) -> None:
     """Show the rooms of the chosen unit, a page at a time."""
-    unit = await ctx.uow.places.get(unit_id)
-    if unit is None or unit.kind != PlaceKind.UNIT:
-        raise InvalidInput(reason="place")
+    unit = await _place(ctx, unit_id, PlaceKind.UNIT)
     households = await ctx.uow.places.households(unit.id)
     ctx.answer()
     ctx.say(
@@ -100,29 +131,47 @@ async def choose_unit(ctx: Context, unit_id: int) -> None:
 
 async def turn_rooms(ctx: Context, unit_id: int, page: int) -> None:
     """Show another page of the unit's rooms on the same message."""
-    unit = await ctx.uow.places.get(unit_id)
-    if unit is None or unit.kind != PlaceKind.UNIT:
-        raise InvalidInput(reason="place")
+    unit = await _place(ctx, unit_id, PlaceKind.UNIT)
     households = await ctx.uow.places.households(unit.id)
-    ctx.answer()
-    if ctx.event.message_id is not None:
-        keyboard = _rooms(ctx, unit.id, households, page)
-        ctx.send_edit(Edit(ctx.event.chat_id, ctx.event.message_id, None, keyboard))
+    _turn(ctx, _rooms(ctx, unit.id, households, page))
 
 
 def _rooms(ctx: Context, unit_id: int, households: list[Household], page: int) -> Keyboard:
-    # Telegram refuses a message with more than 100 buttons, and a unit of a high-rise has
-    # more rooms than that: before paging, such a unit's residents got no room list at all.
-    last = max(0, (len(households) - 1) // ROOMS_PER_PAGE)
+    buttons = [Button(h.room, f"rh:{h.id}") for h in households]
+    return _paged(ctx, buttons, 4, page, f"rp:{unit_id}:", "btn.rooms_more")
+
+
+async def _place(ctx: Context, place_id: int, kind: PlaceKind) -> Place:
+    """Return the place a button names, if it is of the kind the step expects."""
+    place = await ctx.uow.places.get(place_id)
+    if place is None or place.kind != kind:
+        raise InvalidInput(reason="place")
+    return place
+
+
+def _paged(
+    ctx: Context, buttons: list[Button], per_row: int, page: int, turn: str, more: str
+) -> Keyboard:
+    """Return one page of the buttons, with buttons to the pages before and after it.
+
+    `turn` + a page number is the data of those buttons; `more` names the way forward.
+    """
+    last = max(0, (len(buttons) - 1) // PER_PAGE)
     page = min(max(page, 0), last)
-    shown = households[page * ROOMS_PER_PAGE : (page + 1) * ROOMS_PER_PAGE]
-    keyboard = rows([Button(h.room, f"rh:{h.id}") for h in shown], 4)
-    turn = []
+    keyboard = rows(buttons[page * PER_PAGE : (page + 1) * PER_PAGE], per_row)
+    pages = []
     if page > 0:
-        turn.append(ctx.button("btn.rooms_back", f"rp:{unit_id}:{page - 1}"))
+        pages.append(ctx.button("btn.page_back", f"{turn}{page - 1}"))
     if page < last:
-        turn.append(ctx.button("btn.rooms_more", f"rp:{unit_id}:{page + 1}"))
-    return (*keyboard, tuple(turn)) if turn else keyboard
+        pages.append(ctx.button(more, f"{turn}{page + 1}"))
+    return (*keyboard, tuple(pages)) if pages else keyboard
+
+
+def _turn(ctx: Context, keyboard: Keyboard) -> None:
+    """Put another page of a list on the message whose button was pressed."""
+    ctx.answer()
+    if ctx.event.message_id is not None:
+        ctx.send_edit(Edit(ctx.event.chat_id, ctx.event.message_id, None, keyboard))
 
 
 async def choose_room(ctx: Context, household_id: int) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.demo import tap
 from bot.emulator import SentMessage
-from storage.models import HouseholdRow
+from storage.models import HouseholdRow, PlaceRow
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus, Role
 
@@ -333,6 +333,65 @@ async def test_a_unit_with_more_rooms_than_one_message_holds_is_shown_a_page_at_
         assert person is not None and person.household_id is not None
         household = await uow.places.household(person.household_id)
     assert household is not None and household.room == "3904"
+
+
+async def test_a_community_with_more_buildings_than_one_message_holds_is_shown_a_page_at_a_time(
+    world: World,
+) -> None:
+    """A big community's buildings come in pages; back and forth, then the last one registers."""
+    async with world.app.sessions() as session, session.begin():
+        tower = PlaceRow(
+            kind="building",
+            code="far-tower",
+            name_zh="远景楼",
+            name_en="Far Tower",
+            parent_id=world.place.grid.id,
+            position=999,
+        )
+        session.add_all(
+            PlaceRow(
+                kind="building",
+                code=f"filler-{n}",
+                name_zh=f"新{n}栋",
+                name_en=f"New {n}",
+                parent_id=world.place.grid.id,
+                position=100 + n,
+            )
+            for n in range(110)
+        )
+        session.add(tower)
+        await session.flush()
+        unit = PlaceRow(
+            kind="unit", code="far-tower-1", name_zh="一单元", name_en="Unit 1", parent_id=tower.id
+        )
+        session.add(unit)
+        await session.flush()
+        session.add(HouseholdRow(unit_id=unit.id, room="808", is_key=False))
+    user = world.api.user(7779, "新楼居民")
+    user.start()
+    await tap(user, world.place.community.names.zh)
+    buildings = await user.wait_for("楼栋")
+    assert 0 < len(buildings.button_texts()) <= 100
+    assert "远景楼" not in buildings.button_texts()
+    await tap(user, "更多楼栋")
+    await user.wait_for(showing("◀ 上一页"))
+    await tap(user, "◀ 上一页")
+    await user.wait_for(
+        lambda m: "1号楼" in m.button_texts() and "◀ 上一页" not in m.button_texts()
+    )
+    await tap(user, "更多楼栋")
+    await user.wait_for(showing("◀ 上一页"))
+    await tap(user, "更多楼栋")
+    await user.wait_for(showing("远景楼"))
+    await tap(user, "远景楼")
+    await tap(user, "一单元")
+    await tap(user, "808")
+    await user.wait_for("登记好了")
+    async with world.app.unit_of_work() as uow:
+        person = await uow.people.by_telegram(7779)
+        assert person is not None and person.household_id is not None
+        household = await uow.places.household(person.household_id)
+    assert household is not None and household.room == "808"
 
 
 def showing(room: str) -> Callable[[SentMessage], bool]:
