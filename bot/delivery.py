@@ -110,16 +110,19 @@ class Delivery:
         if room <= 0:
             return IDLE_POLL  # a finishing send wakes the worker
         due = await self.queue.due(limit=room + len(self._unmarked))
-        pause = IDLE_POLL
-        if due.next_at is not None:
-            pause = min(pause, max(0.05, (due.next_at - self.clock.now()).total_seconds()))
-        if due.paced is not None:
-            pause = min(pause, max(0.02, due.paced))
         # A chat with a send on the way here is skipped (its claim hides it from the other
         # instances; from this one, a read may have raced the send's finish).
         busy = set(self._sending) | {m.chat_id for m in self._unmarked.values()}
         wanted = [m for m in due.messages if m.chat_id not in busy][: max(0, room)]
         claimed = await self.queue.claim(wanted)
+        next_at, paced = due.next_at, due.paced
+        if due.messages and not claimed:  # found some, all taken: `due` did not read what waits
+            next_at, paced = await self.queue.waits()
+        pause = IDLE_POLL
+        if next_at is not None:
+            pause = min(pause, max(0.05, (next_at - self.clock.now()).total_seconds()))
+        if paced is not None:
+            pause = min(pause, max(0.02, paced))
         loop = asyncio.get_running_loop()
         for claim in claimed:
             at = loop.time() + claim.delay

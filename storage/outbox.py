@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select, update
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -87,6 +87,20 @@ class Claimed:
     delay: float
 
 
+@dataclass(frozen=True)
+class _Look:
+    """The pieces of one look at the outbox (`OutboxQueue._look`)."""
+
+    now: datetime
+    held: ColumnElement[bool]
+    pending: tuple[ColumnElement[bool], ...]
+    heads: ColumnElement[bool]
+    ahead: ColumnElement[float]
+    paced: ColumnElement[bool]
+    with_pace: Select[OutboxRow]
+    free: Select[OutboxRow]
+
+
 class OutboxQueue:
     """Reads due messages in order per chat, claims them and records how each delivery went."""
 
@@ -112,7 +126,44 @@ class OutboxQueue:
         messages keep their order, an edit of a message already there does not wait behind
         new ones, and a long queue for one chat does not hold up the others. A chat is free
         when no worker holds a claim on any of its messages and its pace allows one more.
+
+        What waits (`next_at`, `paced`) is read only when nothing is due: a worker that found
+        messages looks again as soon as it claimed them (or asks `waits`, when it claimed none).
         """
+        look = self._look()
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                look.free.order_by(OutboxRow.urgent.desc(), OutboxRow.id).limit(min(limit, SCAN))
+            )
+            messages = [_outgoing(row) for row in rows]
+            if messages:
+                return Due(messages, None, None)
+            next_at, paced = await self._waits(session, look)
+        return Due(messages, next_at, paced)
+
+    async def waits(self) -> tuple[datetime | None, float | None]:
+        """Return when the first message held back comes due, and when the first paced chat is free.
+
+        The first: a retry, or a notice held for the quiet hours; the second, in seconds.
+        """
+        async with self.sessions() as session:
+            return await self._waits(session, self._look())
+
+    async def _waits(
+        self, session: AsyncSession, look: _Look
+    ) -> tuple[datetime | None, float | None]:
+        paced = await session.scalar(
+            look.with_pace.with_only_columns(func.min(look.ahead)).where(look.paced)
+        )
+        next_at = await session.scalar(
+            select(func.min(OutboxRow.not_before)).where(
+                or_(look.heads, look.held), *look.pending[:2], OutboxRow.not_before > look.now
+            )
+        )
+        return next_at, paced
+
+    def _look(self) -> _Look:
+        """Build the statements of one look at the outbox (see `due`)."""
         now = self.now()
         clock = db_epoch()
         # A notice held for the quiet hours (never tried, not before morning) does not hold up
@@ -147,24 +198,7 @@ class OutboxQueue:
             .outerjoin(SendSlotRow, SendSlotRow.key == cast(OutboxRow.chat_id, String))
             .where(heads, is_due, OutboxRow.chat_id.not_in(claimed))
         )
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                with_pace.where(~paced)
-                .order_by(OutboxRow.urgent.desc(), OutboxRow.id)
-                .limit(min(limit, SCAN))
-            )
-            messages = [_outgoing(row) for row in rows]
-            if len(messages) >= limit:
-                return Due(messages, None, None)  # the worker is woken when these are sent
-            # Fewer than asked for: when do the chats waiting for their pace, and the messages
-            # waiting for a retry or the morning, come due?
-            wait = await session.scalar(with_pace.with_only_columns(func.min(ahead)).where(paced))
-            next_at = await session.scalar(
-                select(func.min(OutboxRow.not_before)).where(
-                    or_(heads, held), *pending[:2], OutboxRow.not_before > now
-                )
-            )
-        return Due(messages, next_at, wait)
+        return _Look(now, held, pending, heads, ahead, paced, with_pace, with_pace.where(~paced))
 
     async def claim(self, messages: Sequence[Outgoing]) -> list[Claimed]:
         """Claim what no other worker claimed meanwhile, and book each an overall send slot.
