@@ -118,6 +118,29 @@ async def test_a_lock_held_past_the_patience_is_a_clear_error_and_nothing_is_hal
         await engine.dispose()
 
 
+async def test_a_read_overtaken_by_another_write_fails_at_once_instead_of_waiting(
+    url: str,
+) -> None:
+    """SQLITE_BUSY_SNAPSHOT: no wait helps, the unit of work must start again (callers retry)."""
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    try:
+        async with sessions() as session:
+            await session.execute(text("BEGIN"))  # pysqlite begins only before a write
+            await session.execute(text("SELECT count(*) FROM processed_updates"))  # a snapshot
+            other = sqlite3.connect(str(make_url(url).database), isolation_level=None)
+            other.execute("INSERT INTO processed_updates (update_id, at) VALUES (5, 0)")
+            other.close()
+            async with asyncio.timeout(10):  # 30 s of patience would be spent in vain here
+                with pytest.raises(OperationalError, match="database is locked"):
+                    await session.execute(
+                        text("INSERT INTO processed_updates (update_id, at) VALUES (6, 0)")
+                    )
+        await write(sessions, 6)  # started again, it goes through
+    finally:
+        await engine.dispose()
+
+
 async def test_our_own_transactions_side_by_side_all_land(url: str) -> None:
     engine = make_engine(url)
     sessions = make_sessions(engine)
