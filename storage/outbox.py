@@ -10,16 +10,31 @@ so instances on several machines agree without trusting each other's clocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, String, and_, case, cast, func, or_, select, update
+from sqlalchemy import (
+    Float,
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import OutboxRow, SendSlotRow, db_epoch, dialect_insert
+from storage.models import OutboxRow, SendSlotRow, UTCDateTime, db_epoch
 from workflows.model import EDIT_KEY
 
 SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
@@ -89,16 +104,11 @@ class Claimed:
 
 @dataclass(frozen=True)
 class _Look:
-    """The pieces of one look at the outbox (`OutboxQueue._look`)."""
+    """The statements of a look at the outbox (`OutboxQueue._look`), each taking `now`."""
 
-    now: datetime
-    held: ColumnElement[bool]
-    pending: tuple[ColumnElement[bool], ...]
-    heads: ColumnElement[bool]
-    ahead: ColumnElement[float]
-    paced: ColumnElement[bool]
-    with_pace: Select[OutboxRow]
-    free: Select[OutboxRow]
+    free: Select[Any]  # the free chats' heads that are due, urgent first
+    first_paced: Select[Any]  # seconds until the first chat held back by its pace is free
+    first_held: Select[Any]  # when the first head held back (a retry, quiet hours) comes due
 
 
 class OutboxQueue:
@@ -130,15 +140,13 @@ class OutboxQueue:
         What waits (`next_at`, `paced`) is read only when nothing is due: a worker that found
         messages looks again as soon as it claimed them (or asks `waits`, when it claimed none).
         """
-        look = self._look()
+        look, now = self._look, {"now": self.now()}
         async with self.sessions() as session:
-            rows = await session.scalars(
-                look.free.order_by(OutboxRow.urgent.desc(), OutboxRow.id).limit(min(limit, SCAN))
-            )
+            rows = await session.execute(look.free.limit(max(1, min(limit, SCAN))), now)
             messages = [_outgoing(row) for row in rows]
             if messages:
                 return Due(messages, None, None)
-            next_at, paced = await self._waits(session, look)
+            next_at, paced = await self._waits(session, now)
         return Due(messages, next_at, paced)
 
     async def waits(self) -> tuple[datetime | None, float | None]:
@@ -147,58 +155,60 @@ class OutboxQueue:
         The first: a retry, or a notice held for the quiet hours; the second, in seconds.
         """
         async with self.sessions() as session:
-            return await self._waits(session, self._look())
+            return await self._waits(session, {"now": self.now()})
 
     async def _waits(
-        self, session: AsyncSession, look: _Look
+        self, session: AsyncSession, now: dict[str, datetime]
     ) -> tuple[datetime | None, float | None]:
-        paced = await session.scalar(
-            look.with_pace.with_only_columns(func.min(look.ahead)).where(look.paced)
-        )
-        next_at = await session.scalar(
-            select(func.min(OutboxRow.not_before)).where(
-                or_(look.heads, look.held), *look.pending[:2], OutboxRow.not_before > look.now
-            )
-        )
+        paced = await session.scalar(self._look.first_paced, now)
+        next_at = await session.scalar(self._look.first_held, now)
         return next_at, paced
 
+    @functools.cached_property
     def _look(self) -> _Look:
-        """Build the statements of one look at the outbox (see `due`)."""
-        now = self.now()
+        """Build the statements of a look at the outbox (see `due`), once: `now` is a parameter."""
+        now = bindparam("now", type_=UTCDateTime())
         clock = db_epoch()
         # A notice held for the quiet hours (never tried, not before morning) does not hold up
         # the chat: the person's own replies go on; held notices keep their order among them.
         held = and_(
-            OutboxRow.attempts == 0, OutboxRow.not_before.is_not(None), OutboxRow.not_before > now
+            _OUTBOX.c.attempts == 0, _OUTBOX.c.not_before.is_not(None), _OUTBOX.c.not_before > now
         )
-        pending = (OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None), ~held)
-        edits = (*pending, OutboxRow.key == EDIT_KEY)
+        unsent = (_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.failed_at.is_(None))
+        pending = (*unsent, ~held)
+        edits = (*pending, _OUTBOX.c.key == EDIT_KEY)
         heads = or_(
-            OutboxRow.id.in_(
-                select(func.min(OutboxRow.id)).where(*edits).group_by(OutboxRow.chat_id)
+            _OUTBOX.c.id.in_(
+                select(func.min(_OUTBOX.c.id)).where(*edits).group_by(_OUTBOX.c.chat_id)
             ),
-            OutboxRow.id.in_(
-                select(func.min(OutboxRow.id))
+            _OUTBOX.c.id.in_(
+                select(func.min(_OUTBOX.c.id))
                 .where(
                     *pending,
-                    OutboxRow.key != EDIT_KEY,
-                    OutboxRow.chat_id.not_in(select(OutboxRow.chat_id).where(*edits)),
+                    _OUTBOX.c.key != EDIT_KEY,
+                    _OUTBOX.c.chat_id.not_in(select(_OUTBOX.c.chat_id).where(*edits)),
                 )
-                .group_by(OutboxRow.chat_id)
+                .group_by(_OUTBOX.c.chat_id)
             ),
         )
-        claimed = select(OutboxRow.chat_id).where(*pending[:2], OutboxRow.lease_until > clock)
-        is_due = or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now)
+        claimed = select(_OUTBOX.c.chat_id).where(*unsent, _OUTBOX.c.lease_until > clock)
+        is_due = or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= now)
         # The chat's pace: how far its next free moment lies beyond now, less its burst.
-        slack = case((OutboxRow.chat_id < 0, 0.0), else_=self.pace.slack(PRIVATE))
-        ahead = SendSlotRow.next_at - slack - clock
-        paced = and_(OutboxRow.key != EDIT_KEY, SendSlotRow.next_at.is_not(None), ahead > 0)
+        slack = case((_OUTBOX.c.chat_id < 0, 0.0), else_=self.pace.slack(PRIVATE))
+        ahead = _SLOTS.c.next_at - slack - clock
+        paced = and_(_OUTBOX.c.key != EDIT_KEY, _SLOTS.c.next_at.is_not(None), ahead > 0)
         with_pace = (
-            select(OutboxRow)
-            .outerjoin(SendSlotRow, SendSlotRow.key == cast(OutboxRow.chat_id, String))
-            .where(heads, is_due, OutboxRow.chat_id.not_in(claimed))
+            select(_OUTBOX)
+            .outerjoin(_SLOTS, _SLOTS.c.key == sql_cast(_OUTBOX.c.chat_id, String))
+            .where(heads, is_due, _OUTBOX.c.chat_id.not_in(claimed))
         )
-        return _Look(now, held, pending, heads, ahead, paced, with_pace, with_pace.where(~paced))
+        return _Look(
+            free=with_pace.where(~paced).order_by(_OUTBOX.c.urgent.desc(), _OUTBOX.c.id),
+            first_paced=with_pace.with_only_columns(func.min(ahead)).where(paced),
+            first_held=select(func.min(_OUTBOX.c.not_before)).where(
+                or_(heads, held), *unsent, _OUTBOX.c.not_before > now
+            ),
+        )
 
     async def claim(self, messages: Sequence[Outgoing]) -> list[Claimed]:
         """Claim what no other worker claimed meanwhile, and book each an overall send slot.
@@ -209,32 +219,16 @@ class OutboxQueue:
         """
         if not messages:
             return []
-        clock = db_epoch()
-        free = or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < clock)
+        asked = {"ids": [m.id for m in messages], "lease": self.lease, "owner": self.owner}
         async with self.sessions() as session, session.begin():
-            won = set(
-                await session.scalars(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.id.in_([m.id for m in messages]),
-                        OutboxRow.sent_at.is_(None),
-                        OutboxRow.failed_at.is_(None),
-                        free,
-                    )
-                    .values(lease_until=clock + self.lease, lease_owner=self.owner)
-                    .returning(OutboxRow.id)
-                )
-            )
+            won = set(await session.scalars(CLAIM, asked))
             mine = [m for m in messages if m.id in won]
             if not mine:
                 return []
             step = 1.0 / self.pace.overall_per_second
             booked = len(mine) * step
-            row = (
-                await session.execute(
-                    _move_on(session, OVERALL, clock, booked).returning(SendSlotRow.next_at, clock)
-                )
-            ).one()
+            book = _pace_statements(_dialect(session))[1]
+            row = (await session.execute(book, {"key": OVERALL, "seconds": booked})).one()
         first = row[0] - booked - row[1]  # seconds from now until the first booked slot
         return [Claimed(m, max(0.0, first + i * step)) for i, m in enumerate(mine)]
 
@@ -288,35 +282,60 @@ class OutboxQueue:
         request that was slow to arrive must not bring the chat's next one too close to it.
         Any attempt may have arrived (a 429 or a timeout too), so each one counts.
         """
-        clock = db_epoch()
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == message.id)
-                .values(lease_until=None, lease_owner=None, **values)
-            )
+            await session.execute(FINISH, {"message_id": message.id, **values})
             if not message.is_edit:
                 step = self.pace.interval(message.chat_id)
-                key = str(message.chat_id)
-                await session.execute(_move_on(session, key, clock, step))
+                move_on = _pace_statements(_dialect(session))[0]
+                await session.execute(move_on, {"key": str(message.chat_id), "seconds": step})
 
 
-def _move_on(session: AsyncSession, key: str, clock: ColumnElement[float], seconds: float) -> Any:
-    """Return an upsert moving a pace on by `seconds` from now, or from where it already is.
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_SLOTS = cast(Table, SendSlotRow.__table__)
+_CLOCK = db_epoch()
+# Claim what is still unsent and unclaimed (or whose claim ran out), for `lease` seconds.
+CLAIM = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        _OUTBOX.c.sent_at.is_(None),
+        _OUTBOX.c.failed_at.is_(None),
+        or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < _CLOCK),
+    )
+    .values(lease_until=_CLOCK + bindparam("lease"), lease_owner=bindparam("owner"))
+    .returning(_OUTBOX.c.id)
+)
+# An attempt's outcome: the columns given with the parameters, and the claim let go.
+FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("message_id"))
+    .values(lease_until=None, lease_owner=None)
+)
+
+
+@functools.cache
+def _pace_statements(dialect: str) -> tuple[Any, Any]:
+    """Return the upsert moving a pace on by `seconds` from now, and the same returning it.
 
     The pace's `next_at` is the moment by which everything booked on it has been used up
     (a "theoretical arrival time"): it never falls behind now, and each send pushes it on.
     """
-    insert = dialect_insert(session)
-    later = case((SendSlotRow.next_at > clock, SendSlotRow.next_at), else_=clock)
-    return (
-        insert(SendSlotRow)
-        .values(key=key, next_at=clock + seconds, tokens=0.0)
-        .on_conflict_do_update(index_elements=[SendSlotRow.key], set_={"next_at": later + seconds})
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    seconds = bindparam("seconds", type_=Float())
+    later = case((_SLOTS.c.next_at > _CLOCK, _SLOTS.c.next_at), else_=_CLOCK)
+    move_on = (
+        insert_of(_SLOTS)
+        .values(key=bindparam("key"), next_at=_CLOCK + seconds, tokens=0.0)
+        .on_conflict_do_update(index_elements=[_SLOTS.c.key], set_={"next_at": later + seconds})
     )
+    return move_on, move_on.returning(_SLOTS.c.next_at, _CLOCK)
 
 
-def _outgoing(row: OutboxRow) -> Outgoing:
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _outgoing(row: Row[Any]) -> Outgoing:
     return Outgoing(
         id=row.id,
         person_id=row.person_id,
