@@ -328,11 +328,7 @@ async def test_a_unit_with_more_rooms_than_one_message_holds_is_shown_a_page_at_
         await user.wait_for(showing(last_on_page))
     await tap(user, "3904")
     await user.wait_for("登记好了")
-    async with world.app.unit_of_work() as uow:
-        person = await uow.people.by_telegram(7778)
-        assert person is not None and person.household_id is not None
-        household = await uow.places.household(person.household_id)
-    assert household is not None and household.room == "3904"
+    assert await registered_room(world, 7778) == "3904"
 
 
 async def test_a_community_with_more_buildings_than_one_message_holds_is_shown_a_page_at_a_time(
@@ -387,11 +383,17 @@ async def test_a_community_with_more_buildings_than_one_message_holds_is_shown_a
     await tap(user, "一单元")
     await tap(user, "808")
     await user.wait_for("登记好了")
+    assert await registered_room(world, 7779) == "808"
+
+
+async def registered_room(world: World, telegram_id: int) -> str | None:
+    """Return the room the person is registered to, if any."""
     async with world.app.unit_of_work() as uow:
-        person = await uow.people.by_telegram(7779)
-        assert person is not None and person.household_id is not None
+        person = await uow.people.by_telegram(telegram_id)
+        if person is None or person.household_id is None:
+            return None
         household = await uow.places.household(person.household_id)
-    assert household is not None and household.room == "808"
+    return household.room if household else None
 
 
 def showing(room: str) -> Callable[[SentMessage], bool]:
