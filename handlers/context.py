@@ -69,10 +69,6 @@ class Context:
         """Reply with a ready-made message."""
         self.replies.append(message)
 
-    def send_edit(self, edit: Edit) -> None:
-        """Change a message of this chat (its text, its buttons)."""
-        self.replies.append(edit)
-
     def answer(self, key: str | None = None, *, alert: bool = False, **params: Any) -> None:
         """Answer the button press being handled (once)."""
         if self.event.callback_id is None or self.answered:
@@ -83,8 +79,12 @@ class Context:
 
     def clear_buttons(self, text: str | None = None) -> None:
         """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
+        self.edit_pressed(text, ())
+
+    def edit_pressed(self, text: str | None, buttons: Keyboard) -> None:
+        """Change the message whose button was pressed: its text (None: as it is) and buttons."""
         if self.event.message_id is not None and self.event.callback_id is not None:
-            self.replies.append(Edit(self.event.chat_id, self.event.message_id, text, ()))
+            self.replies.append(Edit(self.event.chat_id, self.event.message_id, text, buttons))
 
     def button(self, key: str, data: str, **params: Any) -> Button:
         """Return an inline button labelled from the catalog."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.events import Button, Edit, Keyboard, Send, rows
+from handlers.events import Button, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
 from workflows.errors import InvalidInput
 from workflows.model import ChatState, Household, Place, PlaceKind
@@ -170,8 +170,7 @@ def _paged(
 def _turn(ctx: Context, keyboard: Keyboard) -> None:
     """Put another page of a list on the message whose button was pressed."""
     ctx.answer()
-    if ctx.event.message_id is not None:
-        ctx.send_edit(Edit(ctx.event.chat_id, ctx.event.message_id, None, keyboard))
+    ctx.edit_pressed(None, keyboard)
 
 
 async def choose_room(ctx: Context, household_id: int) -> None:
