@@ -50,11 +50,19 @@ def _db_epoch_sqlite(element: db_epoch, compiler: SQLCompiler, **kw: Any) -> str
     return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
-def dialect_insert(session: AsyncSession) -> Callable[[type[Base]], Any]:
-    """Return `insert` of the session's database, which has ON CONFLICT (upsert) clauses."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+def dialect_of(session: AsyncSession) -> str:
+    """Return the name of the session's database: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str) -> Callable[[Any], Any]:
+    """Return `insert` of that database, which has ON CONFLICT (upsert) clauses."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def dialect_insert(session: AsyncSession) -> Callable[[Any], Any]:
+    """Return `insert` of the session's database."""
+    return insert_for(dialect_of(session))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

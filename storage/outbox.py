@@ -31,10 +31,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import OutboxRow, SendSlotRow, UTCDateTime, db_epoch
+from storage.models import OutboxRow, SendSlotRow, UTCDateTime, db_epoch, dialect_of, insert_for
 from workflows.model import EDIT_KEY
 
 SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
@@ -227,7 +226,7 @@ class OutboxQueue:
                 return []
             step = 1.0 / self.pace.overall_per_second
             booked = len(mine) * step
-            book = _pace_statements(_dialect(session))[1]
+            book = _pace_statements(dialect_of(session))[1]
             row = (await session.execute(book, {"key": OVERALL, "seconds": booked})).one()
         first = row[0] - booked - row[1]  # seconds from now until the first booked slot
         return [Claimed(m, max(0.0, first + i * step)) for i, m in enumerate(mine)]
@@ -286,7 +285,7 @@ class OutboxQueue:
             await session.execute(FINISH, {"message_id": message.id, **values})
             if not message.is_edit:
                 step = self.pace.interval(message.chat_id)
-                move_on = _pace_statements(_dialect(session))[0]
+                move_on = _pace_statements(dialect_of(session))[0]
                 await session.execute(move_on, {"key": str(message.chat_id), "seconds": step})
 
 
@@ -320,7 +319,7 @@ def _pace_statements(dialect: str) -> tuple[Any, Any]:
     The pace's `next_at` is the moment by which everything booked on it has been used up
     (a "theoretical arrival time"): it never falls behind now, and each send pushes it on.
     """
-    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_of = insert_for(dialect)
     seconds = bindparam("seconds", type_=Float())
     later = case((_SLOTS.c.next_at > _CLOCK, _SLOTS.c.next_at), else_=_CLOCK)
     move_on = (
@@ -329,10 +328,6 @@ def _pace_statements(dialect: str) -> tuple[Any, Any]:
         .on_conflict_do_update(index_elements=[_SLOTS.c.key], set_={"next_at": later + seconds})
     )
     return move_on, move_on.returning(_SLOTS.c.next_at, _CLOCK)
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def _outgoing(row: Row[Any]) -> Outgoing:

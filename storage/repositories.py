@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -27,6 +26,8 @@ from storage.models import (
     RoleRow,
     TeamMemberRow,
     TeamRow,
+    dialect_of,
+    insert_for,
 )
 from workflows.model import (
     AuditEntry,
@@ -94,7 +95,7 @@ ADD_TO_OUTBOX = insert(_OUTBOX)
 @functools.cache
 def _statements(dialect: str) -> tuple[Any, Any]:
     """Return the upsert of a chat state and the first-time record of an update, per dialect."""
-    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_of = insert_for(dialect)
     chat = insert_of(_CHATS)
     put_chat = chat.on_conflict_do_update(
         index_elements=[_CHATS.c.telegram_id],
@@ -106,10 +107,6 @@ def _statements(dialect: str) -> tuple[Any, Any]:
         .returning(_SEEN.c.update_id)
     )
     return put_chat, seen
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def _person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
@@ -631,7 +628,7 @@ class SqlChats:
         if state is None:
             await self.session.execute(FORGET_CHAT_STATE, {"telegram_id": telegram_id})
             return
-        put_chat, _ = _statements(_dialect(self.session))
+        put_chat, _ = _statements(dialect_of(self.session))
         await self.session.execute(
             put_chat, {"telegram_id": telegram_id, "name": state.name, "data": dict(state.data)}
         )
@@ -670,7 +667,7 @@ class SqlUpdateLog:
         # A write first: on SQLite the update's transaction then holds the write lock from its
         # start (waiting its turn for it), instead of failing with "database is locked" when it
         # came to write after another transaction committed since it read.
-        _, seen = _statements(_dialect(self.session))
+        _, seen = _statements(dialect_of(self.session))
         written = await self.session.scalar(seen, {"update_id": update_id, "at": at})
         return written is not None
 
