@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.sending import Blocked, Rejected, RetryAfter, Sender, SendFailed
-from handlers.render import action_from_json, render
+from handlers.render import render_queued
 from handlers.texts import Texts
 from storage.outbox import OutboxQueue, Outgoing
 from workflows.people import person_unreachable
@@ -159,15 +159,7 @@ class Delivery:
 
     async def deliver(self, message: Outgoing) -> None:
         """Send one message and record the outcome."""
-        reply = render(
-            self.texts,
-            chat_id=message.chat_id,
-            lang=message.lang,
-            key=message.key,
-            params=message.params,
-            actions=[action_from_json(a) for a in message.actions],
-            photo=message.photo,
-        )
+        reply = render_queued(self.texts, message)
         try:
             await self.sender.perform(reply)
         except RetryAfter as error:

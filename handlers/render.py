@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from handlers import reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
@@ -124,4 +124,34 @@ def render(
         text=texts(lang, key, **params),
         buttons=rows(buttons, width),
         photo=photo,
+    )
+
+
+class Queued(Protocol):
+    """A message as the outbox keeps it (its row, or the delivery worker's copy of it)."""
+
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def actions(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def photo(self) -> str | None: ...
+
+
+def render_queued(texts: Texts, message: Queued) -> Send | Edit:
+    """Return the message an outbox entry stands for (its actions are kept as JSON)."""
+    return render(
+        texts,
+        chat_id=message.chat_id,
+        lang=message.lang,
+        key=message.key,
+        params=message.params,
+        actions=[action_from_json(a) for a in message.actions],
+        photo=message.photo,
     )

@@ -13,7 +13,7 @@ from bot.clock import SystemClock
 from bot.demo import demo_settings, survey
 from bot.emulator import FakeBotAPI
 from handlers.events import Send
-from handlers.render import action_from_json, render
+from handlers.render import render_queued
 from handlers.texts import Texts
 from storage.models import OutboxRow
 from tests.e2e.conftest import World
@@ -68,14 +68,6 @@ def text_of(texts: Texts, row: OutboxRow) -> str:
 
     A photo row's text starts "[photo] "; a chart is drawn only when sent, so its row has none.
     """
-    message = render(
-        texts,
-        chat_id=row.chat_id,
-        lang=row.lang,
-        key=row.key,
-        params=row.params,
-        actions=[action_from_json(a) for a in row.actions],
-        photo=row.photo,
-    )
+    message = render_queued(texts, row)
     assert isinstance(message, Send)
     return ("[photo] " if message.photo else "") + message.text.strip()
