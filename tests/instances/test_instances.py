@@ -170,30 +170,25 @@ async def test_three_instances_place_fire_and_send_everything_once(
             .where(PersonRow.id.in_(p.id for p in bosses))
             .values(digest_time=due_at)
         )
+
+    async def placed_at(when: ManualClock, first: int, count: int, name: str) -> list[int]:
+        """Register `count` residents now; have each place an order at `when`; return them."""
+        placed = []
+        for n in range(count):
+            async with uow() as work:
+                person = await register_resident(
+                    work, first + n, f"{name}{n}", "zh", rooms[n % len(rooms)].id
+                )
+            async with SqlUnitOfWork(sessions, when.now) as work:
+                order = await place_order(work, when, person, OrderDraft(water.id, f"{n}号水管漏"))
+            placed.append(order.id)
+        return placed
+
     # Offers that lapsed two days ago, while no instance was running.
-    two_days_ago = ManualClock(clock.now() - timedelta(days=2))
-    lapsed: list[int] = []
-    for n in range(LAPSED):
-        async with uow() as work:
-            person = await register_resident(
-                work, 8000 + n, f"住户{n}", "zh", rooms[n % len(rooms)].id
-            )
-        async with SqlUnitOfWork(sessions, two_days_ago.now) as work:
-            order = await place_order(
-                work, two_days_ago, person, OrderDraft(water.id, f"{n}号水管漏")
-            )
-            lapsed.append(order.id)
+    lapsed = await placed_at(ManualClock(clock.now() - timedelta(days=2)), 8000, LAPSED, "住户")
     # Offers 85% through their time to accept: each holder is due a reminder.
     lately = ManualClock(clock.now() - allowed(water, Urgency.NORMAL, "accept") * 0.85)
-    reminded: list[int] = []
-    for n in range(REMINDED):
-        async with uow() as work:
-            person = await register_resident(
-                work, 8100 + n, f"邻居{n}", "zh", rooms[n % len(rooms)].id
-            )
-        async with SqlUnitOfWork(sessions, lately.now) as work:
-            order = await place_order(work, lately, person, OrderDraft(water.id, f"{n}号断电"))
-            reminded.append(order.id)
+    reminded = await placed_at(lately, 8100, REMINDED, "邻居")
     for n in range(RESIDENTS):
         async with uow() as work:
             await register_resident(work, 9000 + n, f"居民{n}", "zh", rooms[n % len(rooms)].id)
