@@ -267,12 +267,8 @@ class OutboxQueue:
     async def pending(self) -> int:
         """Return how many messages are still to be sent."""
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxRow.id).where(
-                    OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None)
-                )
-            )
-            return len(list(rows))
+            unsent = (_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.failed_at.is_(None))
+            return int(await session.scalar(select(func.count()).where(*unsent)) or 0)
 
     async def _finish(self, message: Outgoing, **values: Any) -> None:
         """Record an attempt's outcome, let go of the claim, and move the chat's pace on.

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
@@ -42,10 +42,7 @@ DRIVER = "sandanloop"
 
 def _busy(error: sqlite3.OperationalError) -> bool:
     """Tell whether SQLite refused only because another connection holds a lock for now."""
-    name = getattr(error, "sqlite_errorname", "")
-    if name:
-        return name in ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_RECOVERY")
-    return "database is locked" in str(error)
+    return error.sqlite_errorname in ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_RECOVERY")
 
 
 async def _at_once() -> None:
@@ -137,6 +134,4 @@ registry.register(f"sqlite.{DRIVER}", __name__, "SQLiteDialect_loop")
 
 def loop_url(url: str | URL) -> URL:
     """Return the same SQLite database, opened with this driver."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).set(drivername=f"sqlite+{DRIVER}")
