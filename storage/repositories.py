@@ -85,6 +85,17 @@ HOUSEHOLDS_OF_UNIT = (
     .where(_HOUSEHOLDS.c.unit_id == bindparam("unit_id"))
     .order_by(_HOUSEHOLDS.c.id)
 )
+# A household with its unit, building, grid and community, in one read.
+_LEVELS = ("unit", "building", "grid", "community")
+_UP = [_PLACES.alias(level) for level in _LEVELS]
+HOUSEHOLD_PLACE = (
+    select(_HOUSEHOLDS, *(c.label(f"{up.name}__{c.key}") for up in _UP for c in up.c))
+    .join(_UP[0], _UP[0].c.id == _HOUSEHOLDS.c.unit_id)
+    .join(_UP[1], _UP[1].c.id == _UP[0].c.parent_id)
+    .join(_UP[2], _UP[2].c.id == _UP[1].c.parent_id)
+    .join(_UP[3], _UP[3].c.id == _UP[2].c.parent_id)
+    .where(_HOUSEHOLDS.c.id == bindparam("household_id"))
+)
 CHAT_STATE = select(_CHATS.c.name, _CHATS.c.data).where(
     _CHATS.c.telegram_id == bindparam("telegram_id")
 )
@@ -244,20 +255,20 @@ class SqlPlaces:
 
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
         asked = {"household_id": household_id}
-        row = (await self.session.execute(HOUSEHOLD_BY_ID, asked)).first()
+        row = (await self.session.execute(HOUSEHOLD_PLACE, asked)).first()
         if row is None:
             return None
-        chain: list[Place] = []
-        place_id: int | None = row.unit_id
-        while place_id is not None and len(chain) < 4:
-            place = await self.get(place_id)
-            if place is None:
-                return None
-            chain.append(place)
-            place_id = place.parent_id
-        if len(chain) < 4:
-            return None
-        unit, building, grid, community = chain
+        found = row._mapping
+        unit, building, grid, community = (
+            Place(
+                found[f"{level}__id"],
+                PlaceKind(found[f"{level}__kind"]),
+                found[f"{level}__code"],
+                Names(found[f"{level}__name_zh"], found[f"{level}__name_en"]),
+                found[f"{level}__parent_id"],
+            )
+            for level in _LEVELS
+        )
         return HouseholdPlace(to_household(row), unit, building, grid, community)
 
 
@@ -395,17 +406,13 @@ class SqlOrders:
         longitude: float | None,
         created_at: datetime,
     ) -> Order:
-        household = await self.session.get(HouseholdRow, household_id)
-        assert household is not None
-        unit = await self.session.get(PlaceRow, household.unit_id)
-        building = await self.session.get(PlaceRow, unit.parent_id) if unit else None
-        grid = await self.session.get(PlaceRow, building.parent_id) if building else None
-        assert grid is not None and grid.parent_id is not None
+        place = await SqlPlaces(self.session).household_place(household_id)
+        assert place is not None
         row = OrderRow(
             resident_id=resident_id,
             household_id=household_id,
             category_id=category_id,
-            community_id=grid.parent_id,
+            community_id=place.community.id,
             description=description,
             urgency=urgency.value,
             status=status.value,
