@@ -27,6 +27,9 @@ UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
 Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 FLOOD_WINDOW = 60.0  # seconds
+# Ids in buttons are database keys (INTEGER): a forged one beyond that range is refused as stale
+# (PostgreSQL would refuse the query and the person would get an internal error instead).
+MAX_ID = 2**31 - 1
 
 # command → step; each takes only the context.
 COMMANDS: dict[str, Step] = {
@@ -270,7 +273,7 @@ class Conversations:
             ctx.answer()
             ctx.clear_buttons()
             return
-        if verb in tasks.ASKS_TEXT and len(args) == 1 and args[0].isdigit():
+        if verb in tasks.ASKS_TEXT and len(args) == 1 and _is_id(args[0]):
             await tasks.ask_text(ctx, verb, int(args[0]))
             return
         entry = CALLBACKS.get(verb)
@@ -278,10 +281,15 @@ class Conversations:
             ctx.answer("error.stale", alert=True)
             return
         step, ids, trailing = entry
-        if len(args) != ids + (1 if trailing else 0) or not all(a.isdigit() for a in args[:ids]):
+        if len(args) != ids + (1 if trailing else 0) or not all(_is_id(a) for a in args[:ids]):
             ctx.answer("error.stale", alert=True)
             return
         values: list[Any] = [int(a) for a in args[:ids]]
         if trailing:
             values.append(args[ids][:32])
         await step(ctx, *values)
+
+
+def _is_id(text: str) -> bool:
+    """Tell whether a button's argument can be a database id."""
+    return text.isdigit() and int(text) <= MAX_ID
