@@ -16,6 +16,15 @@ from workflows.people import remember
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import TimerPolicy
 
+# Ids in buttons are database keys (INTEGER): a forged one beyond that range is refused like any
+# other bad button (PostgreSQL would refuse the query, and the person get an internal error).
+MAX_ID = 2**31 - 1
+
+
+def is_id(text: str) -> bool:
+    """Tell whether a button's argument can be a database id."""
+    return text.isdigit() and int(text) <= MAX_ID
+
 
 @dataclass(frozen=True)
 class Links:

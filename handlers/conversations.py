@@ -10,7 +10,7 @@ from time import monotonic
 from typing import Any
 
 from handlers import followups, ordering, privacy, registration, tasks
-from handlers.context import Context, Links
+from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
@@ -27,9 +27,6 @@ UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
 Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 FLOOD_WINDOW = 60.0  # seconds
-# Ids in buttons are database keys (INTEGER): a forged one beyond that range is refused as stale
-# (PostgreSQL would refuse the query and the person would get an internal error instead).
-MAX_ID = 2**31 - 1
 
 # command → step; each takes only the context.
 COMMANDS: dict[str, Step] = {
@@ -273,7 +270,7 @@ class Conversations:
             ctx.answer()
             ctx.clear_buttons()
             return
-        if verb in tasks.ASKS_TEXT and len(args) == 1 and _is_id(args[0]):
+        if verb in tasks.ASKS_TEXT and len(args) == 1 and is_id(args[0]):
             await tasks.ask_text(ctx, verb, int(args[0]))
             return
         entry = CALLBACKS.get(verb)
@@ -281,15 +278,10 @@ class Conversations:
             ctx.answer("error.stale", alert=True)
             return
         step, ids, trailing = entry
-        if len(args) != ids + (1 if trailing else 0) or not all(_is_id(a) for a in args[:ids]):
+        if len(args) != ids + (1 if trailing else 0) or not all(is_id(a) for a in args[:ids]):
             ctx.answer("error.stale", alert=True)
             return
         values: list[Any] = [int(a) for a in args[:ids]]
         if trailing:
             values.append(args[ids][:32])
         await step(ctx, *values)
-
-
-def _is_id(text: str) -> bool:
-    """Tell whether a button's argument can be a database id."""
-    return text.isdigit() and int(text) <= MAX_ID

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.context import Context
+from handlers.context import Context, is_id
 from handlers.events import Button, rows
 from workflows.digests import send_stats
 from workflows.errors import InvalidInput
@@ -80,7 +80,7 @@ async def needs_help(ctx: Context, visit_id: int) -> None:
 async def help_category(ctx: Context, visit_id: int, category_id: str) -> None:
     """Keep the category and ask what help the household needs."""
     await needing_help(ctx.uow, ctx.require(), visit_id)
-    category = await ctx.uow.categories.get(int(category_id)) if category_id.isdigit() else None
+    category = await ctx.uow.categories.get(int(category_id)) if is_id(category_id) else None
     if category is None:
         raise InvalidInput(reason="category")
     await ctx.remember(ChatState("visit_help", {"visit_id": visit_id, "category_id": category.id}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import Context
+from handlers.context import Context, is_id
 from handlers.events import Button, rows
 from workflows.dispatch import (
     OrderContext,
@@ -107,7 +107,7 @@ async def on_way(ctx: Context, order_id: int) -> None:
 
 async def hand_over(ctx: Context, order_id: int, person_id: str) -> None:
     """Dispatch a queued order by hand to the chosen person."""
-    if not person_id.isdigit():
+    if not is_id(person_id):
         raise InvalidInput(reason="expired")
     order = await dispatch_by_hand(ctx.uow, ctx.clock, ctx.require(), order_id, int(person_id))
     worker = await ctx.uow.people.get(int(person_id))
