@@ -392,13 +392,19 @@ class BotApiAdapter(ABC):
             allowed_updates=tuple(info.allowed_updates or ()),
         )
 
-    async def perform(self, reply: Reply) -> None:
-        """Carry out one reply through the Bot API, raising our kinds of failure."""
+    async def perform(self, reply: Reply) -> int | None:
+        """Carry out one reply through the Bot API, raising our kinds of failure.
+
+        Returns the id of the message a Send made, as Telegram's answer gives it; else None.
+        """
         try:
-            await self._call(self._request(reply))
+            result = await self._call(self._request(reply))
         except Rejected as error:
             if not already_in_effect(reply, error):
                 raise
+            return None
+        message_id = getattr(result, "message_id", None) if isinstance(reply, Send) else None
+        return message_id if isinstance(message_id, int) else None
 
     async def _call(self, request: Awaitable[T]) -> T:
         """Await a Bot API call, turning the library's errors into ours."""

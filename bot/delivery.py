@@ -62,7 +62,8 @@ class Delivery:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._sending: dict[int, asyncio.Task[None]] = {}
-        self._unmarked: dict[int, Outgoing] = {}  # sent, but the database did not take the mark
+        # Sent, but the database did not take the mark: (message, Telegram's id for it).
+        self._unmarked: dict[int, tuple[Outgoing, int | None]] = {}
         self._next_sweep = clock.now()
         self._turn = asyncio.Lock()  # sends start one at a time, in the order they were claimed
         self._last_start = float("-inf")
@@ -112,7 +113,7 @@ class Delivery:
         due = await self.queue.due(limit=room + len(self._unmarked))
         # A chat with a send on the way here is skipped (its claim hides it from the other
         # instances; from this one, a read may have raced the send's finish).
-        busy = set(self._sending) | {m.chat_id for m in self._unmarked.values()}
+        busy = set(self._sending) | {m.chat_id for m, _ in self._unmarked.values()}
         wanted = [m for m in due.messages if m.chat_id not in busy][: max(0, room)]
         claimed = await self.queue.claim(wanted)
         next_at, paced = due.next_at, due.paced
@@ -161,7 +162,7 @@ class Delivery:
         """Send one message and record the outcome."""
         reply = render_queued(self.texts, message)
         try:
-            await self.sender.perform(reply)
+            message_id = await self.sender.perform(reply)
         except RetryAfter as error:
             await self.queue.retry_at(
                 message, self.clock.now() + timedelta(seconds=error.seconds), str(error)
@@ -185,23 +186,23 @@ class Delivery:
                 await self.queue.retry_at(message, now + timedelta(seconds=backoff), str(error))
         else:
             self.sent += 1
-            await self._mark_sent(message)
+            await self._mark_sent(message, message_id)
 
-    async def _mark_sent(self, message: Outgoing) -> None:
+    async def _mark_sent(self, message: Outgoing, message_id: int | None) -> None:
         """Record the send at once; until the database takes it, the chat waits in memory."""
         for attempt in range(MARK_ATTEMPTS):
             try:
-                await self.queue.mark_sent(message)
+                await self.queue.mark_sent(message, message_id)
                 return
             except Exception:
                 log.exception("marking message %s sent failed (attempt %d)", message.id, attempt)
                 await asyncio.sleep(0.2 * 2**attempt)
-        self._unmarked[message.id] = message
+        self._unmarked[message.id] = (message, message_id)
 
     async def _mark_unmarked(self) -> None:
-        for message_id, message in list(self._unmarked.items()):
-            await self.queue.mark_sent(message)
-            del self._unmarked[message_id]
+        for outbox_id, (message, message_id) in list(self._unmarked.items()):
+            await self.queue.mark_sent(message, message_id)
+            del self._unmarked[outbox_id]
 
     async def _sweep(self) -> None:
         """At most hourly: forget the update ids seen more than a week ago."""

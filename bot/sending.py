@@ -34,6 +34,9 @@ class Transient(SendFailed):
 class Sender(Protocol):
     """Performs replies against the Bot API; raises SendFailed subclasses."""
 
-    async def perform(self, reply: Reply) -> None:
-        """Carry out one reply: send, edit, answer a button, or set a command menu."""
+    async def perform(self, reply: Reply) -> int | None:
+        """Carry out one reply: send, edit, answer a button, or set a command menu.
+
+        Returns the id Telegram gave a message sent, when its answer says so; else None.
+        """
         ...

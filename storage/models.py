@@ -203,7 +203,9 @@ class OrderRow(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    # None once the resident erased themselves: the order then keeps only its building.
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     community_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
@@ -271,6 +273,10 @@ class OutboxRow(Base):
     # holds, no other worker sends this message or anything else to the chat.
     lease_until: Mapped[float | None] = mapped_column(Float)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
+    # What the message is about (e.g. "offer:12" for a task card of order 12), so that every
+    # copy of it can be withdrawn or edited later; and the id Telegram gave it once sent.
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChatStateRow(Base):

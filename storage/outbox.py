@@ -231,9 +231,9 @@ class OutboxQueue:
         first = row[0] - booked - row[1]  # seconds from now until the first booked slot
         return [Claimed(m, max(0.0, first + i * step)) for i, m in enumerate(mine)]
 
-    async def mark_sent(self, message: Outgoing) -> None:
-        """Record that the message reached Telegram."""
-        await self._finish(message, sent_at=self.now(), error=None)
+    async def mark_sent(self, message: Outgoing, message_id: int | None = None) -> None:
+        """Record that the message reached Telegram, with the id Telegram gave it if known."""
+        await self._finish(message, sent_at=self.now(), error=None, message_id=message_id)
 
     async def retry_at(self, message: Outgoing, when: datetime, error: str) -> None:
         """Try the message again no earlier than `when`."""
@@ -278,7 +278,7 @@ class OutboxQueue:
         Any attempt may have arrived (a 429 or a timeout too), so each one counts.
         """
         async with self.sessions() as session, session.begin():
-            await session.execute(FINISH, {"message_id": message.id, **values})
+            await session.execute(FINISH, {"outbox_id": message.id, **values})
             if not message.is_edit:
                 step = self.pace.interval(message.chat_id)
                 move_on = _pace_statements(dialect_of(session))[0]
@@ -303,7 +303,7 @@ CLAIM = (
 # An attempt's outcome: the columns given with the parameters, and the claim let go.
 FINISH = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("message_id"))
+    .where(_OUTBOX.c.id == bindparam("outbox_id"))
     .values(lease_until=None, lease_owner=None)
 )
 

@@ -181,7 +181,7 @@ def to_order(row: OrderRow) -> Order:
     return Order(
         id=row.id,
         resident_id=row.resident_id,
-        household_id=row.household_id,
+        household_id=row.household_id or 0,  # TODO(erasure): None once the resident is erased
         category_id=row.category_id,
         description=row.description,
         urgency=Urgency(row.urgency),
@@ -411,6 +411,7 @@ class SqlOrders:
         row = OrderRow(
             resident_id=resident_id,
             household_id=household_id,
+            building_id=place.building.id,
             category_id=category_id,
             community_id=place.community.id,
             description=description,
@@ -617,6 +618,7 @@ class SqlOutbox:
                 "created_at": now,
                 "attempts": 0,
                 "not_before": self.quiet(now) if notice.deferrable and self.quiet else None,
+                "ref": notice.ref,
             },
         )
 

@@ -255,6 +255,9 @@ class Notice:
     # A resident's notice that may wait out the quiet hours (normal-urgency order news,
     # follow-ups, auto-close); `urgent` is only the delivery priority.
     deferrable: bool = False
+    # What the message is about (e.g. an order's task card), so that every copy of it can be
+    # found again to withdraw or edit it; None for a message nobody needs to find again.
+    ref: str | None = None
 
 
 @dataclass(frozen=True)
