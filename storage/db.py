@@ -30,9 +30,7 @@ def make_engine(url: str) -> AsyncEngine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        make_folder(url)
         engine = create_async_engine(loop_url(parsed))
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -46,6 +44,14 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+def make_folder(url: str) -> None:
+    """Create the folder of a SQLite file before anything opens it (a fresh clone has no var/)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Return the session factory every unit of work uses."""
     return async_sessionmaker(engine, expire_on_commit=False)
@@ -53,6 +59,7 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def alembic_config(url: str) -> Config:
     """Return an Alembic configuration for our migrations and this database."""
+    make_folder(url)  # every command migrates first: the SQLite file's folder must exist
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

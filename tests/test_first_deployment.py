@@ -1,0 +1,45 @@
+"""The README's first steps on a fresh clone: no var/ folder yet, default settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+SAMPLE = Path(__file__).parent.parent / "examples" / "org.yaml"
+
+
+@pytest.fixture
+def fresh_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work in an empty folder with Sandan's default database URL (var/sandan.sqlite3)."""
+    for name in ("SANDAN_DATABASE_URL", "SANDAN_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["org", "import", str(SAMPLE)], ["audit"], ["db", "upgrade"]],
+    ids=["org-import", "audit", "db-upgrade"],
+)
+def test_a_command_makes_the_database_folder_first(
+    fresh_clone: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command the README names after the demo works where var/ does not exist yet."""
+    assert not (fresh_clone / "var").exists()
+    assert main(argv) == 0
+    assert (fresh_clone / "var" / "sandan.sqlite3").is_file()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_import_then_the_audit_log(
+    fresh_clone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Import on a fresh clone, then the audit log shows that import."""
+    assert main(["org", "import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    assert main(["audit"]) == 0
+    assert "import" in capsys.readouterr().out
