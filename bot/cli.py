@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import Settings, settings_problems
 
 NO_TOKEN = """\
 Sandan needs a Telegram bot token to talk to Telegram.
@@ -88,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"Settings are not valid:\n{error}", file=sys.stderr)
+        print("Sandan's settings are not valid (environment variables or .env):", file=sys.stderr)
+        for line in settings_problems(error):
+            print(f"  {line}", file=sys.stderr)
         return 2
     command = args.command
     if command is None:

@@ -6,9 +6,9 @@ import re
 import socket
 from datetime import timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.outbox import Pace
@@ -17,6 +17,23 @@ from workflows.timers import QuietHours, TimerPolicy, clock_time
 
 TELEGRAM_API = "https://api.telegram.org"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
+BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")  # the bot's id, a colon, its secret
+SECRETS = ("bot_token", "webhook_secret")  # never printed, not even when wrong
+# A valid value of each setting, shown when one is wrong.
+EXAMPLES = {
+    "bot_token": "123456789:AAE-your-token-from-BotFather",
+    "api_base": "https://api.telegram.org",
+    "database_url": "postgresql+asyncpg://sandan:password@127.0.0.1/sandan",
+    "timezone": "Asia/Shanghai",
+    "default_language": "zh",
+    "digest_time": "08:00",
+    "quiet_hours": "22:00-08:00",
+    "telegram_library": "aiogram",
+    "webhook_base": "https://bot.example.org",
+    "webhook_path": "/telegram",
+    "webhook_port": "8080",
+    "webhook_secret": "a-long-random-string",
+}
 
 
 class Settings(BaseSettings):
@@ -129,10 +146,21 @@ class Settings(BaseSettings):
         description="Secret Telegram sends with each update (webhook mode needs one).",
     )
 
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("not a bot token: BotFather's tokens look like 123456789:AAE…")
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            # ZoneInfo's error is a KeyError, which pydantic would not report as a bad value.
+            raise ValueError("not a known time zone (an IANA name: Area/City)") from error
         return value
 
     @field_validator("default_language")
@@ -201,3 +229,29 @@ class Settings(BaseSettings):
             orders_per_day=self.orders_per_day,
             messages_per_minute=self.messages_per_minute,
         )
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Return one line per invalid setting: the variable, what is wrong, and a valid example.
+
+    The values of secrets are never repeated.
+    """
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        line = f"SANDAN_{field.upper()}: {message}"
+        if field not in SECRETS and "input" in problem and isinstance(problem["input"], str):
+            line += f" (given: {problem['input'][:80]!r})"
+        example = EXAMPLES.get(field) or _default_of(field)
+        if example:
+            line += f"; for example SANDAN_{field.upper()}={example}"
+        lines.append(line)
+    return lines
+
+
+def _default_of(field: str) -> str | None:
+    """Return a setting's default as text, when it has a plain one."""
+    info = Settings.model_fields.get(field)
+    default = info.default if info is not None else None
+    return str(default) if isinstance(default, int | float | str) and default != "" else None

@@ -43,3 +43,34 @@ def test_the_import_then_the_audit_log(
     capsys.readouterr()
     assert main(["audit"]) == 0
     assert "import" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("SANDAN_TIMEZONE", "Beijing", "SANDAN_TIMEZONE=Asia/Shanghai"),
+        ("SANDAN_BOT_TOKEN", "not a token", "SANDAN_BOT_TOKEN=123456789:"),
+        ("SANDAN_DELIVERY_RATE", "fast", "SANDAN_DELIVERY_RATE=25.0"),
+        ("SANDAN_DIGEST_TIME", "25:00", "SANDAN_DIGEST_TIME=08:00"),
+        ("SANDAN_WEBHOOK_SECRET", "has spaces in it", "SANDAN_WEBHOOK_SECRET="),
+    ],
+)
+def test_a_wrong_setting_is_one_clear_message(
+    fresh_clone: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    named: str,
+) -> None:
+    """A wrong setting names the variable and a valid example; exit 2; secrets never echoed."""
+    monkeypatch.setenv(variable, value)
+    assert main(["audit"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert named in err
+    if variable in ("SANDAN_BOT_TOKEN", "SANDAN_WEBHOOK_SECRET"):
+        assert value not in err
+    else:
+        assert repr(value) in err
+    assert not (fresh_clone / "var").exists()  # nothing was opened
