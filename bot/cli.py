@@ -149,7 +149,7 @@ def _webhook(settings: Settings, action: str) -> int:
         print(NO_WEBHOOK_SECRET, file=sys.stderr)
         return 2
     from bot.adapters import bot_api
-    from bot.sending import SendFailed
+    from bot.sending import SendFailed, Transient
 
     async def carry_out() -> None:
         async with bot_api(settings) as adapter:
@@ -167,6 +167,9 @@ def _webhook(settings: Settings, action: str) -> int:
 
     try:
         asyncio.run(carry_out())
+    except Transient as error:  # a network failure or a server error: nothing was refused
+        print(f"could not reach {settings.api_base}: {error}", file=sys.stderr)
+        return 1
     except SendFailed as error:
         print(f"Telegram refused: {error}", file=sys.stderr)
         return 1

@@ -74,3 +74,21 @@ def test_a_wrong_setting_is_one_clear_message(
     else:
         assert repr(value) in err
     assert not (fresh_clone / "var").exists()  # nothing was opened
+
+
+@pytest.mark.parametrize("library", ["aiogram", "ptb"])
+def test_webhook_commands_without_network_say_so(
+    fresh_clone: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    library: str,
+) -> None:
+    """Nothing listens at the Bot API base: 'could not reach', not 'Telegram refused'."""
+    monkeypatch.setenv("SANDAN_BOT_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("SANDAN_API_BASE", "http://127.0.0.1:9")  # the discard port: closed
+    monkeypatch.setenv("SANDAN_TELEGRAM_LIBRARY", library)
+    assert main(["webhook", "info"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("could not reach http://127.0.0.1:9: ")
+    assert "Telegram refused" not in err
+    assert "Traceback" not in err
