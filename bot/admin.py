@@ -11,6 +11,7 @@ from bot.qr import invite_link, write_building_qr_codes
 from bot.settings import Settings
 from storage.db import make_engine, make_sessions, upgrade
 from storage.orgfile import OrgFileError, import_org, load_org_file
+from storage.roster import staff_roster
 from storage.uow import SqlUnitOfWork
 from workflows.model import PlaceKind
 from workflows.people import issue_invite
@@ -44,6 +45,14 @@ async def org_command(settings: Settings, args: argparse.Namespace) -> int:
                 return 1
             for line in report.lines():
                 print(line)
+            return 0
+        if args.org_command == "people":
+            async with sessions() as session:
+                roster = await staff_roster(session)
+            for member in roster:
+                print(member.line())
+            joined = sum(m.joined for m in roster)
+            print(f"{len(roster)} staff, {joined} joined, {len(roster) - joined} not yet")
             return 0
         username = await bot_username(settings)
         if username is None:

@@ -65,12 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("revision", nargs="?", default="head")
     downgrade = db_commands.add_parser("downgrade", help="revert migrations")
     downgrade.add_argument("revision")
+    backup = db_commands.add_parser(
+        "backup", help="write a consistent copy of the SQLite database, safe while the bot runs"
+    )
+    backup.add_argument("file", type=Path, help="the new backup file (must not exist)")
+    copy = db_commands.add_parser(
+        "copy", help="copy every table to another, empty database (e.g. PostgreSQL) and check it"
+    )
+    copy.add_argument("--to", required=True, dest="target", help="the target database URL")
     org = commands.add_parser("org", help="the organisation: import, invites, QR codes")
     org_commands = org.add_subparsers(dest="org_command", required=True)
     org_import = org_commands.add_parser("import", help="import the organisation from YAML")
     org_import.add_argument("file", type=Path)
     invite = org_commands.add_parser("invite", help="print a staff member's invite link")
     invite.add_argument("person", help="the person's code in the organisation file")
+    org_commands.add_parser(
+        "people", help="list the staff: code, name, joined or not, reachable, roles"
+    )
     qr = org_commands.add_parser("qr", help="write one PNG QR code per building")
     qr.add_argument("--out", type=Path, default=Path("qr"), help="output folder (default: qr/)")
     audit = commands.add_parser("audit", help="show the latest staff actions (audit log)")
@@ -108,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "db":
         from storage.db import downgrade_sync, upgrade_sync
 
+        if args.db_command in ("backup", "copy"):
+            return _maintain(settings, args)
         if args.db_command == "upgrade":
             upgrade_sync(settings.database_url, args.revision)
         else:
@@ -173,6 +186,28 @@ def _webhook(settings: Settings, action: str) -> int:
     except SendFailed as error:
         print(f"Telegram refused: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _maintain(settings: Settings, args: argparse.Namespace) -> int:
+    """Carry out `sandan db backup FILE` or `sandan db copy --to URL`."""
+    from storage.maintenance import MaintenanceError, backup_sqlite, copy_database
+
+    try:
+        if args.db_command == "backup":
+            pages = backup_sqlite(settings.database_url, args.file)
+            print(f"backed up to {args.file} ({pages} pages, integrity checked)")
+            return 0
+        checks = asyncio.run(copy_database(settings.database_url, args.target))
+    except MaintenanceError as error:
+        print(f"sandan db {args.db_command}: {error}", file=sys.stderr)
+        return 1
+    for check in checks:
+        print(check.line())
+    if not all(check.same for check in checks):
+        print("the copy differs from the source: do not switch to it", file=sys.stderr)
+        return 1
+    print("every table copied and checked: set SANDAN_DATABASE_URL to the target and restart")
     return 0
 
 

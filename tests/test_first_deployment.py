@@ -92,3 +92,16 @@ def test_webhook_commands_without_network_say_so(
     assert err.startswith("could not reach http://127.0.0.1:9: ")
     assert "Telegram refused" not in err
     assert "Traceback" not in err
+
+
+def test_org_people_lists_who_has_joined(
+    fresh_clone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the import, every staff member is listed as not joined yet, with their roles."""
+    assert main(["org", "import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    assert main(["org", "people"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    worker = next(line for line in out if line.startswith("p-cai-ning "))
+    assert "not joined" in worker and "grid_worker@g-yuhua-1" in worker
+    assert out[-1].endswith("0 joined, " + out[-1].split()[0] + " not yet")
