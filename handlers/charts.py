@@ -1,9 +1,8 @@
 """The digest's chart: new against resolved orders per day, as a PNG readable on a phone.
 
-Chinese labels need a CJK font, and a fresh machine may have none: the chart uses WenQuanYi Micro
-Hei (文泉驿微米黑, a simplified-Chinese sans serif), which ships inside the PyPI package
-`paperang-p2-fonts-cjk` (2.3 MB), so nothing is downloaded at run time and no system font is
-assumed.
+Chinese labels need a CJK font, and a fresh machine may have none: the chart uses Noto Sans CJK
+SC (思源黑体, SIL Open Font License), which ships inside the PyPI package `mplfonts` (made for
+matplotlib users), so nothing is downloaded at run time and no system font is assumed.
 """
 
 from __future__ import annotations
@@ -14,11 +13,13 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-FONT_PACKAGE = "paperang_p2_fonts_cjk"
-FONT_FILE = "fonts/wqy-microhei.ttc"
+FONT_PACKAGE = "mplfonts"
+FONT_FILE = "fonts/NotoSansCJKsc-Regular.otf"
 NEW_COLOUR = "#e4572e"  # warm: what came in
 RESOLVED_COLOUR = "#2e86ab"  # cool: what was done
+REPORTED_SHADE = "#fff3c4"  # behind the day the digest reports on
 # matplotlib's pyplot-free API is thread-safe per figure, but its font cache is not.
 _lock = threading.Lock()
 
@@ -41,8 +42,37 @@ def draw_chart(
     new_label: str,
     resolved_label: str,
     axis_label: str,
+    reported_label: str,
 ) -> bytes:
     """Return a PNG bar chart of new and resolved orders per day, labelled in any language."""
+    with _lock:
+        figure = chart_figure(
+            days,
+            new,
+            resolved,
+            title=title,
+            new_label=new_label,
+            resolved_label=resolved_label,
+            axis_label=axis_label,
+            reported_label=reported_label,
+        )
+        out = io.BytesIO()
+        figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def chart_figure(
+    days: Sequence[str],
+    new: Sequence[int],
+    resolved: Sequence[int],
+    *,
+    title: str,
+    new_label: str,
+    resolved_label: str,
+    axis_label: str,
+    reported_label: str,
+) -> Any:
+    """Return the chart as a matplotlib Figure: every day labelled, the last (reported) marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,39 +80,42 @@ def draw_chart(
     from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import MaxNLocator
 
-    with _lock:
-        font = FontProperties(fname=str(font_path()), size=15)
-        small = FontProperties(fname=str(font_path()), size=12)
-        figure = Figure(figsize=(8, 5), dpi=110)
-        axes = figure.subplots()
-        positions = range(len(days))
-        width = 0.4
-        axes.bar(
-            [p - width / 2 for p in positions],
-            new,
-            width,
-            label=new_label,
-            color=NEW_COLOUR,
-        )
-        axes.bar(
-            [p + width / 2 for p in positions],
-            resolved,
-            width,
-            label=resolved_label,
-            color=RESOLVED_COLOUR,
-        )
-        axes.set_title(title, fontproperties=FontProperties(fname=str(font_path()), size=17))
-        axes.set_ylabel(axis_label, fontproperties=small)
-        # Every other day is labelled, so the dates stay legible on a phone screen.
-        axes.set_xticks(list(positions)[::2], [days[i] for i in positions][::2])
-        for label in axes.get_xticklabels() + axes.get_yticklabels():
-            label.set_fontproperties(small)
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylim(bottom=0, top=max([*new, *resolved, 1]) * 1.15)
-        axes.grid(axis="y", alpha=0.3)
-        axes.spines[["top", "right"]].set_visible(False)
-        axes.legend(prop=font, frameon=False, loc="upper left")
-        figure.tight_layout()
-        out = io.BytesIO()
-        figure.savefig(out, format="png")
-    return out.getvalue()
+    font = FontProperties(fname=str(font_path()), size=15)
+    small = FontProperties(fname=str(font_path()), size=10)
+    figure = Figure(figsize=(9, 5.5), dpi=110)
+    axes = figure.subplots()
+    positions = list(range(len(days)))
+    width = 0.4
+    if positions:  # the day the digest reports on is the last: shaded and named
+        axes.axvspan(positions[-1] - 0.5, positions[-1] + 0.5, color=REPORTED_SHADE, zorder=0)
+    axes.bar([p - width / 2 for p in positions], new, width, label=new_label, color=NEW_COLOUR)
+    axes.bar(
+        [p + width / 2 for p in positions],
+        resolved,
+        width,
+        label=resolved_label,
+        color=RESOLVED_COLOUR,
+    )
+    axes.set_title(title, fontproperties=FontProperties(fname=str(font_path()), size=17))
+    axes.set_ylabel(axis_label, fontproperties=small)
+    # Every day has its own label ("MM-DD" fits under its bars); the reported day is named.
+    labels = list(days)
+    if labels:
+        labels[-1] = f"{labels[-1]}\n{reported_label}"
+    axes.set_xticks(positions, labels)
+    for label in axes.get_xticklabels():
+        label.set_fontproperties(small)
+    if labels:
+        last = axes.get_xticklabels()[-1]
+        last.set_fontweight("bold")
+        last.set_color("#b8860b")
+    for label in axes.get_yticklabels():
+        label.set_fontproperties(small)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylim(bottom=0, top=max([*new, *resolved, 1]) * 1.15)
+    axes.set_xlim(-0.6, max(len(days) - 0.4, 0.6))
+    axes.grid(axis="y", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(prop=font, frameon=False, loc="upper left")
+    figure.tight_layout()
+    return figure

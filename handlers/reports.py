@@ -26,6 +26,7 @@ def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, A
             new_label=texts(lang, "digest.chart_new"),
             resolved_label=texts(lang, "digest.chart_resolved"),
             axis_label=texts(lang, "digest.chart_axis"),
+            reported_label=texts(lang, "digest.chart_reported"),
         )
         caption = texts(lang, "digest.chart_caption", scope=params.get("scope", ""))
         return Send(chat_id, caption, upload=png)
