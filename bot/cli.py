@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.logs import set_up_logging
 from bot.settings import Settings, settings_problems
 
 NO_TOKEN = """\
@@ -92,17 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         settings = Settings()
     except ValidationError as error:
+        set_up_logging(verbose=args.verbose)
         print("Sandan's settings are not valid (environment variables or .env):", file=sys.stderr)
         for line in settings_problems(error):
             print(f"  {line}", file=sys.stderr)
         return 2
+    set_up_logging(verbose=args.verbose, form=settings.log_format)
     command = args.command
     if command is None:
         if settings.bot_token is None:

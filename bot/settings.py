@@ -145,6 +145,19 @@ class Settings(BaseSettings):
         default=None,
         description="Secret Telegram sends with each update (webhook mode needs one).",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="How log lines look on standard error: text, or one JSON object a line.",
+    )
+    monitor_host: str = Field(
+        default="127.0.0.1", description="Address the /healthz and /metrics listener binds."
+    )
+    monitor_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of the /healthz and /metrics listener; none (the default) runs none.",
+    )
 
     @field_validator("bot_token")
     @classmethod

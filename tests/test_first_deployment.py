@@ -105,3 +105,26 @@ def test_org_people_lists_who_has_joined(
     worker = next(line for line in out if line.startswith("p-cai-ning "))
     assert "not joined" in worker and "grid_worker@g-yuhua-1" in worker
     assert out[-1].endswith("0 joined, " + out[-1].split()[0] + " not yet")
+
+
+def test_json_log_lines(
+    fresh_clone: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SANDAN_LOG_FORMAT=json: every log line on standard error is one JSON object."""
+    import json
+    import logging
+
+    monkeypatch.setenv("SANDAN_LOG_FORMAT", "json")
+    root = logging.getLogger()
+    kept = list(root.handlers)
+    try:
+        root.handlers.clear()
+        assert main(["-v", "db", "upgrade"]) == 0
+        logging.getLogger("sandan.test").warning("第 %d 次", 1)
+    finally:
+        root.handlers[:] = kept
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines
+    records = [json.loads(line) for line in lines]
+    assert records[-1]["message"] == "第 1 次" and records[-1]["level"] == "WARNING"
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
