@@ -182,9 +182,7 @@ def _turn(ctx: Context, keyboard: Keyboard) -> None:
 
 async def choose_room(ctx: Context, household_id: int) -> None:
     """Register the person to the chosen room, then ask for a phone number."""
-    person = await register_resident(
-        ctx.uow, ctx.event.user_id, _name(ctx), ctx.lang, household_id
-    )
+    person = await register_resident(ctx.uow, ctx.event.user_id, _name(ctx), ctx.lang, household_id)
     ctx.person = person
     place = await ctx.uow.places.household_place(household_id)
     assert place is not None

@@ -27,8 +27,8 @@ from workflows.model import (
     Urgency,
 )
 from workflows.ports import Clock, UnitOfWork
-from workflows.text import has_visible
 from workflows.states import can, move
+from workflows.text import has_visible
 
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2

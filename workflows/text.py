@@ -33,9 +33,7 @@ _FULL_WIDTH = str.maketrans(
 def normalise(text: str) -> str:
     """Return the text in NFC without control, zero-width or bidi characters; newlines kept."""
     text = text.replace("\r\n", "\n").translate(_LINE_BREAKS).replace("\t", " ")
-    kept = "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in _DROPPED
-    )
+    kept = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in _DROPPED)
     # NFC last: dropping a zero-width character can bring a letter and its accent together.
     return unicodedata.normalize("NFC", kept)
 
