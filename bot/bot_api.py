@@ -51,6 +51,8 @@ class Sender(Protocol):
     @property
     def first_name(self) -> str: ...
     @property
+    def last_name(self) -> str | None: ...
+    @property
     def language_code(self) -> str | None: ...
 
 
@@ -140,6 +142,7 @@ def incoming_message(update_id: int, message: Message) -> Incoming | None:
         chat_id=message.chat.id,
         chat_type=str(message.chat.type),
         first_name=user.first_name,
+        last_name=user.last_name,
         language_code=user.language_code,
         text=message.text or message.caption,
         message_id=message.message_id,
@@ -161,6 +164,7 @@ def incoming_callback(update_id: int, query: CallbackQuery) -> Incoming:
         chat_id=message.chat.id if message else query.from_user.id,
         chat_type=str(message.chat.type) if message else "private",
         first_name=query.from_user.first_name,
+        last_name=query.from_user.last_name,
         language_code=query.from_user.language_code,
         callback_id=query.id,
         callback_data=query.data or "",

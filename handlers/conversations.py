@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from workflows.errors import DomainError, InvalidInput
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
+from workflows.text import has_visible, normalise
 from workflows.timers import TimerPolicy
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,24 @@ STATES: dict[str, Step] = {
 }
 
 
+def arrived(event: Incoming) -> Incoming:
+    """Return the event with everything the person typed normalised (workflows.text.normalise).
+
+    This is the one place input is cleaned, for every channel: text a reader would not see
+    counts as empty, and no NUL or bidi override gets any further.
+    """
+    text = None if event.text is None else normalise(event.text)
+    if text is not None and not has_visible(text):
+        text = ""
+    return dataclasses.replace(
+        event,
+        text=text,
+        first_name=normalise(event.first_name),
+        last_name=None if event.last_name is None else normalise(event.last_name),
+        contact_phone=None if event.contact_phone is None else normalise(event.contact_phone),
+    )
+
+
 class Conversations:
     """Turns one incoming event into workflow calls and the replies to send."""
 
@@ -122,6 +142,7 @@ class Conversations:
         registered people go through the outbox, so a crash after the commit loses none. A
         redelivered update returns nothing and changes nothing.
         """
+        event = arrived(event)
         async with self.units_of_work() as uow:
             if not await uow.updates.first_time(event.update_id, self.clock.now()):
                 return []

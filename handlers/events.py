@@ -25,6 +25,7 @@ class Incoming:
     contact_phone: str | None = None
     contact_user_id: int | None = None
     other: str | None = None  # sticker, voice, video, document, …: kinds we do not take
+    last_name: str | None = None
 
     @property
     def command(self) -> str | None:

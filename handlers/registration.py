@@ -7,7 +7,8 @@ from handlers.events import Button, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
 from workflows.errors import InvalidInput
 from workflows.model import ChatState, Household, Place, PlaceKind
-from workflows.people import join_staff, register_resident, set_language, set_phone
+from workflows.people import MAX_NAME, join_staff, register_resident, set_language, set_phone
+from workflows.text import display_name
 
 INVITE_PREFIX = "inv_"
 BUILDING_PREFIX = "b_"
@@ -39,8 +40,14 @@ async def start(ctx: Context) -> None:
         for key in help_key(ctx.person):
             ctx.say(key)
         return
-    ctx.say("start.welcome", name=ctx.event.first_name)
+    ctx.say("start.welcome", name=_name(ctx))
     await ask_community(ctx)
+
+
+def _name(ctx: Context) -> str:
+    """Return the person's Telegram name, shortened to fit; a neutral word if it shows nothing."""
+    name = display_name(ctx.event.first_name, ctx.event.last_name, MAX_NAME)
+    return name or ctx.t("register.unnamed")
 
 
 def _roles(ctx: Context) -> str:
@@ -175,9 +182,7 @@ def _turn(ctx: Context, keyboard: Keyboard) -> None:
 
 async def choose_room(ctx: Context, household_id: int) -> None:
     """Register the person to the chosen room, then ask for a phone number."""
-    person = await register_resident(
-        ctx.uow, ctx.event.user_id, ctx.event.first_name, ctx.lang, household_id
-    )
+    person = await register_resident(ctx.uow, ctx.event.user_id, _name(ctx), ctx.lang, household_id)
     ctx.person = person
     place = await ctx.uow.places.household_place(household_id)
     assert place is not None

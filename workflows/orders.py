@@ -28,6 +28,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import can, move
+from workflows.text import has_visible
 
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2
@@ -63,9 +64,13 @@ class OrderDraft:
 
 
 def clean_text(text: str, *, limit: int, minimum: int = 1) -> str:
-    """Return trimmed text, or raise InvalidInput if it is too short or too long."""
+    """Return trimmed text, or raise InvalidInput if it is too short or too long.
+
+    The text was normalised where it came in (workflows.text.normalise); here it is only trimmed
+    and measured, and text a reader would not see counts as empty.
+    """
     cleaned = " ".join(text.split()) if "\n" not in text else text.strip()
-    if len(cleaned) < minimum:
+    if len(cleaned) < minimum or not has_visible(cleaned):
         raise InvalidInput(reason="too_short", limit=minimum)
     if len(cleaned) > limit:
         raise InvalidInput(reason="too_long", limit=limit)

@@ -15,11 +15,12 @@ from workflows.dispatch import (
 )
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
 from workflows.model import Action, AuditEntry, ChatState, Notice, Order, OrderStatus, Person
-from workflows.orders import clean_text
 from workflows.ports import Clock, UnitOfWork
+from workflows.text import display_name, phone_characters
 
 LANGUAGES = ("zh", "en")
-MAX_NAME = 40
+MAX_NAME = 40  # a name on a worker's card or a button; a longer one is shortened, never refused
+PHONE_SIGNS = frozenset("0123456789+-() ")
 
 
 def language_of(telegram_code: str | None, default: str) -> str:
@@ -34,14 +35,20 @@ def language_of(telegram_code: str | None, default: str) -> str:
 async def register_resident(
     uow: UnitOfWork, telegram_id: int, name: str, lang: str, household_id: int
 ) -> Person:
-    """Register (or move) the person to a household; staff keep their roles."""
+    """Register (or move) the person to a household; staff keep their roles.
+
+    A long name is shortened to fit where it is shown, never refused. One with nothing visible
+    in it is refused: the caller gives a neutral one instead (the chat says 居民).
+    """
     household = await uow.places.household(household_id)
     if household is None:
         raise InvalidInput(reason="household")
-    name = clean_text(name, limit=MAX_NAME)
+    shown = display_name(name, None, MAX_NAME)
+    if shown is None:
+        raise InvalidInput(reason="too_short", limit=1)
     person = await uow.people.by_telegram(telegram_id)
     if person is None:
-        person = await uow.people.add_resident(telegram_id, name, lang, household_id)
+        person = await uow.people.add_resident(telegram_id, shown, lang, household_id)
     else:
         await uow.people.update(person.id, household_id=household_id)
     await uow.chats.put(telegram_id, None)
@@ -52,12 +59,16 @@ async def register_resident(
 
 
 async def set_phone(uow: UnitOfWork, person: Person, phone: str) -> None:
-    """Save the resident's phone number (digits with +, -, spaces or brackets; nothing else)."""
-    text = phone.strip()
-    if not text or any(not (ch.isdigit() or ch in "+-() ") for ch in text):
+    """Save the resident's phone number (digits with +, -, spaces or brackets; nothing else).
+
+    Full-width digits (a Chinese keyboard's) are taken as the digits they are; any other kind of
+    digit (①, ², ٣ …) is refused: str.isdigit() would let those through.
+    """
+    text = phone_characters(phone).strip()
+    if not text or any(ch not in PHONE_SIGNS for ch in text):
         raise InvalidInput(reason="phone")
-    cleaned = "".join(ch for ch in text if ch.isdigit() or ch == "+")
-    if not 5 <= sum(ch.isdigit() for ch in cleaned) <= 20:
+    cleaned = "".join(ch for ch in text if ch in "0123456789+")
+    if not 5 <= sum(ch != "+" for ch in cleaned) <= 20:
         raise InvalidInput(reason="phone")
     await uow.people.update(person.id, phone=cleaned)
     await uow.commit()
