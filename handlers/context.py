@@ -23,7 +23,7 @@ MAX_ID = 2**31 - 1
 
 def is_id(text: str) -> bool:
     """Tell whether a button's argument can be a database id."""
-    return text.isdigit() and int(text) <= MAX_ID
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
 
 
 @dataclass(frozen=True)
