@@ -285,9 +285,13 @@ async def test_places_and_people_missing_from_the_file_are_kept(sessions: Sessio
 
     report = await import_org(sessions, parse_org(dump(data)))
 
-    assert not report.changed
-    assert await snapshot(sessions) == before
-    assert await roles_of(sessions, "p-su-hua") == {("building_head", "b-yh-4")}
+    # The people stay (orders refer to them), but the file is the truth for staff: the roles of
+    # those it no longer lists are taken away, and nothing else changes.
+    after = await snapshot(sessions)
+    assert {t for t in after if after[t] != before[t]} == {"roles"}
+    assert await roles_of(sessions, "p-su-hua") == set()
+    assert report.roles.removed == 3
+    assert "  p-su-hua 苏华 (no longer in the file)" in report.lines()
 
 
 # --- bad files ------------------------------------------------------------------------------------
