@@ -37,7 +37,9 @@ async def org_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.org_command == "import":
             try:
                 org = load_org_file(args.file)
-                report = await import_org(sessions, org)
+                report = await import_org(
+                    sessions, org, clock=clock, dry_run=getattr(args, "dry_run", False)
+                )
             except OrgFileError as error:
                 print(f"{args.file}: nothing was imported.", file=sys.stderr)
                 for message in error.messages:

@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     org_commands = org.add_subparsers(dest="org_command", required=True)
     org_import = org_commands.add_parser("import", help="import the organisation from YAML")
     org_import.add_argument("file", type=Path)
+    org_import.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what the import would change, staff roles included, and change nothing",
+    )
     invite = org_commands.add_parser("invite", help="print a staff member's invite link")
     invite.add_argument("person", help="the person's code in the organisation file")
     org_commands.add_parser(

@@ -15,11 +15,12 @@ from workflows.dispatch import (
     dispatch_by_hand,
     dispatchers,
     escalate,
+    holding,
     load,
     suggest,
     work_actions,
 )
-from workflows.errors import InvalidInput, NotAllowed, NotYourTask
+from workflows.errors import InvalidInput, NotAllowed
 from workflows.model import Action, ChatState, OrderStatus, Role
 from workflows.work import add_note, held_task, on_my_way, resolve_task
 
@@ -53,14 +54,10 @@ async def ask_text(ctx: Context, verb: str, order_id: int) -> None:
     """Ask for the reason or note a task button needs."""
     person = ctx.require()
     state, prompt = ASKS_TEXT[verb]
-    ctx_order = await load(ctx.uow, order_id)
     if verb == "dec":
-        if ctx_order.order.assignee_id != person.id or ctx_order.order.status != (
-            OrderStatus.OFFERED
-        ):
-            raise NotYourTask(number=ctx_order.order.number)
+        ctx_order = await holding(ctx.uow, person, order_id, (OrderStatus.OFFERED,))
     else:
-        await held_task(ctx.uow, person, order_id)
+        ctx_order = await held_task(ctx.uow, person, order_id)
     await ctx.remember(ChatState(state, {"order_id": order_id}))
     ctx.answer()
     ctx.say(prompt, number=ctx_order.order.number)

@@ -39,7 +39,10 @@ from storage.models import (
     TeamMemberRow,
     TeamRow,
 )
+from storage.uow import SqlUnitOfWork
 from workflows.model import CategoryKind, PlaceKind, Role
+from workflows.ports import Clock
+from workflows.staffing import Outcome, Release, release_work
 
 try:
     from yaml import CSafeLoader as FastSafeLoader
@@ -457,7 +460,10 @@ def _duplicates(codes: list[tuple[str, str]], what: str) -> Iterator[str]:
     first: dict[str, str] = {}
     for code, path in codes:
         if code in first:
-            yield f"{path}.code: duplicate {what} code {code!r} (first at {first[code]})"
+            yield (
+                f"{path}.code: duplicate {what} code {code!r} (first at {first[code]}); "
+                f"give each {what} its own code"
+            )
         else:
             first[code] = path
 
@@ -567,6 +573,18 @@ def check_org(org: OrgFile) -> list[str]:
     """Return every broken cross-reference of a structurally valid file, in file order."""
     entries = place_entries(org)
     problems = list(_duplicates([(e.code, e.path) for e in entries], "place"))
+    others = list(
+        _duplicates([(p.code, f"people[{i}]") for i, p in enumerate(org.people)], "person")
+    )
+    others += _duplicates([(t.code, f"teams[{i}]") for i, t in enumerate(org.teams)], "team")
+    others += _duplicates(
+        [(c.code, f"categories[{i}]") for i, c in enumerate(org.categories)], "category"
+    )
+    if problems:
+        # Every reference to a place goes by its code: until each code names one place, what
+        # refers to places cannot be checked (a copy left with the old code would make every
+        # reference to its intended code read as "unknown community").
+        return problems + others
     places: dict[str, PlaceEntry] = {}
     for entry in entries:
         places.setdefault(entry.code, entry)
@@ -575,11 +593,7 @@ def check_org(org: OrgFile) -> list[str]:
                 f"{entry.path}.code: a building code may have at most {MAX_BUILDING_CODE} "
                 "characters, as it goes into the building's QR link"
             )
-    problems += _duplicates([(p.code, f"people[{i}]") for i, p in enumerate(org.people)], "person")
-    problems += _duplicates([(t.code, f"teams[{i}]") for i, t in enumerate(org.teams)], "team")
-    problems += _duplicates(
-        [(c.code, f"categories[{i}]") for i, c in enumerate(org.categories)], "category"
-    )
+    problems += others
     people = {p.code for p in org.people}
     problems += _check_roles(org, places)
     problems += _check_teams(org, places, people)
@@ -643,6 +657,9 @@ class ImportReport:
     categories: Tally = field(default_factory=Tally)
     key_households: Tally = field(default_factory=Tally)
     warnings: list[str] = field(default_factory=list)
+    # Per person whose roles or teams the file took away: what went and what moved on.
+    staff: list[list[str]] = field(default_factory=list)
+    dry_run: bool = False
 
     def tallies(self) -> dict[str, Tally]:
         """Return the tallies by kind, in the order the import writes them."""
@@ -660,12 +677,27 @@ class ImportReport:
     @property
     def changed(self) -> bool:
         """Return whether the import changed anything at all."""
-        return any(t.created or t.updated or t.removed for t in self.tallies().values())
+        return bool(self.staff) or any(
+            t.created or t.updated or t.removed for t in self.tallies().values()
+        )
 
     def lines(self) -> list[str]:
-        """Return the report in English, one line per kind, then any warnings."""
-        lines = [f"street {self.street}: " + ("imported" if self.changed else "no changes")]
+        """Return the report in English: one line per kind, what staff lost, then warnings."""
+        if self.dry_run:
+            done = (
+                "dry run, nothing was changed; an import would change this"
+                if self.changed
+                else "dry run, an import would change nothing"
+            )
+        else:
+            done = "imported" if self.changed else "no changes"
+        lines = [f"street {self.street}: {done}"]
         lines += [tally.line(kind) for kind, tally in self.tallies().items()]
+        if self.staff:
+            lines.append("staff whose roles were taken away (the file is the truth for staff):")
+            for person in self.staff:
+                lines.append(f"  {person[0]}")
+                lines += [f"    {line}" for line in person[1:]]
         lines += [f"warning: {warning}" for warning in self.warnings]
         return lines
 
@@ -819,13 +851,51 @@ async def _write_teams(
     return {team.code: row.id for team, row in zip(org.teams, rows, strict=True)}
 
 
+@dataclass(frozen=True)
+class Staffed:
+    """Who the import may take roles from: coded people, at places of this file's street."""
+
+    listed: set[int]  # the people the file lists
+    unlisted: set[int]  # people with a code the file no longer lists (residents have none)
+    street: set[int]  # ids of every place under the street, in the file or kept from before
+    codes: dict[int, str]  # place id -> code, for the report
+
+
+async def _staffed(
+    session: AsyncSession, org: OrgFile, places: Mapping[str, int], people: Mapping[str, int]
+) -> Staffed:
+    rows = list(await session.scalars(select(PlaceRow)))
+    parents = {row.id: row.parent_id for row in rows}
+    top = places[org.street.code]
+
+    def in_street(place_id: int | None) -> bool:
+        seen: set[int] = set()
+        while place_id is not None and place_id not in seen:
+            if place_id == top:
+                return True
+            seen.add(place_id)
+            place_id = parents.get(place_id)
+        return False
+
+    coded = set(await session.scalars(select(PersonRow.id).where(PersonRow.code.is_not(None))))
+    listed = set(people.values())
+    return Staffed(
+        listed,
+        coded - listed,
+        {row.id for row in rows if in_street(row.id)},
+        {row.id: row.code for row in rows},
+    )
+
+
 async def _write_roles(
     session: AsyncSession,
     org: OrgFile,
     places: Mapping[str, int],
     people: Mapping[str, int],
+    staffed: Staffed,
     report: ImportReport,
-) -> None:
+) -> dict[int, list[str]]:
+    """Make the roles of the street's staff what the file says; return what each one lost."""
     wanted: set[tuple[int, str, int]] = {
         (people[person.code], role.role.value, places[role.scope])
         for person in org.people
@@ -837,9 +907,11 @@ async def _write_roles(
         for team in org.teams
         for member in team.members
     }
-    listed = set(people.values())
-    for row in await session.scalars(select(RoleRow)):
-        if row.person_id not in listed:
+    lost: dict[int, list[str]] = {}
+    for row in await session.scalars(select(RoleRow).order_by(RoleRow.id)):
+        # Someone the file no longer lists loses the roles they held in this street.
+        dropped = row.person_id in staffed.unlisted and row.place_id in staffed.street
+        if row.person_id not in staffed.listed and not dropped:
             continue
         key = (row.person_id, row.role, row.place_id)
         if key in wanted:
@@ -848,9 +920,12 @@ async def _write_roles(
         else:
             await session.delete(row)
             report.roles.removed += 1
+            place = staffed.codes.get(row.place_id, str(row.place_id))
+            lost.setdefault(row.person_id, []).append(f"{row.role} at {place}")
     for person_id, role, place_id in sorted(wanted):
         session.add(RoleRow(person_id=person_id, role=role, place_id=place_id))
         report.roles.created += 1
+    return lost
 
 
 async def _write_team_members(
@@ -858,12 +933,21 @@ async def _write_team_members(
     org: OrgFile,
     teams: Mapping[str, int],
     people: Mapping[str, int],
+    staffed: Staffed,
     report: ImportReport,
-) -> None:
+) -> dict[int, list[str]]:
+    """Make the street's teams' members what the file says; return the teams each one left."""
     wanted = {(teams[team.code], people[member]) for team in org.teams for member in team.members}
-    listed = set(people.values())
+    team_rows = {row.id: row for row in await session.scalars(select(TeamRow))}
+    left: dict[int, list[str]] = {}
     for row in await session.scalars(select(TeamMemberRow)):
-        if row.person_id not in listed:
+        team = team_rows.get(row.team_id)
+        dropped = (
+            row.person_id in staffed.unlisted
+            and team is not None
+            and team.community_id in staffed.street
+        )
+        if row.person_id not in staffed.listed and not dropped:
             continue
         key = (row.team_id, row.person_id)
         if key in wanted:
@@ -872,9 +956,11 @@ async def _write_team_members(
         else:
             await session.delete(row)
             report.team_members.removed += 1
+            left.setdefault(row.person_id, []).append(team.code if team else str(row.team_id))
     for team_id, person_id in sorted(wanted):
         session.add(TeamMemberRow(team_id=team_id, person_id=person_id))
         report.team_members.created += 1
+    return left
 
 
 async def _write_categories(
@@ -948,42 +1034,135 @@ async def _write_key_households(
             report.key_households.removed += 1
 
 
-async def import_org(sessions: async_sessionmaker[AsyncSession], org: OrgFile) -> ImportReport:
+class _WallClock:
+    """The wall clock, for imports run without one (the command line)."""
+
+    def now(self) -> datetime:
+        """Return the current time, UTC."""
+        return datetime.now(UTC)
+
+
+async def _household_name(session: AsyncSession, household_id: int) -> str:
+    """Return a household as the file writes it: unit-code/room."""
+    row = await session.get(HouseholdRow, household_id)
+    if row is None:
+        return f"household {household_id}"
+    unit = await session.get(PlaceRow, row.unit_id)
+    return f"{unit.code if unit else row.unit_id}/{row.room}"
+
+
+HANDED_OVER = {
+    Outcome.REOFFERED: "offer withdrawn, now offered to {to}",
+    Outcome.QUEUED: "taken back, now in the dispatcher's queue",
+    Outcome.POOL_DROPPED: "no longer offered to them in the pool",
+    Outcome.POOL_QUEUED: "no longer offered in the pool; nobody else was, so it is in the queue",
+}
+
+
+async def _staff_lines(
+    session: AsyncSession,
+    code: str,
+    release: Release,
+    lost: list[str],
+    left: list[str],
+    listed: bool,
+) -> list[str]:
+    """Return the report of one person: what was taken away, where their work went."""
+    person = release.person
+    lines = [f"{code} {person.name}" + ("" if listed else " (no longer in the file)")]
+    if lost:
+        lines.append("roles taken away: " + ", ".join(lost))
+    if left:
+        lines.append("teams left: " + ", ".join(left))
+    for h in release.handovers:
+        lines.append(f"order {h.number} ({h.was.value}): " + HANDED_OVER[h.outcome].format(to=h.to))
+    for key in release.key_households:
+        household = await _household_name(session, key.household_id)
+        lines.append(
+            f"key household {household}: they are still its liaison but hold no role; "
+            "visits still go to them until the file names another liaison"
+        )
+    for visit in release.open_visits:
+        household = await _household_name(session, visit.household_id)
+        lines.append(
+            f"visit to {household} due {visit.due_at:%Y-%m-%d}: still open and theirs; "
+            "they can no longer log it, so it will be reported missed"
+        )
+    return lines
+
+
+async def import_org(
+    sessions: async_sessionmaker[AsyncSession],
+    org: OrgFile,
+    *,
+    clock: Clock | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
     """Write the organisation in one transaction, matching rows by code; on error change nothing.
 
     Places, households, people, teams and categories are created or updated in place by code
     (households by unit and room), so importing the same file twice changes nothing. A person's
     telegram account, household, reachability and (once created) language are never touched;
-    name and phone come from the file. For people listed in the file, roles and team
-    memberships the file no longer gives are removed, and every team member also gets the
-    volunteer role in the team's community. Places, households, categories, teams and people
+    name and phone come from the file. The file is the truth for staff: roles and team
+    memberships it no longer gives are removed, from the people it lists and, at places of its
+    street, from people with a code it no longer lists (residents have no code and are left
+    alone); every team member also gets the volunteer role in the team's community. Work the
+    remaining roles no longer cover moves on (workflows.staffing) and the report says, per
+    person, what was taken and where it went. Places, households, categories, teams and people
     missing from the file are kept, because orders and residents refer to them; households not
     listed as key lose that mark, and their key-household entry (liaison, kind, visit cadence)
-    is removed, so no more visit tasks are planned for them.
+    is removed, so no more visit tasks are planned for them. With `dry_run` everything is done
+    and reported, then rolled back.
     """
     problems = check_org(org)
     if problems:
         raise OrgFileError(problems)
-    report = ImportReport(street=org.street.code, warnings=org_warnings(org))
+    report = ImportReport(street=org.street.code, warnings=org_warnings(org), dry_run=dry_run)
     entries = place_entries(org)
-    async with sessions() as session, session.begin():
+    clock = clock or _WallClock()
+    async with SqlUnitOfWork(sessions, clock.now) as uow:
+        session = uow.session
         places = await _write_places(session, entries, report)
         await _write_households(session, org, entries, places, report)
         people = await _write_people(session, org, report)
         teams = await _write_teams(session, org, places, report)
-        await _write_roles(session, org, places, people, report)
-        await _write_team_members(session, org, teams, people, report)
+        staffed = await _staffed(session, org, places, people)
+        lost = await _write_roles(session, org, places, people, staffed, report)
+        left = await _write_team_members(session, org, teams, people, staffed, report)
         await _write_categories(session, org, places, report)
         await _write_key_households(session, org, places, people, report)
+        await session.flush()
+        codes = {person_id: code for code, person_id in people.items()}
+        for person_id in sorted(lost.keys() | left.keys()):
+            release = await release_work(uow, clock, person_id)
+            if release is None:
+                continue
+            row = await session.get(PersonRow, person_id)
+            code = codes.get(person_id) or (row.code if row and row.code else str(person_id))
+            report.staff.append(
+                await _staff_lines(
+                    session,
+                    code,
+                    release,
+                    lost.get(person_id, []),
+                    left.get(person_id, []),
+                    person_id in staffed.listed,
+                )
+            )
         session.add(
             AuditRow(
-                at=datetime.now(UTC),
+                at=clock.now(),
                 actor="cli",
                 action="import",
                 subject=f"street {org.street.code}",
                 details={
                     kind: [t.created, t.updated, t.removed] for kind, t in report.tallies().items()
-                },
+                }
+                | ({"staff": [lines[0] for lines in report.staff]} if report.staff else {}),
             )
         )
+        if dry_run:
+            await uow.rollback()
+        else:
+            await uow.complete()
     return report

@@ -574,6 +574,13 @@ class SqlOrders:
             self.session.add(PoolOfferRow(order_id=order_id, person_id=person_id))
             await self.session.flush()
 
+    async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
+        await self.session.execute(
+            delete(PoolOfferRow).where(
+                PoolOfferRow.order_id == order_id, PoolOfferRow.person_id == person_id
+            )
+        )
+
 
 class SqlOutbox:
     """Outgoing messages, addressed to a chat in the recipient's language."""

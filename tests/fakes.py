@@ -449,6 +449,10 @@ class FakeOrders:
         if (order_id, person_id) not in self.store.pool_offers:
             self.store.pool_offers.append((order_id, person_id))
 
+    async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
+        if (order_id, person_id) in self.store.pool_offers:
+            self.store.pool_offers.remove((order_id, person_id))
+
 
 class FakeOutbox:
     """Notices the workflows queued, in order."""

@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import cli
 from storage import orgfile
 from storage.db import make_engine, make_sessions
 from storage.models import (
@@ -285,9 +286,13 @@ async def test_places_and_people_missing_from_the_file_are_kept(sessions: Sessio
 
     report = await import_org(sessions, parse_org(dump(data)))
 
-    assert not report.changed
-    assert await snapshot(sessions) == before
-    assert await roles_of(sessions, "p-su-hua") == {("building_head", "b-yh-4")}
+    # The people stay (orders refer to them), but the file is the truth for staff: the roles of
+    # those it no longer lists are taken away, and nothing else changes.
+    after = await snapshot(sessions)
+    assert {t for t in after if after[t] != before[t]} == {"roles"}
+    assert await roles_of(sessions, "p-su-hua") == set()
+    assert report.roles.removed == 3
+    assert "  p-su-hua 苏华 (no longer in the file)" in report.lines()
 
 
 # --- bad files ------------------------------------------------------------------------------------
@@ -688,3 +693,25 @@ def test_a_digest_time_must_be_a_time_of_day() -> None:
     with pytest.raises(OrgFileError) as error:
         parse_org(dump(data))
     assert "people[0].digest_time" in str(error.value)
+
+
+def test_duplicate_place_code_is_named_not_reported_as_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A community copied with the old code: one error naming both places, no "unknown …"."""
+    data = sample_data()
+    data["communities"][1]["code"] = "c-heping"
+    path = tmp_path / "org.yaml"
+    path.write_text(dump(data), encoding="utf-8")
+
+    with pytest.raises(OrgFileError) as caught:
+        load_org_file(path)
+
+    assert caught.value.messages == [
+        "communities[1].code: duplicate place code 'c-heping' (first at communities[0]); "
+        "give each place its own code"
+    ]
+    monkeypatch.setenv("SANDAN_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    assert cli.main(["org", "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "duplicate place code 'c-heping'" in err and "unknown" not in err

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows.errors import (
+    NoLongerInRole,
     NoOneToEscalateTo,
     NotAllowed,
     NotYourTask,
@@ -48,8 +49,11 @@ SUGGESTION_ROLES = (
     Role.UNIT_HEAD,
 )
 MAX_SUGGESTIONS = 5
-# Timeline actions after which the order's holder is not offered it again.
-PASSED_ON = frozenset({"decline", "breach_accept"})
+# Timeline actions after which the order's holder is not offered it again ("withdraw": the
+# organisation file took their role away).
+PASSED_ON = frozenset({"decline", "breach_accept", "withdraw"})
+# Roles that dispatch, supervise or administer: none of them works an order.
+NOT_WORKING = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -350,9 +354,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
 
 async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
     """Accept a task offered to this person; the resident is told who is coming."""
-    ctx = await load(uow, order_id)
-    if ctx.order.assignee_id != person.id or ctx.order.status != OrderStatus.OFFERED:
-        raise NotYourTask(number=ctx.order.number)
+    ctx = await holding(uow, person, order_id, (OrderStatus.OFFERED,))
     order = await move(
         uow,
         clock,
@@ -372,9 +374,7 @@ async def decline_task(
     uow: UnitOfWork, clock: Clock, person: Person, order_id: int, reason: str
 ) -> Order:
     """Decline an offered task with a reason; it goes to the next candidate or the queue."""
-    ctx = await load(uow, order_id)
-    if ctx.order.assignee_id != person.id or ctx.order.status != OrderStatus.OFFERED:
-        raise NotYourTask(number=ctx.order.number)
+    ctx = await holding(uow, person, order_id, (OrderStatus.OFFERED,))
     order = await redispatch(uow, clock, ctx, actor_id=person.id, note=reason)
     await uow.commit()
     return order
@@ -442,6 +442,7 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         raise NotAllowed()
     if ctx.order.status != OrderStatus.POOL:
         raise OrderAlreadyTaken(number=ctx.order.number)
+    require_role(person, ctx, Role.VOLUNTEER)
     order = await move(
         uow,
         clock,
@@ -488,27 +489,48 @@ async def dispatch_by_hand(
     return order
 
 
-def covering_role(person: Person, ctx: OrderContext) -> Role | None:
-    """Return the person's working role whose scope covers the order, if any (liaisons: always)."""
+def covering_role(person: Person, ctx: OrderContext, only: Role | None = None) -> Role | None:
+    """Return the person's working role whose scope covers the order, if any (liaisons: always).
+
+    With `only`, just that role counts (a pool task needs a volunteer of the community).
+    """
     scopes = ctx.place.scope_ids()
     for assignment in person.roles:
-        if assignment.role in (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN):
+        if assignment.role in NOT_WORKING or (only is not None and assignment.role != only):
             continue
         if assignment.role == Role.DEPT_LIAISON or assignment.place_id in scopes:
             return assignment.role
     return None
 
 
+def require_role(person: Person, ctx: OrderContext, only: Role | None = None) -> Role:
+    """Return the person's current role that lets them work the order, or raise NoLongerInRole.
+
+    Every worker's action checks it, not only that they hold the offer or task: roles the
+    organisation file took away stop working at the next tap, even on cards sent before.
+    """
+    role = covering_role(person, ctx, only)
+    if role is None:
+        raise NoLongerInRole(number=ctx.order.number)
+    return role
+
+
+async def holding(
+    uow: UnitOfWork, person: Person, order_id: int, statuses: tuple[OrderStatus, ...]
+) -> OrderContext:
+    """Load an order this person holds in one of the statuses and may still work, or raise."""
+    ctx = await load(uow, order_id)
+    if ctx.order.assignee_id != person.id or ctx.order.status not in statuses:
+        raise NotYourTask(number=ctx.order.number)
+    require_role(person, ctx)
+    return ctx
+
+
 async def escalate(
     uow: UnitOfWork, clock: Clock, person: Person, order_id: int, reason: str
 ) -> Order:
     """Send an accepted task one level up the chain with a reason; the resident is told."""
-    ctx = await load(uow, order_id)
-    if ctx.order.assignee_id != person.id or ctx.order.status not in (
-        OrderStatus.ACCEPTED,
-        OrderStatus.ON_WAY,
-    ):
-        raise NotYourTask(number=ctx.order.number)
+    ctx = await holding(uow, person, order_id, (OrderStatus.ACCEPTED, OrderStatus.ON_WAY))
     await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
     order = await climb(uow, clock, ctx, actor_id=person.id, note=reason)
     await uow.commit()

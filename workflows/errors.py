@@ -73,3 +73,9 @@ class NoOneToEscalateTo(DomainError):
     """Nobody stands above this level for this order."""
 
     key = "error.no_escalation"
+
+
+class NoLongerInRole(DomainError):
+    """The person holds the task but no longer the role it needs (the file took it away)."""
+
+    key = "error.no_longer_in_role"

@@ -138,6 +138,9 @@ class OrderRepository(Protocol):
 
     async def pool_offers(self, order_id: int) -> list[int]: ...
     async def add_pool_offer(self, order_id: int, person_id: int) -> None: ...
+    async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
+        """Stop offering the pool order to the person (they left its teams or roles)."""
+        ...
 
 
 class OutboxRepository(Protocol):

@@ -31,6 +31,8 @@ MOVES: dict[str, tuple[frozenset[S], S | None]] = {
     "breach_accept": (frozenset({S.OFFERED}), None),
     "breach_resolve": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
     "autoclose": (frozenset({S.RESOLVED}), S.CLOSED),
+    # The organisation file took the holder's role away: the work goes back to dispatch.
+    "withdraw": (frozenset({S.ACCEPTED, S.ON_WAY}), S.QUEUED),
     # The follow-up 回访 some days after closing: asked, answered, or reopened to the worker.
     "followup": (frozenset({S.CLOSED}), None),
     "followup_ok": (frozenset({S.CLOSED}), None),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.dispatch import OrderContext, candidates, dispatchers
-from workflows.errors import NotAllowed, StaleAction
+from workflows.errors import NoLongerInRole, NotAllowed, StaleAction
 from workflows.model import (
     Action,
     KeyHousehold,
@@ -156,6 +156,20 @@ def _missed(clock: Clock, policy: TimerPolicy, visit_id: int) -> Effect:
     return effect
 
 
+async def require_visitor(uow: UnitOfWork, person: Person, visit: Visit) -> None:
+    """Refuse a visitor the organisation file no longer makes one: no role, not the liaison.
+
+    A key household's liaison named in the file may log its visits without another role.
+    """
+    if person.is_staff:
+        return
+    if visit.kind == VisitKind.KEY:
+        key = await uow.visits.key_household(visit.household_id)
+        if key is not None and key.liaison_id == person.id:
+            return
+    raise NoLongerInRole(number="")
+
+
 async def log_visit(
     uow: UnitOfWork, clock: Clock, person: Person, visit_id: int, outcome: VisitOutcome
 ) -> Visit:
@@ -163,6 +177,7 @@ async def log_visit(
     visit = await uow.visits.get(visit_id)
     if visit is None or visit.person_id != person.id:
         raise NotAllowed()
+    await require_visitor(uow, person, visit)
     logged = await uow.visits.log(visit_id, outcome, clock.now())
     if logged is None:
         raise StaleAction(number="")
@@ -175,6 +190,7 @@ async def needing_help(uow: UnitOfWork, person: Person, visit_id: int) -> Visit:
     visit = await uow.visits.get(visit_id)
     if visit is None or visit.person_id != person.id:
         raise NotAllowed()
+    await require_visitor(uow, person, visit)
     if visit.outcome != VisitOutcome.NEEDS_HELP:
         raise StaleAction(number="")
     return visit

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.dispatch import OrderContext, deferrable, load, resident_notice
-from workflows.errors import NotYourTask
+from workflows.dispatch import OrderContext, deferrable, holding, resident_notice
 from workflows.model import Action, Notice, Order, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
@@ -11,14 +10,8 @@ from workflows.states import move
 
 
 async def held_task(uow: UnitOfWork, person: Person, order_id: int) -> OrderContext:
-    """Load an order this person holds and is working, or raise NotYourTask."""
-    ctx = await load(uow, order_id)
-    if ctx.order.assignee_id != person.id or ctx.order.status not in (
-        OrderStatus.ACCEPTED,
-        OrderStatus.ON_WAY,
-    ):
-        raise NotYourTask(number=ctx.order.number)
-    return ctx
+    """Load an order this person holds, is working and still may, or raise."""
+    return await holding(uow, person, order_id, (OrderStatus.ACCEPTED, OrderStatus.ON_WAY))
 
 
 async def on_my_way(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
