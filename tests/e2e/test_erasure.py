@@ -27,8 +27,12 @@ async def dump(world: World) -> list[tuple[str, str, str]]:
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).mappings():
                 for column, value in row.items():
-                    text = value if isinstance(value, str) else json.dumps(value, default=str)
-                    found.append((table.name, column, json.dumps(text, ensure_ascii=False)))
+                    text = (
+                        value
+                        if isinstance(value, str)
+                        else json.dumps(value, default=str, ensure_ascii=False)
+                    )
+                    found.append((table.name, column, text))
     return found
 
 
