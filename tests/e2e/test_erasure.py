@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.demo import tap
-from storage.models import Base, OrderRow
-from tests.delivery.conftest import delivered
+from storage.models import Base, OrderRow, OutboxRow
+from tests.delivery.conftest import delivered, eventually
 from tests.e2e.conftest import World
+from tests.e2e.test_timers import person
+from workflows.model import EDIT_KEY
 
 NAME = "甄秘密"
 PHONE = "13912345678"
@@ -125,3 +127,53 @@ async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) 
         "building": world.place.building.id,
         "community": world.place.community.id,
     }
+
+
+async def test_an_erased_residents_order_still_counts_in_its_grid(world: World) -> None:
+    """/stats after /forget: the order is counted in its grid, by its building, not its room."""
+    supervisor = await world.join(await person(world, "p-chen-hong"))
+    resident = await world.resident("孙阿姨", "501")
+    order_id = await world.order(resident, "水电气维修", "电表跳闸了")
+    resident.send("/forget")
+    await tap(resident, "确认删除我的信息")
+    await resident.wait_for("个人信息已删除")
+    assert (await world.get(order_id)).household_id is None
+
+    supervisor.send("/stats")
+    report = await supervisor.wait_for("今日情况")
+    assert "新增 1" in report.text
+    assert f"· {world.place.grid.names.zh}：新增 1，办结 0，超时 0" in report.text
+
+
+async def outbox(world: World) -> list[OutboxRow]:
+    """Return the outbox rows, oldest first."""
+    async with world.app.sessions() as session:
+        return list(await session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+async def test_sent_messages_are_emptied_at_once_and_deleted_after_three_days(
+    world: World,
+) -> None:
+    """A sent row keeps only what finds the message again; the sweep deletes it after 3 days."""
+    resident = await world.resident("何大爷", "601")
+    await delivered(world.app)
+    old = await outbox(world)
+    assert old and all(r.sent_at is not None for r in old)
+    # An edit's id is the message it edited; a message's is the one Telegram gave it.
+    assert all(r.message_id is not None for r in old if r.key != EDIT_KEY)
+    assert [(r.params, r.actions, r.photo) for r in old] == [({}, [], None)] * len(old)
+
+    world.clock.advance(days=2)
+    resident.send("/help")
+    await resident.wait_for("/new")
+    await delivered(world.app)
+    recent = [r for r in await outbox(world) if r.id > old[-1].id]
+    assert recent
+
+    world.clock.advance(days=1, hours=1)  # the first rows are now over three days old
+    world.app.delivery.wake()
+
+    async def pruned() -> bool:
+        return [r.id for r in await outbox(world)] == [r.id for r in recent]
+
+    await eventually(pruned)
