@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from storage.models import OrderEventRow, OrderRow, PersonRow
+from storage.models import OrderEventRow, OrderRow, OutboxRow, PersonRow
 from tests.security.scene import Scene, accepted, closed
 from workflows.model import OrderStatus
 from workflows.orders import rate_order
@@ -45,6 +45,16 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(scene: Scene)
     async with scene.uow() as uow:
         pending = await uow.orders.get(working.id)
     assert pending is not None and pending.assignee_id is None
+
+    # Nothing was delivered here: the unsent cards about their orders are gone, the worker's
+    # news of the cancellation (by number only) is what is left, and nothing is addressed to them.
+    async with scene.sessions() as session:
+        queued = list((await session.execute(select(OutboxRow))).scalars())
+    assert not [r for r in queued if r.person_id == scene.people["owner"].id or r.chat_id == 501]
+    text = " ".join(f"{r.key} {r.params} {r.actions} {r.photo}" for r in queued)
+    assert "水管漏水" not in text and "业主" not in text
+    to_worker = [(r.key, r.params) for r in queued if r.person_id == scene.people["unit_head"].id]
+    assert to_worker == [("task.cancelled", {"number": working.number})]
 
     again = await scene.say("owner", "/my")
     assert again, "the forgotten person is a stranger now and is greeted as one"
