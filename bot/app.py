@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -107,6 +107,7 @@ async def running(
         texts,
         clock,
         units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
+        keep_sent=timedelta(days=settings.outbox_keep_days),
     )
     username = settings.bot_username or await adapter.username()
     conversations = Conversations(

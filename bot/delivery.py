@@ -31,6 +31,7 @@ CONCURRENCY = 8
 TRANSIENT_BACKOFF_CAP = 120.0
 GIVE_UP_AFTER = timedelta(hours=24)
 SWEEP_EVERY = timedelta(hours=1)
+KEEP_SENT = timedelta(days=3)  # settings.outbox_keep_days
 # On shutdown, sends in flight get this long to finish and be marked sent (fewer duplicates).
 STOP_GRACE = 5.0
 MARK_ATTEMPTS = 5
@@ -53,6 +54,7 @@ class Delivery:
         *,
         units_of_work: UnitsOfWork,
         concurrency: int = CONCURRENCY,
+        keep_sent: timedelta = KEEP_SENT,
     ) -> None:
         self.queue = queue
         self.sender = sender
@@ -60,6 +62,7 @@ class Delivery:
         self.clock = clock
         self.units_of_work = units_of_work
         self.concurrency = concurrency
+        self.keep_sent = keep_sent
         self._wake = asyncio.Event()
         self._sending: dict[int, asyncio.Task[None]] = {}
         # Sent, but the database did not take the mark: (message, Telegram's id for it).
@@ -205,7 +208,8 @@ class Delivery:
             del self._unmarked[outbox_id]
 
     async def _sweep(self) -> None:
-        """At most hourly: forget the update ids seen more than a week ago."""
+        """At most hourly: forget the update ids seen more than a week ago, and delete the
+        messages sent or given up longer ago than they are kept (the outbox is no archive)."""
         if self.clock.now() < self._next_sweep:
             return
         self._next_sweep = self.clock.now() + SWEEP_EVERY
@@ -213,6 +217,9 @@ class Delivery:
             forgotten = await forget_seen_updates(uow, self.clock)
         if forgotten:
             log.info("forgot %d update ids seen over a week ago", forgotten)
+        pruned = await self.queue.prune(self.clock.now() - self.keep_sent)
+        if pruned:
+            log.info("deleted %d messages sent over %s ago", pruned, self.keep_sent)
 
     async def _settle(self) -> None:
         """Give the sends in flight a moment to finish and be marked; cancel the rest."""

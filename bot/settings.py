@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(
         default=30.0, gt=0, description="How often the scheduler looks for due timers, in seconds."
     )
+    outbox_keep_days: float = Field(
+        default=3,
+        gt=0,
+        description="Days a sent (or given-up) message is kept before it is deleted; "
+        "what it said is emptied as soon as it is sent.",
+    )
     remind_at: float = Field(
         default=0.8,
         gt=0,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     func,
     or_,
     select,
@@ -232,8 +233,11 @@ class OutboxQueue:
         return [Claimed(m, max(0.0, first + i * step)) for i, m in enumerate(mine)]
 
     async def mark_sent(self, message: Outgoing, message_id: int | None = None) -> None:
-        """Record that the message reached Telegram, with the id Telegram gave it if known."""
-        await self._finish(message, sent_at=self.now(), error=None, message_id=message_id)
+        """Record that the message reached Telegram, with the id Telegram gave it if known.
+
+        What it said is emptied (see `SPENT`): the row keeps only what finds the message again.
+        """
+        await self._finish(message, sent_at=self.now(), error=None, message_id=message_id, **SPENT)
 
     async def retry_at(self, message: Outgoing, when: datetime, error: str) -> None:
         """Try the message again no earlier than `when`."""
@@ -242,8 +246,25 @@ class OutboxQueue:
     async def give_up(self, message: Outgoing, error: str) -> None:
         """Stop trying a message; the chat's next one goes on."""
         await self._finish(
-            message, failed_at=self.now(), error=error, attempts=message.attempts + 1
+            message, failed_at=self.now(), error=error, attempts=message.attempts + 1, **SPENT
         )
+
+    async def prune(self, before: datetime) -> int:
+        """Delete the messages sent or given up before `before`; return how many.
+
+        Per-chat paces long past are dropped too: a pace behind the clock holds nothing back
+        (`_pace_statements`), and its key is a person's Telegram id.
+        """
+        async with self.sessions() as session, session.begin():
+            done = await session.execute(
+                delete(_OUTBOX).where(or_(_OUTBOX.c.sent_at < before, _OUTBOX.c.failed_at < before))
+            )
+            await session.execute(
+                delete(_SLOTS).where(
+                    _SLOTS.c.key != OVERALL, _SLOTS.c.next_at < _CLOCK - SLOT_KEPT_SECONDS
+                )
+            )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
     async def release(self, keep: Sequence[int] = ()) -> int:
         """Let go of the claims this worker holds but those in `keep`; return how many.
@@ -300,6 +321,11 @@ CLAIM = (
     .values(lease_until=_CLOCK + bindparam("lease"), lease_owner=bindparam("owner"))
     .returning(_OUTBOX.c.id)
 )
+# A finished message's content: emptied once sent or given up, since nothing reads it again;
+# its key, ref, chat, Telegram's message id and times stay, to find and edit the message later.
+SPENT: dict[str, Any] = {"params": {}, "actions": [], "photo": None}
+# A chat's pace this far behind the clock is gone (an hour: well past any burst or retry).
+SLOT_KEPT_SECONDS = 3600.0
 # An attempt's outcome: the columns given with the parameters, and the claim let go.
 FINISH = (
     update(_OUTBOX)

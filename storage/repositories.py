@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Table, Text, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import cast as cast_as
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -24,6 +25,7 @@ from storage.models import (
     PoolOfferRow,
     ProcessedUpdateRow,
     RoleRow,
+    SendSlotRow,
     TeamMemberRow,
     TeamRow,
     dialect_of,
@@ -46,6 +48,7 @@ from workflows.model import (
     PlaceKind,
     Role,
     RoleAssignment,
+    Traces,
     Urgency,
 )
 
@@ -64,6 +67,7 @@ _HOUSEHOLDS = cast(Table, HouseholdRow.__table__)
 _CHATS = cast(Table, ChatStateRow.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _SEEN = cast(Table, ProcessedUpdateRow.__table__)
+_SLOTS = cast(Table, SendSlotRow.__table__)
 _PERSON = (
     select(_PEOPLE, _ROLES.c.role.label("role_name"), _ROLES.c.place_id.label("role_place"))
     .outerjoin(_ROLES, _ROLES.c.person_id == _PEOPLE.c.id)
@@ -181,7 +185,7 @@ def to_order(row: OrderRow) -> Order:
     return Order(
         id=row.id,
         resident_id=row.resident_id,
-        household_id=row.household_id or 0,  # TODO(erasure): None once the resident is erased
+        household_id=row.household_id,
         category_id=row.category_id,
         description=row.description,
         urgency=Urgency(row.urgency),
@@ -199,6 +203,7 @@ def to_order(row: OrderRow) -> Order:
         closed_at=row.closed_at,
         level=Role(row.level) if row.level else None,
         version=row.version,
+        building_id=row.building_id,
     )
 
 
@@ -505,13 +510,26 @@ class SqlOrders:
         result = await self.session.execute(
             update(OrderRow)
             .where(OrderRow.resident_id == resident_id)
-            .values(description=placeholder, photos=[], latitude=None, longitude=None, comment=None)
+            .values(
+                description=placeholder,
+                photos=[],
+                latitude=None,
+                longitude=None,
+                comment=None,
+                household_id=None,  # the room; the order keeps its building (0007)
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(OrderEventRow)
+            .where(OrderEventRow.actor_id == resident_id, OrderEventRow.action != "rate")
+            .values(note=None, photo=None)
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(
             update(OrderEventRow)
             .where(OrderEventRow.actor_id == resident_id)
-            .values(note=None, photo=None)
+            .values(photo=None)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -628,6 +646,72 @@ class SqlOutbox:
                 "ref": notice.ref,
             },
         )
+
+    async def forget(self, traces: Traces, placeholder: str) -> int:
+        to_them = [_OUTBOX.c.person_id == traces.person_id]
+        if traces.chat_id is not None:
+            to_them.append(_OUTBOX.c.chat_id == traces.chat_id)
+            # The chat's pace: its key is their Telegram id.
+            await self.session.execute(delete(_SLOTS).where(_SLOTS.c.key == str(traces.chat_id)))
+        dropped = await self.session.execute(delete(_OUTBOX).where(or_(*to_them)))
+        # What was sent or given up is never read again but for its ids; delivery empties it
+        # (storage/outbox.py), and this empties what an older version left.
+        await self.session.execute(
+            update(_OUTBOX)
+            .where(
+                or_(_OUTBOX.c.sent_at.is_not(None), _OUTBOX.c.failed_at.is_not(None)),
+                or_(
+                    cast_as(_OUTBOX.c.params, Text) != "{}",
+                    cast_as(_OUTBOX.c.actions, Text) != "[]",
+                    _OUTBOX.c.photo.is_not(None),
+                ),
+            )
+            .values(params={}, actions=[], photo=None)
+        )
+        # Unsent messages to others: those about their orders are moot (the orders are being
+        # cancelled or closed); in the rest, their words give way to the placeholder.
+        unsent = await self.session.execute(
+            select(_OUTBOX.c.id, _OUTBOX.c.params, _OUTBOX.c.actions, _OUTBOX.c.photo).where(
+                _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.failed_at.is_(None)
+            )
+        )
+        moot: list[int] = []
+        for row in unsent:
+            params, actions = dict(row.params or {}), list(row.actions or [])
+            if _concerns(traces, params, actions):
+                moot.append(row.id)
+                continue
+            scrubbed = _scrubbed(params, traces.words, placeholder)
+            photo = None if row.photo in traces.words else row.photo
+            if scrubbed != params or photo != row.photo:
+                await self.session.execute(
+                    update(_OUTBOX)
+                    .where(_OUTBOX.c.id == row.id)
+                    .values(params=scrubbed, photo=photo)
+                )
+        if moot:
+            await self.session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(moot)))
+        return int(dropped.rowcount or 0) + len(moot)  # type: ignore[attr-defined]
+
+
+def _concerns(traces: Traces, params: dict[str, Any], actions: list[Any]) -> bool:
+    """Return whether a queued message is about one of the erased resident's orders."""
+    if str(params.get("number")) in traces.numbers:
+        return True
+    return any(isinstance(a, dict) and a.get("order_id") in traces.order_ids for a in actions)
+
+
+def _scrubbed(value: Any, words: frozenset[str], placeholder: str) -> Any:
+    """Return a message's JSON with each of the words replaced by the placeholder."""
+    if isinstance(value, str):
+        for word in sorted(words, key=len, reverse=True):  # a phone before its digits' part
+            value = value.replace(word, placeholder)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, words, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, words, placeholder) for v in value]
+    return value
 
 
 class SqlChats:

@@ -175,6 +175,16 @@ class SqlVisits:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def unlink_orders(self, order_ids: Iterable[int]) -> None:
+        wanted = sorted(set(order_ids))
+        for start in range(0, len(wanted), IN_CHUNK):
+            await self.session.execute(
+                update(VisitRow)
+                .where(VisitRow.order_id.in_(wanted[start : start + IN_CHUNK]))
+                .values(order_id=None, note=None)
+                .execution_options(synchronize_session=False)
+            )
+
     async def key_households(self) -> list[KeyHousehold]:
         rows = await self.session.scalars(
             select(KeyHouseholdRow).order_by(KeyHouseholdRow.household_id)
@@ -374,6 +384,19 @@ class SqlReports:
                 .order_by(OrderRow.id)
             )
             found += (to_order(r) for r in rows)
+        return found
+
+    async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:
+        wanted = sorted(set(building_ids))
+        building, grid = aliased(PlaceRow), aliased(PlaceRow)
+        found: dict[int, Place] = {}
+        for start in range(0, len(wanted), IN_CHUNK):
+            rows = await self.session.execute(
+                select(building.id, grid)
+                .join(grid, grid.id == building.parent_id)
+                .where(building.id.in_(wanted[start : start + IN_CHUNK]))
+            )
+            found.update((building_id, to_place(row)) for building_id, row in rows)
         return found
 
     async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:

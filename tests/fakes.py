@@ -29,6 +29,7 @@ from workflows.model import (
     PlaceKind,
     Role,
     RoleAssignment,
+    Traces,
     Urgency,
     Visit,
     VisitKind,
@@ -340,6 +341,7 @@ class FakeOrders:
             latitude=latitude,
             longitude=longitude,
             version=0,
+            building_id=place.building.id,
         )
         self.store.orders[order.id] = order
         self.store.order_community[order.id] = place.community.id
@@ -389,10 +391,18 @@ class FakeOrders:
         mine = [o for o in self.store.orders.values() if o.resident_id == resident_id]
         for o in mine:
             self.store.orders[o.id] = dataclasses.replace(
-                o, description=placeholder, photos=(), latitude=None, longitude=None, comment=None
+                o,
+                description=placeholder,
+                photos=(),
+                latitude=None,
+                longitude=None,
+                comment=None,
+                household_id=None,
             )
         self.store.events = [
-            dataclasses.replace(e, note=None, photo=None) if e.actor_id == resident_id else e
+            dataclasses.replace(e, note=e.note if e.action == "rate" else None, photo=None)
+            if e.actor_id == resident_id
+            else e
             for e in self.store.events
         ]
         return len(mine)
@@ -463,6 +473,21 @@ class FakeOutbox:
     async def add(self, notice: Notice) -> None:
         self.store.notices.append(notice)
 
+    async def forget(self, traces: Traces, placeholder: str) -> int:
+        kept: list[Notice] = []
+        for notice in self.store.notices:
+            about = str(notice.params.get("number")) in traces.numbers or any(
+                a.order_id in traces.order_ids for a in notice.actions
+            )
+            if notice.person_id == traces.person_id or about:
+                continue
+            params = {k: _without(v, traces.words, placeholder) for k, v in notice.params.items()}
+            photo = None if notice.photo in traces.words else notice.photo
+            kept.append(dataclasses.replace(notice, params=params, photo=photo))
+        dropped = len(self.store.notices) - len(kept)
+        self.store.notices = kept
+        return dropped
+
     @property
     def notices(self) -> list[Notice]:
         """Return every notice queued (and not rolled back) so far."""
@@ -475,6 +500,19 @@ class FakeOutbox:
     def keys_for(self, person_id: int) -> list[str]:
         """Return the catalog keys of the notices queued for one person, oldest first."""
         return [n.key for n in self.notices_for(person_id)]
+
+
+def _without(value: Any, words: frozenset[str], placeholder: str) -> Any:
+    """Return a notice's parameter with each of the words replaced by the placeholder."""
+    if isinstance(value, str):
+        for word in sorted(words, key=len, reverse=True):
+            value = value.replace(word, placeholder)
+        return value
+    if isinstance(value, dict):
+        return {k: _without(v, words, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, words, placeholder) for v in value]
+    return value
 
 
 class FakeChats:
@@ -569,6 +607,12 @@ class FakeVisits:
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
+
+    async def unlink_orders(self, order_ids: Iterable[int]) -> None:
+        wanted = set(order_ids)
+        for visit in list(self.store.visits.values()):
+            if visit.order_id in wanted:
+                self.store.visits[visit.id] = dataclasses.replace(visit, order_id=None, note=None)
 
     async def key_households(self) -> list[KeyHousehold]:
         return [self.store.key_households[k] for k in sorted(self.store.key_households)]
@@ -722,6 +766,16 @@ class FakeReports:
         places = FakePlaces(self.store)
         found = {h: await places.household_place(h) for h in set(household_ids)}
         return {h: place for h, place in found.items() if place is not None}
+
+    async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:
+        places = FakePlaces(self.store)
+        found: dict[int, Place] = {}
+        for building_id in set(building_ids):
+            building = await places.get(building_id)
+            grid = await places.get(building.parent_id) if building and building.parent_id else None
+            if grid is not None:
+                found[building_id] = grid
+        return found
 
 
 class FakeAudit:

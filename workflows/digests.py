@@ -24,6 +24,7 @@ from workflows.model import (
     OrderEvent,
     OrderStatus,
     Person,
+    Place,
     PlaceKind,
     Role,
 )
@@ -77,6 +78,7 @@ class _Lookup:
     orders: dict[int, Order | None]
     categories: dict[int, Category | None]
     places: dict[int, HouseholdPlace | None]
+    grids: dict[int, Place | None]  # by building: an order keeps its building, not always its room
 
     async def order(self, order_id: int) -> Order | None:
         if order_id not in self.orders:
@@ -92,6 +94,15 @@ class _Lookup:
         if household_id not in self.places:
             self.places[household_id] = await self.uow.places.household_place(household_id)
         return self.places[household_id]
+
+    async def grid(self, order: Order) -> Place | None:
+        """Return the grid the order's building is in."""
+        if order.building_id is None:
+            return None
+        if order.building_id not in self.grids:
+            found = await self.uow.reports.building_grids([order.building_id])
+            self.grids[order.building_id] = found.get(order.building_id)
+        return self.grids[order.building_id]
 
 
 def _median_minutes(spans: list[timedelta]) -> float | None:
@@ -112,7 +123,7 @@ async def figures(
     """Return the report's figures for the scope between `since` and `until`, names in the
     supervisor's language; what is overdue is as of `now`."""
     lang = person.lang
-    look = _Lookup(uow, {}, {}, {})
+    look = _Lookup(uow, {}, {}, {}, {})
     ids = list(scope.community_ids)
     created = await uow.reports.created_between(ids, since, until)
     events = await uow.reports.events_between(ids, COUNTED, since, until)
@@ -143,10 +154,10 @@ async def figures(
     overdue = sorted(await uow.reports.overdue(ids, now), key=lambda o: _late_since(o, now) or now)
     for late_order in overdue:
         look.orders[late_order.id] = late_order
-    # Where every order counted here is, read at once rather than one household at a time.
-    look.places.update(
-        await uow.reports.household_places(
-            {o.household_id for o in look.orders.values() if o is not None}
+    # Where every order counted here is, read at once rather than one building at a time.
+    look.grids.update(
+        await uow.reports.building_grids(
+            {o.building_id for o in look.orders.values() if o is not None and o.building_id}
         )
     )
 
@@ -158,11 +169,11 @@ async def figures(
         if order is None:
             return
         category = await look.category(order.category_id)
-        place = await look.place(order.household_id)
+        grid = await look.grid(order)
         if category is not None:
             by_category.setdefault(category.names.pick(lang), Counter())[what] += 1
-        if place is not None:
-            by_grid.setdefault(place.grid.names.pick(lang), Counter())[what] += 1
+        if grid is not None:
+            by_grid.setdefault(grid.names.pick(lang), Counter())[what] += 1
 
     for placed in created:
         await tally(placed.id, "new")
@@ -193,9 +204,9 @@ async def figures(
         if e.target_id is not None:
             breach_people.setdefault(e.target_id, Counter())[e.action] += 1
         breached = await look.order(e.order_id)
-        place = await look.place(breached.household_id) if breached else None
-        if place is not None:
-            breach_grids[place.grid.names.pick(lang)] += 1
+        grid = await look.grid(breached) if breached else None
+        if grid is not None:
+            breach_grids[grid.names.pick(lang)] += 1
     breaches = []
     for person_id, counts in sorted(breach_people.items(), key=lambda kv: -sum(kv[1].values())):
         who = await uow.people.get(person_id)

@@ -70,6 +70,8 @@ async def load(uow: UnitOfWork, order_id: int) -> OrderContext:
     order = await uow.orders.get(order_id)
     if order is None:
         raise OrderNotFound()
+    if order.household_id is None:
+        raise OrderNotFound()  # its resident erased themselves: nothing more is done with it
     category = await uow.categories.get(order.category_id)
     place = await uow.places.household_place(order.household_id)
     if category is None or place is None:

@@ -186,7 +186,8 @@ class Order:
 
     id: int
     resident_id: int
-    household_id: int
+    # None once the resident erased themselves: the order then keeps only its building.
+    household_id: int | None
     category_id: int
     description: str
     urgency: Urgency
@@ -204,6 +205,7 @@ class Order:
     closed_at: datetime | None = None
     level: Role | None = None
     version: int = 0
+    building_id: int | None = None  # where the order is, down to the building, for statistics
 
     @property
     def number(self) -> str:
@@ -258,6 +260,21 @@ class Notice:
     # What the message is about (e.g. an order's task card), so that every copy of it can be
     # found again to withdraw or edit it; None for a message nobody needs to find again.
     ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What of one erased person messages may hold: their chat, their orders and their words."""
+
+    person_id: int
+    chat_id: int | None
+    order_ids: frozenset[int]
+    words: frozenset[str]  # name, phone, what they wrote, their photos' file ids
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        """Return their orders' numbers, as notices quote them."""
+        return frozenset(f"{order_id:05d}" for order_id in self.order_ids)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from workflows.model import (
     Place,
     PlaceKind,
     Role,
+    Traces,
     Urgency,
     Visit,
     VisitKind,
@@ -117,7 +118,8 @@ class OrderRepository(Protocol):
     async def events(self, order_id: int) -> list[OrderEvent]: ...
     async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]: ...
     async def scrub_resident(self, resident_id: int, placeholder: str) -> int:
-        """Blank what the resident wrote or sent on their orders; return how many orders."""
+        """Blank what the resident wrote or sent on their orders and unlink their household,
+        keeping the building, category, times, status and rating; return how many orders."""
         ...
 
     async def placed_since(self, resident_id: int, since: datetime) -> int:
@@ -147,6 +149,13 @@ class OutboxRepository(Protocol):
     """Messages to send, written in the same transaction as the change that causes them."""
 
     async def add(self, notice: Notice) -> None: ...
+    async def forget(self, traces: Traces, placeholder: str) -> int:
+        """Drop every message to the person and those still unsent about their orders; put
+        `placeholder` for their words in other unsent ones; empty what was sent or given up.
+
+        Return how many messages were dropped.
+        """
+        ...
 
 
 class ChatRepository(Protocol):
@@ -197,6 +206,10 @@ class VisitRepository(Protocol):
     async def latest(self, household_id: int, kind: VisitKind) -> Visit | None: ...
     async def latest_of_each(self, kind: VisitKind) -> dict[int, Visit]:
         """Return each household's latest visit of the kind, by household id."""
+        ...
+
+    async def unlink_orders(self, order_ids: Iterable[int]) -> None:
+        """Detach the follow-up visits of these orders from them and blank their notes."""
         ...
 
     async def add(
@@ -252,6 +265,10 @@ class ReportRepository(Protocol):
 
     async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
         """Return where each of the households is, read at once."""
+        ...
+
+    async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:
+        """Return the grid each of the buildings is in, read at once."""
         ...
 
 

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from workflows.errors import NotAllowed
-from workflows.model import OPEN_STATUSES, AuditEntry, Notice, OrderStatus, Person
+from workflows.model import (
+    OPEN_STATUSES,
+    AuditEntry,
+    Notice,
+    Order,
+    OrderStatus,
+    Person,
+    Traces,
+)
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
 
 FORGOTTEN = "—"  # what stands where the name and the words were
+# Timeline notes that are figures, not words: a rating's stars are kept for the statistics.
+KEPT_NOTES = frozenset({"rate"})
 
 
 async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     """Erase a resident's personal data; open orders are cancelled, resolved ones closed.
 
-    Orders keep their category, place, times, status and rating, so the figures stay true;
-    what the resident wrote, their photos and location, name, phone and account are removed.
+    Orders keep their category, building, times, status and rating, so the figures stay true;
+    what the resident wrote, their photos and location, name, phone, room and account are
+    removed, from the orders, their timelines, the follow-up visits and every message.
     Staff are not forgotten here: their details come from the organisation file.
     """
     if person.is_staff:
         raise NotAllowed()
-    for order in await uow.orders.of_resident(person.id, limit=10_000):
+    orders = await uow.orders.of_resident(person.id, limit=10_000)
+    # Messages first: what is still unsent about their orders is dropped, so the notices
+    # below (which carry only the order's number) are the last word on them.
+    await uow.outbox.forget(await _traces(uow, person, orders), FORGOTTEN)
+    for order in orders:
         if order.status in OPEN_STATUSES:
             moved = await move(
                 uow, clock, order, "cancel", actor_id=person.id, note=None, assignee_id=None
@@ -31,6 +46,7 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
         elif order.status == OrderStatus.RESOLVED:
             await move(uow, clock, order, "confirm", actor_id=person.id, closed_at=clock.now())
     forgotten = await uow.orders.scrub_resident(person.id, FORGOTTEN)
+    await uow.visits.unlink_orders([o.id for o in orders])
     if person.telegram_id is not None:
         await uow.chats.put(person.telegram_id, None)
     await uow.people.forget(person.id, FORGOTTEN)
@@ -41,3 +57,20 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     )
     await uow.commit()
     return forgotten
+
+
+async def _traces(uow: UnitOfWork, person: Person, orders: list[Order]) -> Traces:
+    """Gather what of the resident messages may quote: name, phone, words, photos."""
+    words = {person.name, person.phone or ""}
+    for order in orders:
+        words |= {order.description, order.comment or "", *order.photos}
+        for event in await uow.orders.events(order.id):
+            if event.actor_id == person.id and event.action not in KEPT_NOTES:
+                words |= {event.note or "", event.photo or ""}
+    return Traces(
+        person_id=person.id,
+        chat_id=person.telegram_id,
+        order_ids=frozenset(o.id for o in orders),
+        # Blank and one-character strings would match everywhere; they say nothing of anyone.
+        words=frozenset(w for w in words if len(w.strip()) > 1 and w != FORGOTTEN),
+    )

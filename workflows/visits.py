@@ -84,7 +84,7 @@ async def open_followup_visit(
     if person_id is None:
         return None
     visit = await uow.visits.add(
-        household_id=ctx.order.household_id,
+        household_id=ctx.place.household.id,
         person_id=person_id,
         kind=VisitKind.FOLLOWUP,
         opened_at=clock.now(),

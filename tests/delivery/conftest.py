@@ -12,9 +12,6 @@ from bot.app import App, running
 from bot.clock import SystemClock
 from bot.demo import demo_settings, survey
 from bot.emulator import FakeBotAPI
-from handlers.events import Send
-from handlers.render import render_queued
-from handlers.texts import Texts
 from storage.models import OutboxRow
 from tests.e2e.conftest import World
 
@@ -63,11 +60,23 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0)
     raise AssertionError(f"not true within {within}s: {check}")
 
 
-def text_of(texts: Texts, row: OutboxRow) -> str:
-    """Return the text an outbox message shows, as the emulator's transcript writes it.
+SENDS = frozenset({"text", "photo"})  # what the bot sends: messages and photos
 
-    A photo row's text starts "[photo] "; a chart is drawn only when sent, so its row has none.
+
+def received(api: FakeBotAPI, row: OutboxRow) -> str:
+    """Return what the chat got for a sent outbox row, as the transcript wrote it when sent.
+
+    A sent row keeps only Telegram's id for the message (what it said is emptied once sent),
+    so the text is the fake Bot API's; a photo's starts "[photo] ".
     """
-    message = render_queued(texts, row)
-    assert isinstance(message, Send)
-    return ("[photo] " if message.photo else "") + message.text.strip()
+    assert row.sent_at is not None and row.message_id is not None, f"row {row.id} not sent"
+    lines = [
+        line
+        for line in api.transcript
+        if line.chat_id == row.chat_id
+        and line.message_id == row.message_id
+        and line.who.startswith("bot")
+        and line.kind in SENDS
+    ]
+    assert len(lines) == 1, f"row {row.id}: {len(lines)} messages with id {row.message_id}"
+    return lines[0].text

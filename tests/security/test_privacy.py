@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from storage.models import OrderEventRow, OrderRow, PersonRow
+from storage.models import OrderEventRow, OrderRow, OutboxRow, PersonRow
 from tests.security.scene import Scene, accepted, closed
 from workflows.model import OrderStatus
 from workflows.orders import rate_order
@@ -27,7 +27,7 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(scene: Scene)
         person = await session.get(PersonRow, scene.people["owner"].id)
         orders = {o.id: o for o in (await session.execute(select(OrderRow))).scalars()}
         notes = [
-            e.note
+            (e.action, e.note)
             for e in (await session.execute(select(OrderEventRow))).scalars()
             if e.actor_id == scene.people["owner"].id
         ]
@@ -37,11 +37,24 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(scene: Scene)
     )  # fmt: skip
     assert orders[done.id].description == "—" and orders[done.id].rating == 4
     assert orders[working.id].status == OrderStatus.CANCELLED.value
-    assert notes and all(note is None for note in notes), "what the resident wrote is gone"
+    assert notes and all(note is None for action, note in notes if action != "rate"), (
+        "what the resident wrote is gone"
+    )
+    assert ("rate", "4") in notes, "the stars stay: the digests count them"
     # The worker holding the cancelled order hears about it.
     async with scene.uow() as uow:
         pending = await uow.orders.get(working.id)
     assert pending is not None and pending.assignee_id is None
+
+    # Nothing was delivered here: the unsent cards about their orders are gone, the worker's
+    # news of the cancellation (by number only) is what is left, and nothing is addressed to them.
+    async with scene.sessions() as session:
+        queued = list((await session.execute(select(OutboxRow))).scalars())
+    assert not [r for r in queued if r.person_id == scene.people["owner"].id or r.chat_id == 501]
+    text = " ".join(f"{r.key} {r.params} {r.actions} {r.photo}" for r in queued)
+    assert "水管漏水" not in text and "业主" not in text
+    to_worker = [(r.key, r.params) for r in queued if r.person_id == scene.people["unit_head"].id]
+    assert to_worker == [("task.cancelled", {"number": working.number})]
 
     again = await scene.say("owner", "/my")
     assert again, "the forgotten person is a stranger now and is greeted as one"
