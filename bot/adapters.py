@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from bot.bot_api import BotApiAdapter, Respond
 from bot.settings import Settings
-from handlers.events import Incoming
+from handlers.events import Incoming, Unreadable
 
 
 def telegram_adapter(settings: Settings, respond: Respond) -> BotApiAdapter:
@@ -24,7 +24,7 @@ def telegram_adapter(settings: Settings, respond: Respond) -> BotApiAdapter:
     return AiogramBot(token, settings.api_base, respond)
 
 
-async def no_conversations(event: Incoming) -> None:
+async def no_conversations(event: Incoming | Unreadable) -> None:
     """Refuse an update: a command-line tool talks to the Bot API but holds no conversations."""
     raise RuntimeError(f"update {event.update_id} reached a command-line tool")
 

@@ -7,7 +7,7 @@ import sys
 
 from bot.adapters import bot_api
 from bot.clock import SystemClock
-from bot.qr import invite_link, write_building_qr_codes
+from bot.qr import QrOutError, invite_link, write_building_qr_codes
 from bot.settings import Settings
 from storage.db import make_engine, make_sessions, upgrade
 from storage.orgfile import OrgFileError, import_org, load_org_file
@@ -79,7 +79,11 @@ async def org_command(settings: Settings, args: argparse.Namespace) -> int:
                 for grid in await uow.places.children(community.id, PlaceKind.GRID):
                     for b in await uow.places.children(grid.id, PlaceKind.BUILDING):
                         buildings.append((b.code, b.names.zh, b.names.en))
-        paths = write_building_qr_codes(buildings, username, args.out)
+        try:
+            paths = write_building_qr_codes(buildings, username, args.out)
+        except QrOutError as error:
+            print(f"nothing was written: {error}", file=sys.stderr)
+            return 1
         print(f"wrote {len(paths)} QR codes to {args.out}/")
         return 0
     finally:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, cast
 
 from aiogram import Bot, Dispatcher, Router, types
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -19,8 +21,16 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import CallbackQuery, Message, Update
+from pydantic import ValidationError
 
-from bot.bot_api import ALLOWED_UPDATES, BotApiAdapter, Classes, Errors, Respond
+from bot.bot_api import (
+    ALLOWED_UPDATES,
+    BotApiAdapter,
+    Classes,
+    Errors,
+    Respond,
+    UnreadableAnswer,
+)
 
 AIOGRAM_CLASSES = Classes.named_in(types)
 AIOGRAM_ERRORS = Errors(
@@ -31,6 +41,27 @@ AIOGRAM_ERRORS = Errors(
     transient=(TelegramServerError, TelegramNetworkError),
     base=TelegramAPIError,
 )
+
+
+class AnswerReadingSession(AiohttpSession):
+    """aiogram's HTTP session, telling a successful answer it cannot read from a failure.
+
+    aiogram reads the answer into its models before it looks at the status: a result it
+    cannot read (null, ill-typed) raises ClientDecodeError even when Telegram took the request.
+    """
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str
+    ) -> Response[Any]:
+        """Read Telegram's answer; an unreadable one to a request that took effect is marked so."""
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError as error:
+            data = error.data
+            took = HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED
+            if took and isinstance(data, dict) and data.get("ok") is True:
+                raise UnreadableAnswer(data, error) from error
+            raise
 
 
 class GetRawUpdates(GetUpdates):
@@ -63,7 +94,8 @@ class AiogramBot(BotApiAdapter):
 
     def __init__(self, token: str, api_base: str, respond: Respond) -> None:
         self.response_models = response_models()
-        self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+        server = TelegramAPIServer.from_base(api_base)
+        self.bot = Bot(token, session=AnswerReadingSession(api=server))
         super().__init__(self.bot, AIOGRAM_CLASSES, AIOGRAM_ERRORS, respond)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
@@ -86,8 +118,13 @@ class AiogramBot(BotApiAdapter):
         await self.dispatcher.feed_update(self.bot, update)
 
     async def process_json(self, data: dict[str, Any]) -> None:
-        """Parse an update received as JSON and process it."""
-        await self.process(Update.model_validate(data, context={"bot": self.bot}))
+        """Parse an update received as JSON and process it; one aiogram cannot read is answered."""
+        try:
+            update = Update.model_validate(data, context={"bot": self.bot})
+        except (ValidationError, ValueError, TypeError) as error:
+            await self.take_unreadable(data, error)
+            return
+        await self.process(update)
 
     async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
         """Call getUpdates and return the updates as JSON, unparsed."""

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.webhook import serving, webhook_app
 from handlers.context import Links
 from handlers.conversations import Conversations
-from handlers.events import Incoming
+from handlers.events import Incoming, Unreadable
 from handlers.menus import default_menus
 from handlers.texts import Texts
 from storage.db import make_engine, make_sessions, upgrade
@@ -92,7 +92,7 @@ async def running(
     texts = Texts.load(fallback=settings.default_language)
     app: App | None = None
 
-    async def respond(event: Incoming) -> None:
+    async def respond(event: Incoming | Unreadable) -> None:
         assert app is not None
         for reply in await app.conversations.handle(event):
             try:

@@ -7,20 +7,22 @@ here; an adapter adds its library's classes, its routing of updates and its HTTP
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
-from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands
+from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands, Unreadable
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[[Incoming], Awaitable[None]]
+Respond = Callable[[Incoming | Unreadable], Awaitable[None]]
 T = TypeVar("T")
 ALLOWED_UPDATES = ["message", "callback_query"]
 OTHER_KINDS = (
@@ -38,6 +40,30 @@ OTHER_KINDS = (
 )
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+LOGGED_ANSWER = 500  # characters of an odd answer or update kept in the log
+# The answers a library received during the Bot API call being made (see `BotApiAdapter._call`):
+# a library that reads the answer after it returned it (PTB) records it here first.
+ANSWERS: ContextVar[list[object] | None] = ContextVar("ANSWERS", default=None)
+
+
+class UnreadableAnswer(Exception):
+    """Telegram answered 2xx with ok: true, but the library could not read the result.
+
+    The request took effect (a message was sent): it must count as done, never be repeated.
+    """
+
+    def __init__(self, answer: object, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.answer = answer
+
+
+def shortened(data: object, limit: int = LOGGED_ANSWER) -> str:
+    """Return JSON-like data as one line for the log, cut to `limit` characters."""
+    try:
+        line = json.dumps(data, ensure_ascii=False, default=repr)
+    except ValueError:  # circular, or too deep to write
+        line = repr(data)
+    return cut(line, limit)
 
 
 # -- what Sandan reads of Telegram's objects, in either library ---------------------------------
@@ -169,6 +195,45 @@ def incoming_callback(update_id: int, query: CallbackQuery) -> Incoming:
         callback_id=query.id,
         callback_data=query.data or "",
         message_id=message.message_id if message else None,
+    )
+
+
+def _int(value: object) -> int | None:
+    """Return an id from raw JSON: an int, never a bool."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def unreadable_update(data: dict[str, Any]) -> Unreadable:
+    """Return what the raw JSON of an update the library could not read still tells.
+
+    The chat to answer is a private one only: the message's chat when it is private (or is the
+    sender's own), else the sender's; a group is never answered for an update nobody could read.
+    """
+    update_id = _int(data.get("update_id")) or 0
+    kind = next((k for k in ALLOWED_UPDATES if isinstance(data.get(k), dict)), None)
+    if kind is None:
+        return Unreadable(update_id)
+    part = _dict(data[kind])
+    user = _dict(part.get("from"))
+    user_id = _int(user.get("id"))
+    language = user.get("language_code")
+    message = part if kind == "message" else _dict(part.get("message"))
+    chat = _dict(message.get("chat"))
+    chat_id = _int(chat.get("id"))
+    if chat_id is None or (chat.get("type") != "private" and chat_id != user_id):
+        in_group = chat.get("type") not in (None, "private")
+        chat_id = None if in_group else user_id
+    callback = part.get("id") if kind == "callback_query" else None
+    return Unreadable(
+        update_id,
+        chat_id=chat_id,
+        user_id=user_id,
+        language_code=language if isinstance(language, str) else None,
+        callback_id=callback if isinstance(callback, str) else None,
     )
 
 
@@ -351,6 +416,21 @@ class BotApiAdapter(ABC):
         """Hand a button press to the conversations."""
         await self.respond(incoming_callback(update_id, query))
 
+    async def take_unreadable(self, data: dict[str, Any], error: Exception) -> None:
+        """Hand an update the library could not read to the conversations, as far as it goes.
+
+        It is recorded and answered there once, and then confirmed: retrying cannot make the
+        library read it, and the person waits for an answer.
+        """
+        log.warning(
+            "update %s cannot be read (%s: %s): %s",
+            data.get("update_id"),
+            type(error).__name__,
+            cut(str(error).replace("\n", " "), LOGGED_ANSWER),
+            shortened(data),
+        )
+        await self.respond(unreadable_update(data))
+
     async def username(self) -> str:
         """Return the bot's @username (asked from getMe)."""
         me = await self._call(self.api.get_me())
@@ -407,18 +487,40 @@ class BotApiAdapter(ABC):
             if not already_in_effect(reply, error):
                 raise
             return None
+        except UnreadableAnswer as odd:
+            # Telegram took it: sending it again would show it twice, waiting would stall the chat.
+            log.warning(
+                "%s to chat %s taken, but the answer cannot be read (%s): %s",
+                type(reply).__name__,
+                getattr(reply, "chat_id", None),
+                odd,
+                shortened(odd.answer),
+            )
+            return None
         message_id = getattr(result, "message_id", None) if isinstance(reply, Send) else None
         return message_id if isinstance(message_id, int) else None
 
     async def _call(self, request: Awaitable[T]) -> T:
-        """Await a Bot API call, turning the library's errors into ours."""
+        """Await a Bot API call, turning the library's errors into ours.
+
+        An error after the library had received Telegram's successful answer (recorded in
+        ANSWERS) is the library failing to read that answer: UnreadableAnswer.
+        """
+        answers: list[object] = []
+        token = ANSWERS.set(answers)
         try:
             return await request
+        except UnreadableAnswer:
+            raise
         except Exception as error:
             ours = self.errors.ours(error)
-            if ours is None:
-                raise
-            raise ours from error
+            if ours is not None:
+                raise ours from error
+            if answers:
+                raise UnreadableAnswer(answers[-1], error) from error
+            raise
+        finally:
+            ANSWERS.reset(token)
 
     def _request(self, reply: Reply) -> Awaitable[object]:
         """Return the Bot API call that carries out a reply."""

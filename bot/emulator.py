@@ -1467,6 +1467,8 @@ class FakeBotAPI:
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, tuple[str, Handler]] = {}
+        self._odd_answers: dict[tuple[str, int], deque[Callable[[JSON], Any]]] = {}
+        self._odd_updates: deque[Callable[[JSON], JSON]] = deque()
         self._register_methods()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -1598,6 +1600,19 @@ class FakeBotAPI:
         """The commands set for a scope (default scope when None) and language."""
         return list(self.commands.get((_scope_key(scope), language_code), []))
 
+    def answer_oddly(self, method: str, chat_id: int, *rewrites: Callable[[JSON], Any]) -> None:
+        """Carry out the next calls of ``method`` to the chat as usual, but answer oddly.
+
+        Each call takes effect (the message is delivered) and is answered 200 with the body
+        ``rewrite({"ok": True, "result": ...})``: a null result, a date in milliseconds, an
+        unknown or ill-typed field, as Telegram itself has been seen to answer.
+        """
+        self._odd_answers.setdefault((method.lower(), chat_id), deque()).extend(rewrites)
+
+    def garble_next_update(self, rewrite: Callable[[JSON], JSON]) -> None:
+        """Queue the next update (a message, a press, …) as ``rewrite(update)``."""
+        self._odd_updates.append(rewrite)
+
     def redeliver(self, update: JSON) -> JSON:
         """Queue an update again with its own update_id, as Telegram does when unconfirmed."""
         again = copy.deepcopy(update)
@@ -1695,6 +1710,8 @@ class FakeBotAPI:
 
     def _enqueue(self, body: JSON) -> JSON:
         update = {"update_id": self._next_update_id, **body}
+        if self._odd_updates:
+            update = self._odd_updates.popleft()(copy.deepcopy(update))
         self._next_update_id += 1
         self.updates.append(update)
         self._pending.append(update)
@@ -1846,6 +1863,8 @@ class FakeBotAPI:
             if fault is not None:
                 return await self._inject(request, call, fault)
             status, body = await self._execute(call, entry[1], _Params(values, files))
+            if status == 200 and self._odd_answers:
+                body = self._oddly(call, body)
             return web.json_response(body, status=status, dumps=_dumps)
         finally:
             self._inflight.pop(key, None)
@@ -1853,6 +1872,17 @@ class FakeBotAPI:
                 self._changed.notify()
             else:
                 self._touch()
+
+    def _oddly(self, call: ApiCall, body: JSON) -> Any:
+        """Return the answer to a call that took effect, rewritten if `answer_oddly` asked so."""
+        chat_id = 0
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(call.params.get("chat_id") or 0)  # form-encoded calls carry text
+        odd = self._odd_answers.get((call.method.lower(), chat_id))
+        if not odd:
+            return body
+        call.fault = "odd answer"
+        return odd.popleft()(copy.deepcopy(body))
 
     def _finish(self, call: ApiCall, error: BotAPIError) -> web.Response:
         call.ok, call.error_code, call.description = False, error.code, error.description

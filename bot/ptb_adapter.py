@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.bot_api import ALLOWED_UPDATES, BotApiAdapter, Classes, Errors, Respond
+from bot.bot_api import ALLOWED_UPDATES, ANSWERS, BotApiAdapter, Classes, Errors, Respond
 
 POLL_SLACK = 10.0  # seconds a getUpdates answer may take beyond its long-poll timeout
 # `raw_updates` asks getUpdates through do_api_request, PTB's public way to a raw answer, which
@@ -47,6 +47,21 @@ PTB_ERRORS = Errors(
 )
 
 
+class AnswerKeepingBot(Bot):
+    """PTB's Bot, keeping each answer it received before reading it into its classes.
+
+    PTB reads a method's result (Message.de_json, …) after `_post` returned it: an error then
+    means Telegram took the request and only its answer could not be read (see ANSWERS).
+    """
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        answers = ANSWERS.get()
+        if answers is not None:
+            answers.append(result)
+        return result
+
+
 class PtbBot(BotApiAdapter):
     """Sandan on python-telegram-bot: PTB parses and routes updates, our handlers reply."""
 
@@ -55,7 +70,7 @@ class PtbBot(BotApiAdapter):
             HTTPXRequest(),
             HTTPXRequest(connection_pool_size=1, read_timeout=POLL_SLACK),
         )
-        self.bot = Bot(
+        self.bot = AnswerKeepingBot(
             token,
             base_url=f"{api_base}/bot",
             base_file_url=f"{api_base}/file/bot",
@@ -104,8 +119,13 @@ class PtbBot(BotApiAdapter):
             raise failure
 
     async def process_json(self, data: dict[str, Any]) -> None:
-        """Parse an update received as JSON and process it."""
-        await self.process(Update.de_json(data, self.bot))
+        """Parse an update received as JSON and process it; one PTB cannot read is answered."""
+        try:
+            update = Update.de_json(data, self.bot)
+        except Exception as error:  # de_json raises whatever a field's reading raised
+            await self.take_unreadable(data, error)
+            return
+        await self.process(update)
 
     async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
         """Call getUpdates and return the updates as JSON, unparsed."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +22,10 @@ INVITE_PREFIX = "inv_"
 QR_SCALE = 16
 QR_BORDER = 4
 QR_DPI = 300
+
+
+class QrOutError(Exception):
+    """The QR codes cannot be written where asked; the message is one line for the operator."""
 
 
 def start_link(bot_username: str, payload: str) -> str:
@@ -67,14 +75,36 @@ def write_building_qr_codes(
 ) -> list[Path]:
     """Write `{code}.png` for each (code, name_zh, name_en), plus an index.html to print them."""
     entries = [(code, zh, en, building_link(bot_username, code)) for code, zh, en in buildings]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for code, _zh, _en, link in entries:
-        path = out_dir / f"{code}.png"
-        # Always a full QR code (never Micro QR, which phone cameras do not read).
-        segno.make_qr(link, error="m").save(
-            str(path), kind="png", scale=QR_SCALE, border=QR_BORDER, dpi=QR_DPI
-        )
-        paths.append(path)
-    (out_dir / "index.html").write_text(_sheet(entries), encoding="utf-8")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise QrOutError(f"{out_dir} is a file, not a folder: give --out a folder for the QR codes")
+    created = not out_dir.exists()
+    staged: Path | None = None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # Everything is drawn in a hidden folder first and moved in only once all of it is
+        # written: a failure midway (a full disk) leaves the folder as it was.
+        staged = Path(tempfile.mkdtemp(prefix=".qr-", dir=out_dir))
+        for code, _zh, _en, link in entries:
+            # Always a full QR code (never Micro QR, which phone cameras do not read).
+            segno.make_qr(link, error="m").save(
+                str(staged / f"{code}.png"),
+                kind="png",
+                scale=QR_SCALE,
+                border=QR_BORDER,
+                dpi=QR_DPI,
+            )
+        (staged / "index.html").write_text(_sheet(entries), encoding="utf-8")
+        paths = [out_dir / f"{code}.png" for code, *_ in entries]
+        for path in [*paths, out_dir / "index.html"]:
+            os.replace(staged / path.name, path)
+    except OSError as error:
+        if created:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(out_dir)
+        raise QrOutError(
+            f"cannot write the QR codes to {out_dir}: {error.strerror or error}"
+        ) from error
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
     return paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -14,6 +15,12 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
+# Telegram sends an update whole and at once; a body that trickles in is cut off after this
+# long, so slow connections cannot pile up. Bodies and their nesting are bounded too: an
+# update is a few KB, nested about ten deep.
+READ_SECONDS = 5.0
+MAX_BODY = 1024**2
+MAX_NESTING = 32
 
 
 class UpdateSink(Protocol):
@@ -30,6 +37,7 @@ def webhook_app(
     secret: str,
     path: str,
     database_answers: Callable[[], Awaitable[bool]],
+    read_seconds: float = READ_SECONDS,
 ) -> web.Application:
     """Return the aiohttp application: the update endpoint at `path`, and /healthz."""
     expected = secret.encode()
@@ -41,9 +49,23 @@ def webhook_app(
             log.warning("webhook call from %s without the right secret", request.remote)
             return web.Response(status=401, text="wrong secret token")
         try:
-            data = await request.json()
-        except (ValueError, UnicodeDecodeError):
+            async with asyncio.timeout(read_seconds):
+                body = await request.read()
+        except TimeoutError:
+            log.warning(
+                "webhook call from %s: body not read within %ss", request.remote, read_seconds
+            )
+            slow = web.Response(status=408, text="request body too slow")
+            slow.force_close()
+            return slow
+        try:
+            data = json.loads(body)
+        except RecursionError:
+            return web.Response(status=400, text="nested too deeply")
+        except ValueError:  # UnicodeDecodeError too
             return web.Response(status=400, text="not JSON")
+        if nesting(data) > MAX_NESTING:
+            return web.Response(status=400, text="nested too deeply")
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         try:
@@ -63,16 +85,31 @@ def webhook_app(
             dumps=json.dumps,
         )
 
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(path, receive)
     app.router.add_get(HEALTH_PATH, health)
     return app
 
 
+def nesting(data: object) -> int:
+    """Return how deeply JSON data nests (a scalar 0, {} 1), counting no further than the limit."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 @contextlib.asynccontextmanager
 async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
     """Serve the application on host:port (0 picks a free port); yield the port it bound."""
-    runner = web.AppRunner(app, access_log=None)
+    # No lingering: the rest of a body not read (too slow, a wrong secret) is not waited for.
+    runner = web.AppRunner(app, access_log=None, lingering_time=0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

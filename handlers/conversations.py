@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers import followups, ordering, privacy, registration, tasks
 from handlers.context import Context, Links, is_id
-from handlers.events import Answer, Edit, Incoming, Reply, Send
+from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
@@ -135,13 +135,15 @@ class Conversations:
         self.policy = policy or TimerPolicy()
         self._recent: dict[int, deque[float]] = {}  # per person: when their last messages came
 
-    async def handle(self, event: Incoming) -> list[Reply]:
+    async def handle(self, event: Incoming | Unreadable) -> list[Reply]:
         """Handle an event once: its effects, its record and its messages commit together.
 
         Returns what to do at once (answer the button, edit a card, set a menu); messages to
         registered people go through the outbox, so a crash after the commit loses none. A
         redelivered update returns nothing and changes nothing.
         """
+        if isinstance(event, Unreadable):
+            return await self.unreadable(event)
         event = arrived(event)
         async with self.units_of_work() as uow:
             if not await uow.updates.first_time(event.update_id, self.clock.now()):
@@ -180,6 +182,52 @@ class Conversations:
             ctx.answer()  # every button press is answered, even when nothing else is said
             if person is not None:
                 await back_in_touch(uow, person)  # whoever writes to the bot can be reached
+            now = await self._queue_messages(ctx)
+            await uow.complete()
+            return now
+
+    async def unreadable(self, update: Unreadable) -> list[Reply]:
+        """Record an update the library could not read, once, and ask the person to try again.
+
+        The person is answered in their private chat when the raw update names it, and a button
+        press is answered (its spinner stops); nothing else happens.
+        """
+        async with self.units_of_work() as uow:
+            if not await uow.updates.first_time(update.update_id, self.clock.now()):
+                return []
+            who = update.user_id
+            person = None if who is None else await uow.people.by_telegram(who)
+            asked = language_of(update.language_code, self.default_language)
+            lang = person.lang if person else asked
+            replies: list[Reply] = []
+            if update.chat_id is None:
+                if update.callback_id is not None:
+                    text = self.texts(lang, "error.unreadable")
+                    replies.append(Answer(update.callback_id, text, alert=True))
+                await uow.complete()
+                return replies
+            event = Incoming(
+                update_id=update.update_id,
+                user_id=update.user_id or update.chat_id,
+                chat_id=update.chat_id,
+                first_name="",
+                language_code=update.language_code,
+                callback_id=update.callback_id,
+            )
+            ctx = Context(
+                event=event,
+                uow=uow,
+                clock=self.clock,
+                texts=self.texts,
+                lang=lang,
+                person=person,
+                state=None,
+                links=self.links,
+                limits=self.limits,
+                policy=self.policy,
+            )
+            ctx.answer()
+            ctx.say("error.unreadable")
             now = await self._queue_messages(ctx)
             await uow.complete()
             return now

@@ -45,6 +45,17 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """An update the Telegram library could not read: what its raw JSON still tells."""
+
+    update_id: int
+    chat_id: int | None = None  # the private chat to answer in, when the JSON names one
+    user_id: int | None = None
+    language_code: str | None = None
+    callback_id: str | None = None  # a button press whose query can still be answered
+
+
+@dataclass(frozen=True)
 class Button:
     """An inline button: callback data or a URL."""
 

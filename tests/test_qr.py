@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import segno
 
+from bot.cli import main
 from bot.qr import (
     QR_BORDER,
     QR_SCALE,
@@ -155,3 +156,46 @@ def test_bad_code_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_building_qr_codes([("ok", "甲", "A"), ("not ok", "乙", "B")], "sandan_bot", out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["an existing file", "under a file"])
+def test_qr_out_to_a_wrong_place_says_so_in_one_line(
+    where: str,
+    tmp_path: Path,
+    sample_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`sandan org qr --out` to a file, or to a folder that cannot be made: one line, exit 1."""
+    existing = tmp_path / "codes.png"
+    existing.write_bytes(b"the operator's own file")
+    out = existing if where == "an existing file" else existing / "qr"
+    monkeypatch.setenv("SANDAN_DATABASE_URL", sample_db)
+    monkeypatch.setenv("SANDAN_BOT_USERNAME", "sandan_bot")
+    monkeypatch.delenv("SANDAN_BOT_TOKEN", raising=False)
+
+    code = main(["org", "qr", "--out", str(out)])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert str(out) in captured.err
+    assert existing.read_bytes() == b"the operator's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["codes.png"]
+
+
+def test_qr_out_writes_every_code_and_leaves_nothing_else(
+    tmp_path: Path, sample_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder holds the codes and the sheet, and no scratch files."""
+    monkeypatch.setenv("SANDAN_DATABASE_URL", sample_db)
+    monkeypatch.setenv("SANDAN_BOT_USERNAME", "sandan_bot")
+    monkeypatch.delenv("SANDAN_BOT_TOKEN", raising=False)
+    out = tmp_path / "qr"
+
+    assert main(["org", "qr", "--out", str(out)]) == 0
+
+    names = sorted(p.name for p in out.iterdir())
+    assert "index.html" in names
+    assert all(n == "index.html" or n.endswith(".png") for n in names)
+    assert len(names) > 1

@@ -19,12 +19,20 @@ TELEGRAM_CHAT_BURST = 3  # what the emulator's rate meter allows one chat at onc
 
 
 @pytest.fixture
-async def live(sample_db: str) -> AsyncIterator[World]:
-    """Start the fake Bot API and the bot on the wall clock, so retries fall due by themselves."""
+async def live(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator[World]:
+    """Start the fake Bot API and the bot on the wall clock, so retries fall due by themselves.
+
+    The bot runs on aiogram, or on the library a test names (parametrize "live" indirectly).
+    """
+    library = getattr(request, "param", "aiogram")
     async with FakeBotAPI() as api:
         settings = demo_settings(api, sample_db).model_copy(
             # Telegram's burst; no quiet hours, whatever time the wall clock says it is
-            update={"chat_burst": TELEGRAM_CHAT_BURST, "quiet_hours": ""}
+            update={
+                "chat_burst": TELEGRAM_CHAT_BURST,
+                "quiet_hours": "",
+                "telegram_library": library,
+            }
         )
         async with running(settings, SystemClock()) as app:
             async with app.unit_of_work() as uow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import aiohttp
@@ -152,3 +153,58 @@ async def test_a_failed_update_gets_500_and_takes_effect_once_redelivered(
     assert await handled(world, asked)
     helps = [m for m in resident.messages if "/new" in m.text and "居民可以" in m.text]
     assert len(helps) == 1
+
+
+async def trickle(port: int, path: str, closed: list[bytes]) -> None:
+    """Open a webhook call whose body comes a byte at a time; note what came back at the close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_HEADER}: {WEBHOOK_SECRET}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    )
+    writer.write(head.encode() + b'{"update_id": 1, "pad": "')
+    try:
+        while not reader.at_eof():
+            writer.write(b"x")
+            await writer.drain()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    closed.append(await reader.read())  # up to the close
+    except ConnectionError:
+        closed.append(b"reset")
+    finally:
+        writer.close()
+
+
+async def test_bodies_that_trickle_in_are_cut_off(world: World) -> None:
+    """Fifty calls whose bodies never finish are all cut off, and the server still answers."""
+    assert world.app.webhook_port is not None
+    closed: list[bytes] = []
+    callers = [
+        trickle(world.app.webhook_port, world.app.settings.webhook_path, closed) for _ in range(50)
+    ]
+    async with asyncio.timeout(60):  # a bound for a broken server, not a timing assertion
+        await asyncio.gather(*callers)
+    assert len([c for c in closed if c]) == 50
+    assert all(c == b"reset" or c.startswith(b"HTTP/1.1 408") for c in closed if c)
+    resident = await world.resident("赵阿姨", "101")  # meanwhile and after, updates go through
+    resident.send("/help")
+    await resident.wait_for("/new")
+
+
+def nested(depth: int) -> bytes:
+    """Return an update whose extra field nests lists `depth` deep."""
+    return b'{"update_id": 77, "x": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+async def test_deeply_nested_json_is_refused_with_400(world: World, depth: int) -> None:
+    """Nesting no update has is refused before any parsing goes deep: 400, nothing handled."""
+    right = {SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(webhook_url(world.app), data=nested(depth), headers=right) as response,
+    ):
+        assert response.status == 400
+        assert "nested" in await response.text()
+    assert not await handled(world, 77)
