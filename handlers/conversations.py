@@ -15,7 +15,13 @@ from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
-from workflows.errors import DomainError, InvalidInput
+from workflows.errors import (
+    DomainError,
+    InvalidInput,
+    NotYourTask,
+    OrderAlreadyTaken,
+    StaleAction,
+)
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
@@ -28,6 +34,8 @@ Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 FLOOD_WINDOW = 60.0  # seconds
 
+# Refusals meaning the pressed button is spent: its keyboard is taken off as the tap is refused.
+SPENT = (StaleAction, NotYourTask, OrderAlreadyTaken)
 # command → step; each takes only the context.
 COMMANDS: dict[str, Step] = {
     "start": registration.start,
@@ -215,6 +223,8 @@ class Conversations:
             ctx.answer(key, alert=True, **error.params)
         else:
             ctx.say(key, **error.params)
+        if isinstance(error, SPENT):
+            ctx.clear_buttons()
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event

@@ -21,6 +21,7 @@ from workflows.model import (
     Place,
     PlaceKind,
     Role,
+    SentCopy,
     Urgency,
     Visit,
     VisitKind,
@@ -144,6 +145,14 @@ class OutboxRepository(Protocol):
     """Messages to send, written in the same transaction as the change that causes them."""
 
     async def add(self, notice: Notice) -> None: ...
+    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
+        """Drop the unsent messages about `ref` and return the sent copies, forgetting their ref.
+
+        Messages to `except_person` are left alone. A copy is returned once (its ref is
+        cleared) and only while it is in the chat its person has now; a message being sent
+        at this moment is left as it is.
+        """
+        ...
 
 
 class ChatRepository(Protocol):

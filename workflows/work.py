@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.cards import Card
 from workflows.dispatch import OrderContext, deferrable, load, resident_notice
 from workflows.errors import NotYourTask
 from workflows.model import Action, Notice, Order, OrderStatus, Person
@@ -92,6 +93,7 @@ async def resolve_task(
                     Action("btn.not_satisfied", "bad", order.id),
                 ),
                 deferrable=deferrable(order),
+                ref=Card.ORDER.ref(order.id),
             )
         )
     await uow.commit()
