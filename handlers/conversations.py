@@ -15,13 +15,7 @@ from handlers.events import Answer, Edit, Incoming, Reply, Send
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
-from workflows.errors import (
-    DomainError,
-    InvalidInput,
-    NotYourTask,
-    OrderAlreadyTaken,
-    StaleAction,
-)
+from workflows.errors import DomainError, InvalidInput, OrderAlreadyTaken
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
@@ -34,8 +28,6 @@ Step = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 FLOOD_WINDOW = 60.0  # seconds
 
-# Refusals meaning the pressed button is spent: its keyboard is taken off as the tap is refused.
-SPENT = (StaleAction, NotYourTask, OrderAlreadyTaken)
 # command → step; each takes only the context.
 COMMANDS: dict[str, Step] = {
     "start": registration.start,
@@ -223,7 +215,9 @@ class Conversations:
             ctx.answer(key, alert=True, **error.params)
         else:
             ctx.say(key, **error.params)
-        if isinstance(error, SPENT):
+        if isinstance(error, OrderAlreadyTaken):
+            # A volunteer's card sent in the very instant the wish was claimed could not be
+            # taken back (workflows/cards.py): it loses its button at this first tap.
             ctx.clear_buttons()
 
     async def _route(self, ctx: Context) -> None:
