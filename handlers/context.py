@@ -61,9 +61,10 @@ class Context:
         *,
         photo: str | None = None,
         remove_keyboard: bool = False,
+        ref: str | None = None,
         **params: Any,
     ) -> None:
-        """Reply in this chat with a text from the catalog."""
+        """Reply in this chat with a text from the catalog (`ref`: what its buttons act on)."""
         self.replies.append(
             Send(
                 self.event.chat_id,
@@ -71,6 +72,7 @@ class Context:
                 buttons,
                 photo,
                 remove_keyboard=remove_keyboard,
+                ref=ref,
             )
         )
 

@@ -16,7 +16,7 @@ from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
-from workflows.errors import DomainError, InvalidInput
+from workflows.errors import DomainError, InvalidInput, OrderAlreadyTaken
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
@@ -284,6 +284,10 @@ class Conversations:
             ctx.answer(key, alert=True, **error.params)
         else:
             ctx.say(key, **error.params)
+        if isinstance(error, OrderAlreadyTaken):
+            # A volunteer's card sent in the very instant the wish was claimed could not be
+            # taken back (workflows/cards.py): it loses its button at this first tap.
+            ctx.clear_buttons()
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event

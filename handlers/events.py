@@ -79,6 +79,8 @@ class Send:
     reply_keys: tuple[str, ...] = ()  # plain reply-keyboard buttons under it
     remove_keyboard: bool = False
     upload: bytes | None = None  # a PNG drawn here (a digest's chart), sent as the photo
+    # What the message is about (workflows/cards.py), so that its buttons can be taken back.
+    ref: str | None = None
 
 
 @dataclass(frozen=True)

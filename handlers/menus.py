@@ -61,14 +61,22 @@ def person_menu(texts: Texts, person: Person) -> SetCommands:
 
 
 def help_key(person: Person | None) -> list[str]:
-    """Return the help sections for a person's roles."""
-    keys = ["help.resident"]
-    if person is not None and person.has_role(*WORKER_ROLES):
+    """Return the help sections for what a person's roles allow: staff's own work first.
+
+    Staff see the residents' commands only for a household of their own, and never /forget
+    (their account belongs to the organisation file, not to them).
+    """
+    if person is None or not person.is_staff:
+        return ["help.resident"]
+    keys: list[str] = []
+    if person.has_role(*WORKER_ROLES):
         keys.append("help.worker")
-    if person is not None and person.has_role(Role.VOLUNTEER):
+    if person.has_role(Role.VOLUNTEER):
         keys.append("help.volunteer")
-    if person is not None and person.has_role(Role.DISPATCHER):
+    if person.has_role(Role.DISPATCHER):
         keys.append("help.dispatcher")
-    if person is not None and person.has_role(Role.SUPERVISOR):
+    if person.has_role(Role.SUPERVISOR):
         keys.append("help.supervisor")
+    keys.append("help.staff_home" if person.household_id is not None else "help.staff_no_home")
+    keys.append("help.staff_common")
     return keys

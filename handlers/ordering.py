@@ -6,7 +6,9 @@ from typing import Any
 
 from handlers.context import Context
 from handlers.events import Button, rows
-from workflows.dispatch import load
+from handlers.registration import ask_community
+from workflows.cards import Card
+from workflows.dispatch import OrderContext, load
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
 from workflows.model import ChatState, OrderStatus, Urgency
 from workflows.orders import (
@@ -30,6 +32,11 @@ MY_ORDERS_SHOWN = 10
 async def new_order(ctx: Context) -> None:
     """Start an order: ask for the category."""
     person = ctx.require()
+    if person.household_id is None and person.is_staff:
+        # Staff order for their own home like anyone else, once they say where it is.
+        ctx.say("new.staff_no_home")
+        await ask_community(ctx)
+        return
     if person.household_id is None:
         raise NotRegistered()
     categories = await ctx.uow.categories.list()
@@ -180,6 +187,7 @@ async def my_orders(ctx: Context) -> None:
         ctx.say(
             "my.item",
             rows(buttons, 2),
+            ref=Card.ORDER.ref(order.id) if buttons else None,
             number=order.number,
             category=ctx_order.category.names.pick(ctx.lang),
             status=order.status.value,
@@ -193,17 +201,25 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 async def ask_cancel(ctx: Context, order_id: int) -> None:
-    """Ask the resident to confirm cancelling."""
-    ctx_order = await load(ctx.uow, order_id)
-    person = ctx.require()
-    if ctx_order.order.resident_id != person.id:
-        raise NotYourOrder()
+    """Ask the resident to confirm cancelling, if the order can still be cancelled."""
+    ctx_order = await _own(ctx, order_id, "cancel")
     ctx.answer()
     ctx.say(
         "cancel.ask",
         rows([ctx.button("btn.yes_cancel", f"cnlok:{order_id}"), ctx.button("btn.no", "noop")], 2),
+        ref=Card.ORDER.ref(order_id),
         number=ctx_order.order.number,
     )
+
+
+async def _own(ctx: Context, order_id: int, action: str) -> OrderContext:
+    """Load the person's own order if the action still applies to it; else refuse at once."""
+    ctx_order = await load(ctx.uow, order_id)
+    if ctx_order.order.resident_id != ctx.require().id:
+        raise NotYourOrder()
+    if not can(action, ctx_order.order.status):
+        raise StaleAction(number=ctx_order.order.number)
+    return ctx_order
 
 
 async def cancel_confirmed(ctx: Context, order_id: int) -> None:
@@ -215,11 +231,8 @@ async def cancel_confirmed(ctx: Context, order_id: int) -> None:
 
 
 async def ask_info(ctx: Context, order_id: int) -> None:
-    """Ask for the information to add."""
-    ctx_order = await load(ctx.uow, order_id)
-    person = ctx.require()
-    if ctx_order.order.resident_id != person.id:
-        raise NotYourOrder()
+    """Ask for the information to add, if the order is still open."""
+    ctx_order = await _own(ctx, order_id, "add_info")
     await ctx.remember(ChatState("info", {"order_id": order_id}))
     ctx.answer()
     ctx.say("info.ask", number=ctx_order.order.number)

@@ -35,10 +35,16 @@ async def start(ctx: Context) -> None:
             await _ask_unit(ctx, building.id)
             return
         ctx.say("register.bad_qr")
-    if ctx.person is not None and (ctx.person.household_id is not None or ctx.person.is_staff):
+    if ctx.person is not None and ctx.person.household_id is not None:
         ctx.say("start.welcome_back", name=ctx.person.name)
         for key in help_key(ctx.person):
             ctx.say(key)
+        return
+    if ctx.person is not None and ctx.person.is_staff:
+        ctx.say("start.welcome_back", name=ctx.person.name)
+        for key in help_key(ctx.person):
+            ctx.say(key)
+        await ask_home(ctx)
         return
     ctx.say("start.welcome", name=_name(ctx))
     await ask_community(ctx)
@@ -55,6 +61,12 @@ def _roles(ctx: Context) -> str:
     person = ctx.require()
     names = dict.fromkeys(ctx.t(f"role.{r.role.value}") for r in person.roles)
     return "、".join(names) if ctx.lang == "zh" else ", ".join(names)
+
+
+async def ask_home(ctx: Context) -> None:
+    """Offer a staff member with no household of their own to register their home address."""
+    ctx.say("register.staff_home")
+    await ask_community(ctx)
 
 
 async def ask_community(ctx: Context) -> None:
@@ -83,6 +95,7 @@ async def choose_community(ctx: Context, community_id: int) -> None:
     buttons = await _building_buttons(ctx, community.id)
     keyboard = _paged(ctx, buttons, 3, 0, f"bp:{community.id}:", "btn.buildings_more")
     ctx.answer()
+    ctx.clear_buttons()  # answered: the list of communities is spent
     ctx.say("register.ask_building", keyboard, community=community.names.pick(ctx.lang))
 
 
@@ -105,6 +118,7 @@ async def choose_building(ctx: Context, building_id: int) -> None:
     """Show the units of the chosen building."""
     building = await _place(ctx, building_id, PlaceKind.BUILDING)
     ctx.answer()
+    ctx.clear_buttons()
     await _ask_unit(ctx, building.id)
 
 
@@ -131,6 +145,7 @@ async def choose_unit(ctx: Context, unit_id: int) -> None:
     unit = await _place(ctx, unit_id, PlaceKind.UNIT)
     households = await ctx.uow.places.households(unit.id)
     ctx.answer()
+    ctx.clear_buttons()
     ctx.say(
         "register.ask_room", _rooms(ctx, unit.id, households, 0), unit=unit.names.pick(ctx.lang)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 from handlers import reports
@@ -52,6 +52,7 @@ def reply_notice(person_id: int, message: Send) -> Notice:
             "remove_keyboard": message.remove_keyboard,
         },
         photo=message.photo,
+        ref=message.ref,
     )
 
 
@@ -110,7 +111,11 @@ def render(
 ) -> Send | Edit:
     """Return the message for a notice: text from the catalog, buttons from its actions."""
     if key == EDIT:
-        return edit_message(chat_id, params)
+        edit = edit_message(chat_id, params)
+        if params.get("text_key"):  # written by a workflow: the text is said at delivery
+            text = texts(lang, str(params["text_key"]), **dict(params.get("text_params") or {}))
+            edit = replace(edit, text=text)
+        return edit
     if key == REPLY:
         return reply_message(chat_id, params)
     if key in reports.DRAWN:

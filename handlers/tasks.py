@@ -6,6 +6,7 @@ from typing import Any
 
 from handlers.context import Context, is_id
 from handlers.events import Button, rows
+from workflows.cards import Card
 from workflows.dispatch import (
     OrderContext,
     accept_task,
@@ -85,7 +86,12 @@ async def text_given(ctx: Context) -> None:
         ctx.say("task.declined", number=order.number)
     elif name == "note":
         order = await add_note(ctx.uow, ctx.clock, person, order_id, event.text)
-        ctx.say("task.noted", ctx.action_buttons(work_actions(order.id)), number=order.number)
+        ctx.say(
+            "task.noted",
+            ctx.action_buttons(work_actions(order.id)),
+            ref=Card.TASK.ref(order.id),
+            number=order.number,
+        )
     elif name == "resolve":
         photo = event.photo or state.data.get("photo")
         order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
@@ -99,7 +105,12 @@ async def on_way(ctx: Context, order_id: int) -> None:
     """Tell the resident the worker is on the way."""
     order = await on_my_way(ctx.uow, ctx.clock, ctx.require(), order_id)
     ctx.answer("task.on_way_toast")
-    ctx.say("task.on_way", ctx.action_buttons(work_actions(order.id)), number=order.number)
+    ctx.say(
+        "task.on_way",
+        ctx.action_buttons(work_actions(order.id)),
+        ref=Card.TASK.ref(order.id),
+        number=order.number,
+    )
 
 
 async def hand_over(ctx: Context, order_id: int, person_id: str) -> None:
@@ -132,9 +143,13 @@ async def my_tasks(ctx: Context) -> None:
                 Action("btn.accept", "acc", order.id),
                 Action("btn.decline", "dec", order.id),
             )
+            card = Card.OFFER
         else:
             actions = work_actions(order.id)
-        ctx.say("tasks.item", ctx.action_buttons(actions), **_item(ctx, octx))
+            card = Card.TASK
+        ctx.say(
+            "tasks.item", ctx.action_buttons(actions), ref=card.ref(order.id), **_item(ctx, octx)
+        )
 
 
 def _item(ctx: Context, octx: OrderContext) -> dict[str, Any]:
@@ -157,6 +172,7 @@ async def open_pool(ctx: Context) -> None:
         ctx.say(
             "pool.item",
             rows([ctx.button("btn.claim", f"clm:{order.id}")], 1),
+            ref=Card.OFFER.ref(order.id),
             **_item(ctx, octx),
         )
 
@@ -186,7 +202,12 @@ async def queue(ctx: Context) -> None:
                     Button(ctx.t("btn.dispatch_to", name=p.name), f"hd:{order.id}:{p.id}")
                     for p in await suggest(ctx.uow, octx)
                 ]
-                ctx.say("queue.item", rows(buttons, 1), **_item(ctx, octx))
+                ctx.say(
+                    "queue.item",
+                    rows(buttons, 1),
+                    ref=Card.QUEUE.ref(order.id),
+                    **_item(ctx, octx),
+                )
                 shown += 1
     if not shown:
         ctx.say("queue.none")

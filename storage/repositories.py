@@ -28,6 +28,7 @@ from storage.models import (
     SendSlotRow,
     TeamMemberRow,
     TeamRow,
+    db_epoch,
     dialect_of,
     insert_for,
 )
@@ -48,6 +49,7 @@ from workflows.model import (
     PlaceKind,
     Role,
     RoleAssignment,
+    SentCopy,
     Traces,
     Urgency,
 )
@@ -105,6 +107,27 @@ CHAT_STATE = select(_CHATS.c.name, _CHATS.c.data).where(
 )
 FORGET_CHAT_STATE = delete(_CHATS).where(_CHATS.c.telegram_id == bindparam("telegram_id"))
 ADD_TO_OUTBOX = insert(_OUTBOX)
+# A card taken back: its unsent copies not being sent right now (no live claim) are dropped…
+_ABOUT = _OUTBOX.c.ref == bindparam("ref")
+_NOT_TO = _OUTBOX.c.person_id != bindparam("except_person")
+_UNSENT = (
+    _OUTBOX.c.sent_at.is_(None),
+    _OUTBOX.c.failed_at.is_(None),
+    or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < db_epoch()),
+)
+# …and its sent copies still in their person's chat are returned to be edited, their ref cleared
+# so that each is edited once.
+_SENT_COPIES = (
+    select(_OUTBOX.c.id, _OUTBOX.c.person_id, _OUTBOX.c.chat_id, _OUTBOX.c.message_id)
+    .join(_PEOPLE, _PEOPLE.c.id == _OUTBOX.c.person_id)
+    .where(
+        _ABOUT,
+        _OUTBOX.c.sent_at.is_not(None),
+        _OUTBOX.c.message_id.is_not(None),
+        _PEOPLE.c.telegram_id == _OUTBOX.c.chat_id,
+    )
+    .order_by(_OUTBOX.c.id)
+)
 
 
 @functools.cache
@@ -692,6 +715,18 @@ class SqlOutbox:
         if moot:
             await self.session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(moot)))
         return int(dropped.rowcount or 0) + len(moot)  # type: ignore[attr-defined]
+
+    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
+        """Drop the unsent messages about `ref` and return the sent copies, forgetting their ref."""
+        others = (_NOT_TO,) if except_person is not None else ()
+        asked = {"ref": ref, "except_person": except_person}
+        await self.session.execute(delete(_OUTBOX).where(_ABOUT, *others, *_UNSENT), asked)
+        rows = (await self.session.execute(_SENT_COPIES.where(*others), asked)).all()
+        if rows:
+            await self.session.execute(
+                update(_OUTBOX).where(_OUTBOX.c.id.in_([r.id for r in rows])).values(ref=None)
+            )
+        return [SentCopy(r.person_id, r.chat_id, r.message_id) for r in rows]
 
 
 def _concerns(traces: Traces, params: dict[str, Any], actions: list[Any]) -> bool:

@@ -29,6 +29,7 @@ from workflows.model import (
     PlaceKind,
     Role,
     RoleAssignment,
+    SentCopy,
     Traces,
     Urgency,
     Visit,
@@ -114,6 +115,8 @@ class FakeStore:
     events: list[OrderEvent] = field(default_factory=list)
     pool_offers: list[tuple[int, int]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # Notices Telegram accepted, with the chat and the message id it gave (FakeOutbox.deliver).
+    delivered: list[tuple[Notice, int, int]] = field(default_factory=list)
     chats: dict[int, ChatState] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -487,6 +490,33 @@ class FakeOutbox:
         dropped = len(self.store.notices) - len(kept)
         self.store.notices = kept
         return dropped
+
+    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
+        def about(notice: Notice) -> bool:
+            return notice.ref == ref and notice.person_id != except_person
+
+        self.store.notices = [n for n in self.store.notices if not about(n)]
+        copies: list[SentCopy] = []
+        for index, (notice, chat_id, message_id) in enumerate(self.store.delivered):
+            person = self.store.people.get(notice.person_id)
+            if about(notice) and person is not None and person.telegram_id == chat_id:
+                copies.append(SentCopy(notice.person_id, chat_id, message_id))
+                self.store.delivered[index] = (
+                    dataclasses.replace(notice, ref=None),
+                    chat_id,
+                    message_id,
+                )
+        return copies
+
+    def deliver(self) -> list[tuple[Notice, int, int]]:
+        """Send what is queued to people with a chat: each gets a message id, leaving the queue."""
+        for notice in self.store.notices:
+            person = self.store.people.get(notice.person_id)
+            if person is not None and person.telegram_id is not None:
+                sent = (notice, person.telegram_id, 1000 + len(self.store.delivered))
+                self.store.delivered.append(sent)
+        self.store.notices = []
+        return list(self.store.delivered)
 
     @property
     def notices(self) -> list[Notice]:

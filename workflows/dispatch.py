@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from workflows.cards import Card
 from workflows.errors import (
     NoLongerInRole,
     NoOneToEscalateTo,
@@ -228,12 +229,13 @@ async def send_task_card(
         params["phone"] = (resident.phone if resident else None) or "—"
         actions = work_actions(ctx.order.id)
         key = "task.card"
+    card = Card.OFFER if offered else Card.TASK
     if photos:
         for photo in ctx.order.photos:
             await uow.outbox.add(
                 Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
             )
-    await uow.outbox.add(Notice(person.id, key, params, actions))
+    await uow.outbox.add(Notice(person.id, key, params, actions, ref=card.ref(ctx.order.id)))
 
 
 def work_actions(order_id: int) -> tuple[Action, ...]:
@@ -292,7 +294,9 @@ async def notify_dispatchers(
             )
             for p in suggestions
         )
-        await uow.outbox.add(Notice(dispatcher.id, "queue.new", params, actions))
+        await uow.outbox.add(
+            Notice(dispatcher.id, "queue.new", params, actions, ref=Card.QUEUE.ref(ctx.order.id))
+        )
 
 
 async def suggest(uow: UnitOfWork, ctx: OrderContext) -> list[Person]:
@@ -349,6 +353,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
                 "pool.new",
                 params,
                 (Action("btn.claim", "clm", order.id),),
+                ref=Card.OFFER.ref(order.id),
             )
         )
     return order

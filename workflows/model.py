@@ -278,6 +278,15 @@ class Traces:
 
 
 @dataclass(frozen=True)
+class SentCopy:
+    """A copy of a message Telegram accepted: whose it is, in which chat, under which id."""
+
+    person_id: int
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
 class KeyHousehold:
     """A key household (六帮六助, elderly living alone…): its liaison visits it on a cadence."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from workflows.cards import Card
 from workflows.dispatch import (
     OrderContext,
     card_params,
@@ -267,7 +268,15 @@ async def _tell_worker_reopened(uow: UnitOfWork, ctx: OrderContext, reason: str)
     lang = worker.lang if worker else "zh"
     params = card_params(ctx, lang)
     params["reason"] = reason
-    await uow.outbox.add(Notice(order.assignee_id, "task.reopened", params, work_actions(order.id)))
+    await uow.outbox.add(
+        Notice(
+            order.assignee_id,
+            "task.reopened",
+            params,
+            work_actions(order.id),
+            ref=Card.TASK.ref(order.id),
+        )
+    )
 
 
 FOLLOWUP_ANSWERS = frozenset({"followup_ok", "followup_unsure", "followup_reopen"})

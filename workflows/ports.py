@@ -21,6 +21,7 @@ from workflows.model import (
     Place,
     PlaceKind,
     Role,
+    SentCopy,
     Traces,
     Urgency,
     Visit,
@@ -154,6 +155,15 @@ class OutboxRepository(Protocol):
         `placeholder` for their words in other unsent ones; empty what was sent or given up.
 
         Return how many messages were dropped.
+        """
+        ...
+
+    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
+        """Drop the unsent messages about `ref` and return the sent copies, forgetting their ref.
+
+        Messages to `except_person` are left alone. A copy is returned once (its ref is
+        cleared) and only while it is in the chat its person has now; a message being sent
+        at this moment is left as it is.
         """
         ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows.cards import retire_spent_cards
 from workflows.errors import DomainError, StaleAction
 from workflows.model import Order, OrderEvent
 from workflows.model import OrderStatus as S
@@ -73,7 +74,10 @@ async def move(
     taken_error: type[DomainError] = StaleAction,
     **changes: Any,
 ) -> Order:
-    """Apply an allowed move as a conditional write and record it on the order's timeline."""
+    """Apply an allowed move as a conditional write and record it on the order's timeline.
+
+    The cards whose buttons the move made meaningless are taken back in the same transaction.
+    """
     if not can(action, order.status):
         raise StaleAction(number=order.number)
     new_status = to if to is not None else target(action, order.status)
@@ -97,4 +101,5 @@ async def move(
             photo=photo,
         )
     )
+    await retire_spent_cards(uow, order, moved, actor_id)
     return moved

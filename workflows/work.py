@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.cards import Card
 from workflows.dispatch import OrderContext, deferrable, holding, resident_notice
 from workflows.model import Action, Notice, Order, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
@@ -85,6 +86,7 @@ async def resolve_task(
                     Action("btn.not_satisfied", "bad", order.id),
                 ),
                 deferrable=deferrable(order),
+                ref=Card.ORDER.ref(order.id),
             )
         )
     await uow.commit()

@@ -163,7 +163,7 @@ async def test_not_satisfied_reopens_to_the_same_worker(world: World) -> None:
 
 
 async def test_resident_cancels_and_the_worker_is_told(world: World) -> None:
-    """Cancelling an accepted order tells the worker; the stale card then does nothing."""
+    """Cancelling an accepted order tells the worker; the stale card loses its buttons."""
     worker = await world.join(world.place.unit_head)
     resident = await world.resident("吴先生", "502")
     order_id = await world.order(resident, "水电气维修", "水管有点渗水")
@@ -176,7 +176,9 @@ async def test_resident_cancels_and_the_worker_is_told(world: World) -> None:
     await worker.wait_for("取消了订单")
     assert (await world.get(order_id)).status == OrderStatus.CANCELLED
 
-    query = worker.press("在路上", working)
+    # The card's buttons are gone; an old tap on it (a client showing it stale) is refused.
+    assert worker.message(working.message_id).buttons == []
+    query = worker.press_data(f"way:{order_id}", working)
     answer = await worker.wait_answer(query)
     assert answer.text is not None and "不在您手上" in answer.text
     assert (await world.get(order_id)).status == OrderStatus.CANCELLED

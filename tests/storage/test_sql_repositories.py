@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.demo import Neighbourhood, survey
 from storage.db import make_engine, make_sessions
+from storage.models import OutboxRow
 from storage.outbox import OutboxQueue, Pace
 from storage.uow import SqlUnitOfWork
 from workflows.dispatch import claim_from_pool
@@ -304,3 +306,34 @@ async def test_a_timer_raced_by_two_instances_fires_once(db: Db) -> None:
             return fired
 
     assert sorted(await asyncio.gather(fire(), fire())) == [False, True]
+
+
+async def test_a_card_taken_back_drops_unsent_copies_and_returns_sent_ones_once(db: Db) -> None:
+    """Sent copies come back with their message ids (once); unsent ones go; in-flight ones stay."""
+    a = await resident(db, 830, "101")
+    b = await resident(db, 831, "102")
+    c = await resident(db, 832, "201")
+    async with db.uow() as uow:
+        for person in (a, b, c):
+            await uow.outbox.add(Notice(person.id, "pool.new", ref="offer:7"))
+        await uow.outbox.add(Notice(a.id, "other", ref="offer:8"))
+        await uow.commit()
+    queue = OutboxQueue(db.sessions, db.clock.now)
+    heads = {m.chat_id: m for m in (await queue.due()).messages}
+    await queue.mark_sent(heads[830], 41)
+    claimed = await queue.claim([heads[831]])  # being sent right now: left as it is
+    assert [c.message.chat_id for c in claimed] == [831]
+
+    async with db.uow() as uow:
+        copies = await uow.outbox.take_back("offer:7", except_person=None)
+        await uow.commit()
+    assert [(x.person_id, x.chat_id, x.message_id) for x in copies] == [(a.id, 830, 41)]
+    async with db.uow() as uow:
+        assert await uow.outbox.take_back("offer:7") == []
+        await uow.commit()
+    async with db.sessions() as session:
+        left = (
+            await session.execute(select(OutboxRow.chat_id, OutboxRow.key).order_by(OutboxRow.id))
+        ).all()
+    # c's unsent copy is gone; b's in-flight one stays; a's sent one stays (without its ref).
+    assert [tuple(r) for r in left] == [(830, "pool.new"), (831, "pool.new"), (830, "other")]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.fakes import sample_world
 from workflows.errors import InvalidInput, NotYourOrder, StaleAction
-from workflows.model import OrderStatus
+from workflows.model import EDIT_KEY, OrderStatus
 from workflows.orders import (
     add_information,
     cancel_order,
@@ -143,10 +143,19 @@ async def test_cancelling_an_offered_order_tells_the_person_offered() -> None:
     w = sample_world()
     org = w.org
     order = await w.place(org.repairs)
+    (offer, _, message_id) = w.uow.sent.deliver()[-1]
+    assert offer.key == "task.offered" and offer.person_id == org.unit_head.id
 
     await cancel_order(w.uow, w.clock, org.resident, order.id)
 
-    assert w.uow.keys_for(org.unit_head.id) == ["task.offered", "task.cancelled"]
+    # The offer's buttons are taken off the card they got, and they are told why.
+    edit, told = w.uow.notices_for(org.unit_head.id)
+    assert (edit.key, edit.params["message_id"], edit.params["buttons"]) == (
+        EDIT_KEY,
+        message_id,
+        [],
+    )
+    assert told.key == "task.cancelled"
 
 
 async def test_a_closed_or_cancelled_order_cannot_be_cancelled() -> None:

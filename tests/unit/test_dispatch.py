@@ -23,7 +23,7 @@ from workflows.errors import (
     OrderNotFound,
     StaleAction,
 )
-from workflows.model import Order, OrderStatus, Person, Role
+from workflows.model import EDIT_KEY, Order, OrderStatus, Person, Role
 from workflows.work import held_task
 
 
@@ -93,6 +93,7 @@ async def test_declining_offers_the_order_to_the_next_candidate_then_the_queue()
     org = w.org
     order = await w.place(org.grid_matters)
     assert order.assignee_id == org.grid_worker.id
+    w.uow.sent.deliver()
 
     second = await decline_task(w.uow, w.clock, org.grid_worker, order.id, "今天请假")
 
@@ -105,8 +106,8 @@ async def test_declining_offers_the_order_to_the_next_candidate_then_the_queue()
     (card,) = w.uow.notices_for(org.dispatcher.id)
     assert card.key == "queue.new"
     assert (card.params["reason"], card.params["note"]) == ("all_declined", "不在片区")
-    # The one who declined first was not offered it again.
-    assert w.uow.keys_for(org.grid_worker.id) == ["task.offered"]
+    # The one who declined first was not offered it again; their card lost its buttons.
+    assert w.uow.keys_for(org.grid_worker.id) == [EDIT_KEY]
     timeline = await w.uow.orders.events(order.id)
     declines = [(e.actor_id, e.note, e.target_id) for e in timeline if e.action == "decline"]
     assert declines == [
@@ -457,12 +458,14 @@ async def test_the_worker_who_loses_a_task_to_a_handover_is_told() -> None:
     org = w.org
     order = await w.accepted(org.grid_matters)
     assert order.assignee_id == org.grid_worker.id
-    before = len(w.uow.notices_for(org.grid_worker.id))
+    w.uow.sent.deliver()
 
     await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.grid_worker2.id)
 
-    told = w.uow.notices_for(org.grid_worker.id)[before:]
-    assert [(n.key, n.params) for n in told] == [("task.reassigned", {"number": order.number})]
+    # The working card they hold loses its buttons, and they are told.
+    edit, told = w.uow.notices_for(org.grid_worker.id)
+    assert (edit.key, edit.params["buttons"]) == (EDIT_KEY, [])
+    assert (told.key, told.params) == ("task.reassigned", {"number": order.number})
     assert w.uow.keys_for(org.grid_worker2.id) == ["task.offered"]
 
 
