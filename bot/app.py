@@ -19,6 +19,7 @@ from bot.adapters import telegram_adapter
 from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
 from bot.delivery import Delivery
+from bot.monitoring import Metrics, monitor_app
 from bot.polling import poll
 from bot.sending import SendFailed
 from bot.settings import Settings
@@ -29,6 +30,7 @@ from handlers.events import Incoming, Unreadable
 from handlers.menus import default_menus
 from handlers.texts import Texts
 from storage.db import make_engine, make_sessions, upgrade
+from storage.health import Readings, read
 from storage.outbox import OutboxQueue
 from storage.uow import SqlUnitOfWork
 from workflows.ports import Clock
@@ -52,6 +54,8 @@ class App:
     delivery: Delivery
     adapter: BotApiAdapter
     webhook_port: int | None = None  # where the webhook server listens, in webhook mode
+    monitor_port: int | None = None  # where /healthz and /metrics answer, when asked for
+    metrics: Metrics = field(default_factory=Metrics)
     policy: TimerPolicy = field(default_factory=TimerPolicy)
     _sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -70,8 +74,14 @@ class App:
         """
         async with self._sweeping:  # one sweep at a time in this process
             fired = await run_due(self.unit_of_work, self.clock, self.policy)
+        self.metrics.timers.inc(fired)
         self.delivery.wake()
         return fired
+
+    async def readings(self) -> Readings:
+        """Read what monitoring reports from the database."""
+        async with self.sessions() as session:
+            return await read(session, self.clock.now())
 
 
 @contextlib.asynccontextmanager
@@ -91,10 +101,18 @@ async def running(
     sessions = make_sessions(engine)
     texts = Texts.load(fallback=settings.default_language)
     app: App | None = None
+    metrics = Metrics()
 
     async def respond(event: Incoming | Unreadable) -> None:
         assert app is not None
-        for reply in await app.conversations.handle(event):
+        with metrics.update_seconds.time():
+            try:
+                replies = await app.conversations.handle(event)
+            except Exception:
+                metrics.updates.labels("failed").inc()
+                raise
+        metrics.updates.labels("ok").inc()
+        for reply in replies:
             try:
                 await app.adapter.perform(reply)
             except SendFailed as error:
@@ -108,6 +126,7 @@ async def running(
         clock,
         units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
         keep_sent=timedelta(days=settings.outbox_keep_days),
+        on_outcome=metrics.sent,
     )
     username = settings.bot_username or await adapter.username()
     conversations = Conversations(
@@ -120,7 +139,16 @@ async def running(
         policy=policy,
     )
     app = App(
-        settings, clock, engine, sessions, texts, conversations, delivery, adapter, policy=policy
+        settings,
+        clock,
+        engine,
+        sessions,
+        texts,
+        conversations,
+        delivery,
+        adapter,
+        policy=policy,
+        metrics=metrics,
     )
     for menu in default_menus(texts):
         try:
@@ -130,7 +158,8 @@ async def running(
     tasks = [asyncio.create_task(delivery.run(), name="delivery")]
     scheduler = clockwork(app)
     try:
-        async with receiving(app, mode) as port:
+        async with monitoring(app) as monitor_port, receiving(app, mode) as port:
+            app.monitor_port = monitor_port
             app.webhook_port = port
             yield app
     finally:
@@ -182,6 +211,21 @@ def clockwork(app: App) -> AsyncIOScheduler:
     )
     scheduler.start()
     return scheduler
+
+
+@contextlib.asynccontextmanager
+async def monitoring(app: App) -> AsyncIterator[int | None]:
+    """Serve /healthz and /metrics on SANDAN_MONITOR_PORT, when set; yield the port bound."""
+    settings = app.settings
+    if settings.monitor_port is None:
+        yield None
+        return
+    server = monitor_app(
+        app.metrics, database_answers=lambda: database_answers(app.engine), read=app.readings
+    )
+    async with serving(server, settings.monitor_host, settings.monitor_port) as port:
+        log.info("monitoring on %s:%s (/healthz, /metrics)", settings.monitor_host, port)
+        yield port
 
 
 @contextlib.asynccontextmanager

@@ -54,6 +54,7 @@ class Delivery:
         *,
         units_of_work: UnitsOfWork,
         concurrency: int = CONCURRENCY,
+        on_outcome: Callable[[str], None] | None = None,
         keep_sent: timedelta = KEEP_SENT,
     ) -> None:
         self.queue = queue
@@ -62,6 +63,8 @@ class Delivery:
         self.clock = clock
         self.units_of_work = units_of_work
         self.concurrency = concurrency
+        # Told each send's outcome (ok, retry, 429, blocked, rejected): the metrics count them.
+        self.on_outcome = on_outcome or (lambda outcome: None)
         self.keep_sent = keep_sent
         self._wake = asyncio.Event()
         self._sending: dict[int, asyncio.Task[None]] = {}
@@ -167,19 +170,23 @@ class Delivery:
         try:
             message_id = await self.sender.perform(reply)
         except RetryAfter as error:
+            self.on_outcome("429")
             await self.queue.retry_at(
                 message, self.clock.now() + timedelta(seconds=error.seconds), str(error)
             )
         except Blocked as error:
+            self.on_outcome("blocked")
             log.warning("chat %s unreachable: %s", message.chat_id, error)
             # First the workflow, then the mark: a crash in between only repeats the 403.
             async with self.units_of_work() as uow:
                 await person_unreachable(uow, self.clock, message.person_id)
             await self.queue.give_up(message, str(error))
         except Rejected as error:
+            self.on_outcome("rejected")
             log.error("message %s rejected: %s", message.id, error)
             await self.queue.give_up(message, str(error))
         except SendFailed as error:
+            self.on_outcome("retry")
             now = self.clock.now()
             if now - message.created_at >= GIVE_UP_AFTER:
                 log.error("message %s given up after %s: %s", message.id, GIVE_UP_AFTER, error)
@@ -189,6 +196,7 @@ class Delivery:
                 await self.queue.retry_at(message, now + timedelta(seconds=backoff), str(error))
         else:
             self.sent += 1
+            self.on_outcome("ok")
             await self._mark_sent(message, message_id)
 
     async def _mark_sent(self, message: Outgoing, message_id: int | None) -> None:

@@ -22,7 +22,7 @@ from storage.health import Readings
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
-SEND_OUTCOMES = ("ok", "retry", "429", "blocked", "rejected", "unreadable")
+SEND_OUTCOMES = ("ok", "retry", "429", "blocked", "rejected")
 
 
 class Metrics:

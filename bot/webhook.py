@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.monitoring import HEALTH_PATH, health_handler
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-HEALTH_PATH = "/healthz"
 # Telegram sends an update whole and at once; a body that trickles in is cut off after this
 # long, so slow connections cannot pile up. Bodies and their nesting are bounded too: an
 # update is a few KB, nested about ten deep.
@@ -76,18 +77,9 @@ def webhook_app(
             return web.Response(status=500, text="update failed")
         return web.Response(status=200, text="ok")
 
-    async def health(request: web.Request) -> web.Response:
-        """Say whether the bot is up and its database answers."""
-        database = await database_answers()
-        return web.json_response(
-            {"status": "ok" if database else "degraded", "database": database},
-            status=200 if database else 503,
-            dumps=json.dumps,
-        )
-
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(path, receive)
-    app.router.add_get(HEALTH_PATH, health)
+    app.router.add_get(HEALTH_PATH, health_handler(database_answers))
     return app
 
 

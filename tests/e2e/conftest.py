@@ -130,6 +130,7 @@ async def world(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator
                 "telegram_library": library,
                 "webhook_secret": SecretStr(WEBHOOK_SECRET),
                 "webhook_port": 0,  # a free port
+                "monitor_port": 0,  # /healthz and /metrics, on a free port too
                 "sweep_seconds": 3600,  # timers fire when a test calls world.later(), not by chance
             }
         )
