@@ -18,10 +18,10 @@ def telegram_adapter(settings: Settings, respond: Respond) -> BotApiAdapter:
     if settings.telegram_library == "ptb":
         from bot.ptb_adapter import PtbBot  # only the chosen library is imported
 
-        return PtbBot(token, settings.api_base, respond)
+        return PtbBot(token, settings.api_base, respond, proxy=settings.proxy_url)
     from bot.aiogram_adapter import AiogramBot
 
-    return AiogramBot(token, settings.api_base, respond)
+    return AiogramBot(token, settings.api_base, respond, proxy=settings.proxy_url)
 
 
 async def no_conversations(event: Incoming | Unreadable) -> None:

@@ -21,6 +21,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import CallbackQuery, Message, Update
+from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 from pydantic import ValidationError
 
 from bot.bot_api import (
@@ -38,7 +39,14 @@ AIOGRAM_ERRORS = Errors(
     seconds=lambda error: cast(TelegramRetryAfter, error).retry_after,
     blocked=(TelegramForbiddenError,),
     rejected=(TelegramBadRequest, TelegramNotFound),
-    transient=(TelegramServerError, TelegramNetworkError),
+    # aiohttp-socks' failures to reach or use a proxy are not aiohttp's, so not aiogram's.
+    transient=(
+        TelegramServerError,
+        TelegramNetworkError,
+        ProxyConnectionError,
+        ProxyError,
+        ProxyTimeoutError,
+    ),
     base=TelegramAPIError,
 )
 
@@ -92,10 +100,12 @@ def _methods(base: type[TelegramMethod[Any]]) -> list[type[TelegramMethod[Any]]]
 class AiogramBot(BotApiAdapter):
     """Sandan on aiogram: aiogram parses and routes updates, our handlers decide the replies."""
 
-    def __init__(self, token: str, api_base: str, respond: Respond) -> None:
+    def __init__(
+        self, token: str, api_base: str, respond: Respond, *, proxy: str | None = None
+    ) -> None:
         self.response_models = response_models()
         server = TelegramAPIServer.from_base(api_base)
-        self.bot = Bot(token, session=AnswerReadingSession(api=server))
+        self.bot = Bot(token, session=AnswerReadingSession(api=server, proxy=proxy))
         super().__init__(self.bot, AIOGRAM_CLASSES, AIOGRAM_ERRORS, respond)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())

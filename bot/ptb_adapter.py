@@ -65,10 +65,12 @@ class AnswerKeepingBot(Bot):
 class PtbBot(BotApiAdapter):
     """Sandan on python-telegram-bot: PTB parses and routes updates, our handlers reply."""
 
-    def __init__(self, token: str, api_base: str, respond: Respond) -> None:
+    def __init__(
+        self, token: str, api_base: str, respond: Respond, *, proxy: str | None = None
+    ) -> None:
         self.requests = (  # replies and delivery share the first; long polls get their own
-            HTTPXRequest(),
-            HTTPXRequest(connection_pool_size=1, read_timeout=POLL_SLACK),
+            HTTPXRequest(proxy=proxy),
+            HTTPXRequest(connection_pool_size=1, read_timeout=POLL_SLACK, proxy=proxy),
         )
         self.bot = AnswerKeepingBot(
             token,

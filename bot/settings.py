@@ -18,7 +18,8 @@ from workflows.timers import QuietHours, TimerPolicy, clock_time
 TELEGRAM_API = "https://api.telegram.org"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
 BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")  # the bot's id, a colon, its secret
-SECRETS = ("bot_token", "webhook_secret")  # never printed, not even when wrong
+PROXY_SCHEMES = ("http", "https", "socks5", "socks4")
+SECRETS = ("bot_token", "webhook_secret", "proxy")  # never printed, not even when wrong
 # A valid value of each setting, shown when one is wrong.
 EXAMPLES = {
     "bot_token": "123456789:AAE-your-token-from-BotFather",
@@ -33,6 +34,7 @@ EXAMPLES = {
     "webhook_path": "/telegram",
     "webhook_port": "8080",
     "webhook_secret": "a-long-random-string",
+    "proxy": "socks5://127.0.0.1:1080",
 }
 
 
@@ -151,6 +153,13 @@ class Settings(BaseSettings):
         default=None,
         description="Secret Telegram sends with each update (webhook mode needs one).",
     )
+    proxy: SecretStr | None = Field(
+        default=None,
+        description=(
+            "A proxy for every call to the Bot API, where Telegram is blocked: "
+            "http://host:port, socks5://host:port (user:password@ allowed)."
+        ),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="How log lines look on standard error: text, or one JSON object a line.",
@@ -171,6 +180,22 @@ class Settings(BaseSettings):
         if value is not None and not BOT_TOKEN.fullmatch(value.get_secret_value().strip()):
             raise ValueError("not a bot token: BotFather's tokens look like 123456789:AAE…")
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in PROXY_SCHEMES or not rest:
+            raise ValueError("not a proxy URL: http://host:port or socks5://host:port")
+        return SecretStr(url)
+
+    @property
+    def proxy_url(self) -> str | None:
+        """Return the proxy's URL (it may hold a password: never log it)."""
+        return self.proxy.get_secret_value() if self.proxy is not None else None
 
     @field_validator("timezone")
     @classmethod
