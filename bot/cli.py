@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     webhook_commands.add_parser("delete", help="remove the webhook (pending updates stay)")
     webhook_commands.add_parser("info", help="print where and how Telegram delivers updates")
+    emulator = commands.add_parser(
+        "emulator", help="serve the local Bot API emulator, to run the bot offline against it"
+    )
+    emulator.add_argument("--port", type=int, default=8081, help="port (default: 8081)")
     demo = commands.add_parser("demo", help="play a whole loop offline and print the chats")
     demo.add_argument("--database", help="SQLite file for the demo (default: a temporary one)")
     db = commands.add_parser("db", help="database migrations")
@@ -119,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _webhook(settings, args.webhook_command)
     if command == "demo":
         return _demo(args.database)
+    if command == "emulator":
+        return _emulator(args.port)
     if command == "db":
         from storage.db import downgrade_sync, upgrade_sync
 
@@ -211,6 +217,27 @@ def _maintain(settings: Settings, args: argparse.Namespace) -> int:
         print("the copy differs from the source: do not switch to it", file=sys.stderr)
         return 1
     print("every table copied and checked: set SANDAN_DATABASE_URL to the target and restart")
+    return 0
+
+
+def _emulator(port: int) -> int:
+    """Serve the Bot API emulator on localhost until interrupted."""
+    from bot.emulator import FakeBotAPI
+
+    async def serve() -> None:
+        async with FakeBotAPI(port=port) as api:
+            print(f"Bot API emulator at {api.base_url} (token {api.token}); run the bot with")
+            print(f"  SANDAN_API_BASE={api.base_url} SANDAN_BOT_TOKEN={api.token} uv run sandan run")
+            sys.stdout.flush()
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        print("stopped")
+    except OSError as error:
+        print(f"sandan emulator: cannot listen on port {port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
