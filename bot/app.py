@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -282,7 +283,13 @@ async def database_answers(engine: AsyncEngine) -> bool:
 
 
 async def run_forever(settings: Settings, mode: Mode = "polling") -> None:
-    """Run the bot until interrupted."""
+    """Run the bot until interrupted (Ctrl+C) or asked to stop (SIGTERM: systemd, docker)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        # A stop request ends the wait below: what is in flight finishes, claims are let go.
+        loop.add_signal_handler(signal_number, stop.set)
     async with running(settings, mode=mode):
         log.info("Sandan is running; press Ctrl+C to stop")
-        await asyncio.Event().wait()
+        await stop.wait()
+    log.info("Sandan stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,10 +157,9 @@ def _run(settings: Settings, *, webhook: bool) -> int:
         return 2
     from bot.app import run_forever
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping
         asyncio.run(run_forever(settings, "webhook" if webhook else "polling"))
-    except KeyboardInterrupt:
-        print("stopped")
+    print("stopped")
     return 0
 
 
@@ -227,7 +227,9 @@ def _emulator(port: int) -> int:
     async def serve() -> None:
         async with FakeBotAPI(port=port) as api:
             print(f"Bot API emulator at {api.base_url} (token {api.token}); run the bot with")
-            print(f"  SANDAN_API_BASE={api.base_url} SANDAN_BOT_TOKEN={api.token} uv run sandan run")
+            print(
+                f"  SANDAN_API_BASE={api.base_url} SANDAN_BOT_TOKEN={api.token} uv run sandan run"
+            )
             sys.stdout.flush()
             await asyncio.Event().wait()
 

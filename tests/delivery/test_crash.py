@@ -28,8 +28,10 @@ SENDS = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageRe
 
 
 @asynccontextmanager
-async def bot_process(api: FakeBotAPI, database_url: str, cwd: Path) -> AsyncIterator[int]:
-    """Run `python -m bot.cli run` against the emulator; yield its pid; SIGKILL it at the end."""
+async def bot_process(
+    api: FakeBotAPI, database_url: str, cwd: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run `python -m bot.cli run` against the emulator; yield it; SIGKILL it at the end."""
     env = os.environ | {
         "PYTHONPATH": str(ROOT),
         "SANDAN_BOT_TOKEN": api.token,
@@ -42,7 +44,7 @@ async def bot_process(api: FakeBotAPI, database_url: str, cwd: Path) -> AsyncIte
         "SANDAN_SWEEP_SECONDS": "3600",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=cwd, env=env
+        sys.executable, "-m", "bot.cli", "run", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE
     )
     polls = len(api.calls_to("getUpdates"))
     try:
@@ -51,7 +53,7 @@ async def bot_process(api: FakeBotAPI, database_url: str, cwd: Path) -> AsyncIte
                 break
             await asyncio.sleep(0.05)
         assert process.returncode is None, "the bot process exited"
-        yield process.pid
+        yield process
     finally:
         if process.returncode is None:
             process.kill()
