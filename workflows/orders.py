@@ -10,11 +10,13 @@ from workflows.cards import Card
 from workflows.dispatch import (
     OrderContext,
     card_params,
+    covering_role,
     due,
     load,
     notify_dispatchers,
     resident_notice,
     route,
+    to_queue,
     work_actions,
 )
 from workflows.errors import InvalidInput, NotAllowed, NotRegistered, NotYourOrder, StaleAction
@@ -28,6 +30,7 @@ from workflows.model import (
     Urgency,
 )
 from workflows.ports import Clock, UnitOfWork
+from workflows.staffing import ROLE_WITHDRAWN, WITHDRAW
 from workflows.states import can, move
 from workflows.text import has_visible
 
@@ -254,19 +257,30 @@ async def reopen_order(
         resolved_at=None,
         resolve_due=due(clock, ctx, "resolve"),
     )
-    await _tell_worker_reopened(uow, OrderContext(order, ctx.category, ctx.place), reason)
+    order = await _back_to_the_worker(
+        uow, clock, OrderContext(order, ctx.category, ctx.place), reason
+    )
     await uow.commit()
     return order
 
 
-async def _tell_worker_reopened(uow: UnitOfWork, ctx: OrderContext, reason: str) -> None:
-    """Send the worker the reopened task with the resident's reason and the work buttons."""
+async def _back_to_the_worker(
+    uow: UnitOfWork, clock: Clock, ctx: OrderContext, reason: str
+) -> Order:
+    """Send the worker the reopened task with the resident's reason and the work buttons.
+
+    A worker who may no longer work it (the organisation file took the role away) does not get
+    it: the order goes to the dispatcher's queue, saying why, as their other work did.
+    """
     order = ctx.order
     if order.assignee_id is None:
-        return
+        return order
     worker = await uow.people.get(order.assignee_id)
-    lang = worker.lang if worker else "zh"
-    params = card_params(ctx, lang)
+    if worker is None or covering_role(worker, ctx) is None:
+        return await to_queue(
+            uow, clock, ctx, ROLE_WITHDRAWN, actor_id=None, action=WITHDRAW, note=reason
+        )
+    params = card_params(ctx, worker.lang)
     params["reason"] = reason
     await uow.outbox.add(
         Notice(
@@ -277,6 +291,7 @@ async def _tell_worker_reopened(uow: UnitOfWork, ctx: OrderContext, reason: str)
             ref=Card.TASK.ref(order.id),
         )
     )
+    return order
 
 
 FOLLOWUP_ANSWERS = frozenset({"followup_ok", "followup_unsure", "followup_reopen"})
@@ -326,7 +341,9 @@ async def reopen_after_followup(
         comment=None,
         resolve_due=due(clock, ctx, "resolve"),
     )
-    await _tell_worker_reopened(uow, OrderContext(order, ctx.category, ctx.place), reason)
+    order = await _back_to_the_worker(
+        uow, clock, OrderContext(order, ctx.category, ctx.place), reason
+    )
     await uow.commit()
     return order
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.fakes import sample_world
@@ -108,6 +110,26 @@ async def test_not_satisfied_reopens_to_the_same_worker_with_the_reason() -> Non
     assert w.uow.notices_for(org.grid_worker2.id) == []
     last = (await w.uow.orders.events(order.id))[-1]
     assert (last.action, last.actor_id, last.note) == ("reopen", org.resident.id, "还在漏水")
+
+
+async def test_a_reopened_order_whose_worker_lost_the_role_goes_to_the_queue() -> None:
+    """The file took the worker's role away after they resolved it: "not fixed" must not strand
+    the order with someone whose buttons are refused; it goes to the dispatcher, saying why."""
+    w = sample_world()
+    org = w.org
+    order = await w.resolved(org.grid_matters)
+    worker = org.grid_worker.id
+    w.uow.store.people[worker] = dataclasses.replace(w.person(worker), roles=())
+    before = len(w.uow.notices_for(worker))
+
+    reopened = await reopen_order(w.uow, w.clock, org.resident, order.id, "还在漏水")
+
+    assert (reopened.status, reopened.assignee_id) == (OrderStatus.QUEUED, None)
+    assert len(w.uow.notices_for(worker)) == before  # no task card for them
+    told = w.uow.notices_for(org.dispatcher.id)[-1]
+    assert told.params["reason"] == "role_withdrawn"
+    actions = [e.action for e in await w.uow.orders.events(order.id)][-2:]
+    assert actions == ["reopen", "withdraw"]
 
 
 async def test_an_open_order_cannot_be_confirmed_or_reopened() -> None:
