@@ -22,7 +22,7 @@ from bot.clock import SystemClock
 from bot.delivery import Delivery
 from bot.monitoring import Metrics, monitor_app
 from bot.polling import poll
-from bot.sending import SendFailed
+from bot.sending import SendFailed, Transient
 from bot.settings import Settings
 from bot.webhook import serving, webhook_app
 from handlers.context import Links
@@ -129,7 +129,12 @@ async def running(
         keep_sent=timedelta(days=settings.outbox_keep_days),
         on_outcome=metrics.sent,
     )
-    username = settings.bot_username or await adapter.username()
+    try:
+        username = settings.bot_username or await ask_username(adapter, settings.api_base)
+    except BaseException:
+        await adapter.close()  # a wrong token, or stopped while Telegram was out of reach
+        await engine.dispose()
+        raise
     conversations = Conversations(
         lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True, quiet=quiet),
         clock,
@@ -169,6 +174,23 @@ async def running(
         await stop_tasks(tasks)
         await adapter.close()
         await engine.dispose()
+
+
+async def ask_username(adapter: BotApiAdapter, base: str, *, patience: float = 30.0) -> str:
+    """Ask Telegram for the bot's @username, waiting out a network that does not answer.
+
+    A bot started while Telegram is out of reach (an outage, a proxy not up yet) waits and tries
+    again, up to `patience` seconds between tries, instead of exiting; a refusal (a wrong token)
+    is raised at once.
+    """
+    delay = 1.0
+    while True:
+        try:
+            return await adapter.username()
+        except Transient as error:
+            log.warning("could not reach %s: %s; trying again in %.0fs", base, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(patience, delay * 2)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]], within: float = 10.0) -> None:
@@ -286,10 +308,24 @@ async def run_forever(settings: Settings, mode: Mode = "polling") -> None:
     """Run the bot until interrupted (Ctrl+C) or asked to stop (SIGTERM: systemd, docker)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    starting = True
+
+    def on_signal() -> None:
+        # Running: the wait below ends, what is in flight finishes, claims are let go.
+        # Still starting (e.g. waiting for Telegram to answer): give up the start at once.
+        stop.set()
+        if starting and main is not None:
+            main.cancel()
+
     for signal_number in (signal.SIGTERM, signal.SIGINT):
-        # A stop request ends the wait below: what is in flight finishes, claims are let go.
-        loop.add_signal_handler(signal_number, stop.set)
-    async with running(settings, mode=mode):
-        log.info("Sandan is running; press Ctrl+C to stop")
-        await stop.wait()
+        loop.add_signal_handler(signal_number, on_signal)
+    try:
+        async with running(settings, mode=mode):
+            starting = False
+            log.info("Sandan is running; press Ctrl+C to stop")
+            await stop.wait()
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
     log.info("Sandan stopped")

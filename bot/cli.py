@@ -139,8 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "org":
         from bot import admin
+        from bot.sending import SendFailed, Transient
 
-        return asyncio.run(admin.org_command(settings, args))
+        try:
+            return asyncio.run(admin.org_command(settings, args))
+        except Transient as error:  # asking Telegram for the bot's @username (links)
+            print(f"could not reach {settings.api_base}: {error}", file=sys.stderr)
+            print("Set SANDAN_BOT_USERNAME to make links without asking Telegram.", file=sys.stderr)
+            return 1
+        except SendFailed as error:
+            print(f"Telegram refused: {error}", file=sys.stderr)
+            return 1
     if command == "audit":
         from bot import admin
 
@@ -156,9 +165,15 @@ def _run(settings: Settings, *, webhook: bool) -> int:
         print(NO_WEBHOOK_SECRET, file=sys.stderr)
         return 2
     from bot.app import run_forever
+    from bot.sending import SendFailed
 
-    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping
-        asyncio.run(run_forever(settings, "webhook" if webhook else "polling"))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping
+            asyncio.run(run_forever(settings, "webhook" if webhook else "polling"))
+    except SendFailed as error:  # Telegram refused getMe: the token is wrong or revoked
+        print(f"Telegram refused the bot's token at {settings.api_base}: {error}", file=sys.stderr)
+        print("Check SANDAN_BOT_TOKEN (BotFather's /mybots shows it).", file=sys.stderr)
+        return 1
     print("stopped")
     return 0
 

@@ -128,3 +128,20 @@ def test_json_log_lines(
     records = [json.loads(line) for line in lines]
     assert records[-1]["message"] == "第 1 次" and records[-1]["level"] == "WARNING"
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_invite_links_without_network_say_what_to_do(
+    fresh_clone: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Links need the bot's @username; Telegram out of reach: say so, and how to do without."""
+    assert main(["org", "import", str(SAMPLE)]) == 0
+    monkeypatch.setenv("SANDAN_BOT_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("SANDAN_API_BASE", "http://127.0.0.1:9")
+    capsys.readouterr()
+    assert main(["org", "invite", "p-qian-meiling"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("could not reach http://127.0.0.1:9")
+    assert "SANDAN_BOT_USERNAME" in err and "Traceback" not in err
+    monkeypatch.setenv("SANDAN_BOT_USERNAME", "heping_bot")
+    assert main(["org", "invite", "p-qian-meiling"]) == 0
+    assert "https://t.me/heping_bot?start=inv_" in capsys.readouterr().out
