@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.adapters import bot_api
 from bot.clock import SystemClock
 from bot.qr import QrOutError, invite_link, write_building_qr_codes
 from bot.settings import Settings
-from storage.db import make_engine, make_sessions, upgrade
+from storage.db import opened
 from storage.orgfile import OrgFileError, import_org, load_org_file
 from storage.roster import staff_roster
 from storage.uow import SqlUnitOfWork
@@ -29,76 +31,75 @@ async def bot_username(settings: Settings) -> str | None:
 
 async def org_command(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out `sandan org import|invite|qr`."""
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = make_sessions(engine)
+    async with opened(settings.database_url) as (_, sessions):
+        return await _org(settings, args, sessions)
+
+
+async def _org(
+    settings: Settings, args: argparse.Namespace, sessions: async_sessionmaker[AsyncSession]
+) -> int:
     clock = SystemClock()
-    try:
-        if args.org_command == "import":
-            try:
-                org = load_org_file(args.file)
-                report = await import_org(
-                    sessions, org, clock=clock, dry_run=getattr(args, "dry_run", False)
-                )
-            except OrgFileError as error:
-                print(f"{args.file}: nothing was imported.", file=sys.stderr)
-                for message in error.messages:
-                    print(f"  {message}", file=sys.stderr)
-                return 1
-            for line in report.lines():
-                print(line)
-            return 0
-        if args.org_command == "people":
-            async with sessions() as session:
-                roster = await staff_roster(session)
-            for member in roster:
-                print(member.line())
-            joined = sum(m.joined for m in roster)
-            print(f"{len(roster)} staff, {joined} joined, {len(roster) - joined} not yet")
-            return 0
-        username = await bot_username(settings)
-        if username is None:
-            print(
-                "Links need the bot's @username: set SANDAN_BOT_USERNAME (or SANDAN_BOT_TOKEN).",
-                file=sys.stderr,
-            )
-            return 2
-        if args.org_command == "invite":
-            async with SqlUnitOfWork(sessions, clock.now) as uow:
-                person = await uow.people.by_code(args.person)
-                if person is None:
-                    print(f"no person with code {args.person!r}", file=sys.stderr)
-                    return 1
-                token = await issue_invite(uow, clock, person)
-            print(f"{person.name}: {invite_link(username, token)}")
-            print("The link works once; send it to this person only.")
-            return 0
-        async with SqlUnitOfWork(sessions, clock.now) as uow:
-            buildings = []
-            for community in await uow.places.children(None, PlaceKind.COMMUNITY):
-                for grid in await uow.places.children(community.id, PlaceKind.GRID):
-                    for b in await uow.places.children(grid.id, PlaceKind.BUILDING):
-                        buildings.append((b.code, b.names.zh, b.names.en))
+    if args.org_command == "import":
         try:
-            paths = write_building_qr_codes(buildings, username, args.out)
-        except QrOutError as error:
-            print(f"nothing was written: {error}", file=sys.stderr)
+            org = load_org_file(args.file)
+            report = await import_org(
+                sessions, org, clock=clock, dry_run=getattr(args, "dry_run", False)
+            )
+        except OrgFileError as error:
+            print(f"{args.file}: nothing was imported.", file=sys.stderr)
+            for message in error.messages:
+                print(f"  {message}", file=sys.stderr)
             return 1
-        print(f"wrote {len(paths)} QR codes to {args.out}/")
+        for line in report.lines():
+            print(line)
         return 0
-    finally:
-        await engine.dispose()
+    if args.org_command == "people":
+        async with sessions() as session:
+            roster = await staff_roster(session)
+        for member in roster:
+            print(member.line())
+        joined = sum(m.joined for m in roster)
+        print(f"{len(roster)} staff, {joined} joined, {len(roster) - joined} not yet")
+        return 0
+    username = await bot_username(settings)
+    if username is None:
+        print(
+            "Links need the bot's @username: set SANDAN_BOT_USERNAME (or SANDAN_BOT_TOKEN).",
+            file=sys.stderr,
+        )
+        return 2
+    if args.org_command == "invite":
+        async with SqlUnitOfWork(sessions, clock.now) as uow:
+            person = await uow.people.by_code(args.person)
+            if person is None:
+                print(f"no person with code {args.person!r}", file=sys.stderr)
+                return 1
+            token = await issue_invite(uow, clock, person)
+        print(f"{person.name}: {invite_link(username, token)}")
+        print("The link works once; send it to this person only.")
+        return 0
+    async with SqlUnitOfWork(sessions, clock.now) as uow:
+        buildings = []
+        for community in await uow.places.children(None, PlaceKind.COMMUNITY):
+            for grid in await uow.places.children(community.id, PlaceKind.GRID):
+                for b in await uow.places.children(grid.id, PlaceKind.BUILDING):
+                    buildings.append((b.code, b.names.zh, b.names.en))
+    try:
+        paths = write_building_qr_codes(buildings, username, args.out)
+    except QrOutError as error:
+        print(f"nothing was written: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(paths)} QR codes to {args.out}/")
+    return 0
 
 
 async def show_audit(settings: Settings, limit: int) -> int:
     """Print the latest audit entries, newest first."""
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        async with SqlUnitOfWork(make_sessions(engine), SystemClock().now) as uow:
-            entries = await uow.audit.latest(limit)
-    finally:
-        await engine.dispose()
+    async with (
+        opened(settings.database_url) as (_, sessions),
+        SqlUnitOfWork(sessions, SystemClock().now) as uow,
+    ):
+        entries = await uow.audit.latest(limit)
     if not entries:
         print("the audit log is empty")
     for e in entries:

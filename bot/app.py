@@ -30,7 +30,7 @@ from handlers.conversations import Conversations
 from handlers.events import Incoming, Unreadable
 from handlers.menus import default_menus
 from handlers.texts import Texts
-from storage.db import make_engine, make_sessions, upgrade
+from storage.db import opened
 from storage.health import Readings, read
 from storage.outbox import OutboxQueue
 from storage.uow import SqlUnitOfWork
@@ -97,9 +97,6 @@ async def running(
     clock = clock or SystemClock()
     policy = settings.timer_policy()
     quiet = policy.quiet.until if policy.quiet else None
-    await upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = make_sessions(engine)
     texts = Texts.load(fallback=settings.default_language)
     app: App | None = None
     metrics = Metrics()
@@ -119,61 +116,57 @@ async def running(
             except SendFailed as error:
                 log.warning("reply to chat %s not sent: %s", event.chat_id, error)
 
-    adapter = telegram_adapter(settings, respond)
-    delivery = Delivery(
-        OutboxQueue(sessions, clock.now, owner=settings.instance, pace=settings.pace()),
-        adapter,
-        texts,
-        clock,
-        units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
-        keep_sent=timedelta(days=settings.outbox_keep_days),
-        on_outcome=metrics.sent,
-    )
-    try:
+    async with contextlib.AsyncExitStack() as closing:  # closed in reverse: adapter, database
+        engine, sessions = await closing.enter_async_context(opened(settings.database_url))
+        adapter = telegram_adapter(settings, respond)
+        closing.push_async_callback(adapter.close)
+        delivery = Delivery(
+            OutboxQueue(sessions, clock.now, owner=settings.instance, pace=settings.pace()),
+            adapter,
+            texts,
+            clock,
+            units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
+            keep_sent=timedelta(days=settings.outbox_keep_days),
+            on_outcome=metrics.sent,
+        )
         username = settings.bot_username or await ask_username(adapter, settings.api_base)
-    except BaseException:
-        await adapter.close()  # a wrong token, or stopped while Telegram was out of reach
-        await engine.dispose()
-        raise
-    conversations = Conversations(
-        lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True, quiet=quiet),
-        clock,
-        texts,
-        default_language=settings.default_language,
-        links=Links(username),
-        limits=settings.limits(),
-        policy=policy,
-    )
-    app = App(
-        settings,
-        clock,
-        engine,
-        sessions,
-        texts,
-        conversations,
-        delivery,
-        adapter,
-        policy=policy,
-        metrics=metrics,
-    )
-    for menu in default_menus(texts):
+        conversations = Conversations(
+            lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True, quiet=quiet),
+            clock,
+            texts,
+            default_language=settings.default_language,
+            links=Links(username),
+            limits=settings.limits(),
+            policy=policy,
+        )
+        app = App(
+            settings,
+            clock,
+            engine,
+            sessions,
+            texts,
+            conversations,
+            delivery,
+            adapter,
+            policy=policy,
+            metrics=metrics,
+        )
+        for menu in default_menus(texts):
+            try:
+                await adapter.perform(menu)
+            except SendFailed as error:
+                log.warning("could not set the command menu: %s", error)
+        tasks = [asyncio.create_task(delivery.run(), name="delivery")]
+        scheduler = clockwork(app)
         try:
-            await adapter.perform(menu)
-        except SendFailed as error:
-            log.warning("could not set the command menu: %s", error)
-    tasks = [asyncio.create_task(delivery.run(), name="delivery")]
-    scheduler = clockwork(app)
-    try:
-        async with monitoring(app) as monitor_port, receiving(app, mode) as port:
-            app.monitor_port = monitor_port
-            app.webhook_port = port
-            yield app
-    finally:
-        scheduler.shutdown(wait=False)
-        delivery.stop()
-        await stop_tasks(tasks)
-        await adapter.close()
-        await engine.dispose()
+            async with monitoring(app) as monitor_port, receiving(app, mode) as port:
+                app.monitor_port = monitor_port
+                app.webhook_port = port
+                yield app
+        finally:
+            scheduler.shutdown(wait=False)
+            delivery.stop()
+            await stop_tasks(tasks)
 
 
 async def ask_username(adapter: BotApiAdapter, base: str, *, patience: float = 30.0) -> str:

@@ -15,7 +15,7 @@ from bot.app import App, running
 from bot.clock import ManualClock
 from bot.emulator import FakeBotAPI, FakeUser
 from bot.settings import Settings
-from storage.db import make_engine, make_sessions, upgrade
+from storage.db import opened
 from storage.orgfile import import_org, load_org_file
 from storage.uow import SqlUnitOfWork
 from workflows.model import Person, Place, PlaceKind, Role
@@ -71,12 +71,8 @@ async def survey(uow: SqlUnitOfWork) -> Neighbourhood:
 
 async def prepare(database_url: str, org_file: Path = SAMPLE_ORG) -> None:
     """Create the schema and import the organisation file."""
-    await upgrade(database_url)
-    engine = make_engine(database_url)
-    try:
-        await import_org(make_sessions(engine), load_org_file(org_file))
-    finally:
-        await engine.dispose()
+    async with opened(database_url) as (_, sessions):
+        await import_org(sessions, load_org_file(org_file))
 
 
 async def join(app: App, api: FakeBotAPI, person: Person, user_id: int) -> FakeUser:

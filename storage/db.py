@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
@@ -50,6 +52,20 @@ def make_folder(url: str) -> None:
     database = parsed.database
     if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def opened(url: str) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    """Migrate the database, then yield its engine and session factory; dispose of it after.
+
+    The one way the bot, the command line and the demo open a database.
+    """
+    await upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield engine, make_sessions(engine)
+    finally:
+        await engine.dispose()
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
