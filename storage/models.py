@@ -1,4 +1,4 @@
-"""SQLAlchemy tables; repositories turn rows into the domain's plain data."""
+"""SQLAlchemy tables; storage/mappers.py turns their rows into the domain's plain data."""
 
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ def insert_for(dialect: str) -> Callable[[Any], Any]:
 def dialect_insert(session: AsyncSession) -> Callable[[Any], Any]:
     """Return `insert` of the session's database."""
     return insert_for(dialect_of(session))
+
+
+# The most ids one IN (…) list carries; longer lists are read in chunks of this many.
+IN_CHUNK = 500
 
 
 class UTCDateTime(TypeDecorator[datetime]):

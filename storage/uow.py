@@ -8,18 +8,14 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import (
-    SqlAudit,
-    SqlCategories,
-    SqlChats,
-    SqlInvites,
-    SqlOrders,
-    SqlOutbox,
-    SqlPeople,
-    SqlPlaces,
-    SqlUpdateLog,
-)
-from storage.timekeeping import SqlReports, SqlTimers, SqlVisits
+from storage.notices import SqlOutbox
+from storage.orders import SqlOrders
+from storage.people import SqlPeople
+from storage.places import SqlPlaces
+from storage.reports import SqlReports
+from storage.repositories import SqlAudit, SqlCategories, SqlChats, SqlInvites, SqlUpdateLog
+from storage.timers import SqlTimers
+from storage.visits import SqlVisits
 from workflows.ports import (
     AuditRepository,
     CategoryRepository,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ FORBIDDEN = {
     "handlers": ("aiogram", "telegram", "sqlalchemy", "storage", "bot"),
     "storage": ("aiogram", "telegram", "handlers", "bot"),
 }
+# A room holds one concern: past this many lines a module is split by its jobs (STYLE, 11).
+MAX_LINES = 600
+FITTED = ("storage",)  # the packages held to MAX_LINES (bot/ joins once its emulator is split)
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -37,6 +41,127 @@ def test_dependencies_point_inward(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    """Return the dotted name of a module file (a package's __init__ is the package)."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    """Return whether an `if` tests TYPE_CHECKING (bare or as typing.TYPE_CHECKING)."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Yield the imports a module runs, skipping those under `if TYPE_CHECKING:`."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        yield node
+    elif isinstance(node, ast.If) and _type_checking(node.test):
+        for child in node.orelse:
+            yield from _imports(child)
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _imports(child)
+
+
+def import_graph(package: str, root: Path = ROOT) -> dict[str, set[str]]:
+    """Return, for each module of a package, the modules of that package it imports."""
+    paths = {module_name(path, root): path for path in (root / package).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        is_package = path.name == "__init__.py"
+        imported: set[str] = set()
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                base = node.module or ""
+                if node.level:  # relative: from the module's own package upwards
+                    here = name.split(".")[: len(name.split(".")) - node.level + is_package]
+                    base = ".".join([*here, *([base] if base else [])])
+                # `from a import b` imports the module a.b when there is one, else names of a.
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in paths else base
+                    for alias in node.names
+                ]
+            for target in targets:
+                while target and target not in paths:  # `import a.b.c` of a name: its module
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    imported.add(target)
+        graph[name] = imported
+    return graph
+
+
+def find_cycle(graph: Mapping[str, set[str]]) -> list[str]:
+    """Return one import cycle of the graph (its first module repeated at the end), or []."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(module: str) -> list[str]:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return []
+        path.append(module)
+        for imported in sorted(graph.get(module, ())):
+            cycle = visit(imported)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(module)
+        return []
+
+    for module in sorted(graph):
+        cycle = visit(module)
+        if cycle:
+            return cycle
+    return []
+
+
+@pytest.mark.parametrize("package", FITTED)
+def test_modules_fit_in_a_room(package: str) -> None:
+    """No module passes MAX_LINES lines: a bigger one is split into modules named by their jobs."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {path: n for path, n in sizes.items() if n > MAX_LINES} == {}
+
+
+@pytest.mark.parametrize("package", ["bot", "handlers", "storage", "workflows"])
+def test_no_import_cycle(package: str) -> None:
+    """The modules of a package import each other without a cycle."""
+    assert find_cycle(import_graph(package)) == []
+
+
+def test_the_cycle_check_sees_cycles(tmp_path: Path) -> None:
+    """A cycle through absolute, relative and package imports is found; TYPE_CHECKING is not one."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from pkg.a import thing\n")
+    (package / "a.py").write_text("from pkg import sub\n\ndef thing() -> None: ...\n")
+    (package / "sub" / "__init__.py").write_text("from .b import other\n")
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import pkg.a\n"
+        "\ndef other() -> None:\n    from ..a import thing\n"
+    )
+    graph = import_graph("pkg", tmp_path)
+    assert graph == {
+        "pkg": {"pkg.a"},
+        "pkg.a": {"pkg.sub"},
+        "pkg.sub": {"pkg.sub.b"},
+        "pkg.sub.b": {"pkg.a"},
+    }
+    assert find_cycle(graph) == ["pkg.a", "pkg.sub", "pkg.sub.b", "pkg.a"]
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    assert find_cycle(import_graph("pkg", tmp_path)) == []
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

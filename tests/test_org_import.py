@@ -28,6 +28,7 @@ from storage.orgfile import (
     OrgFile,
     OrgFileError,
     import_org,
+    importing,
     load_org_file,
     parse_org,
 )
@@ -655,7 +656,7 @@ async def test_failure_midway_rolls_everything_back(
     async def broken(*args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(orgfile, "_write_categories", broken)
+    monkeypatch.setattr(importing, "write_categories", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         await import_org(sessions, parse_org(dump(data)))
 

@@ -1,0 +1,229 @@
+"""Orders, their timelines and pool offers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.mappers import to_event, to_order
+from storage.models import OrderEventRow, OrderRow, PoolOfferRow
+from storage.places import SqlPlaces
+from workflows.model import Order, OrderEvent, OrderStatus, Urgency
+
+
+def _db_value(value: Any) -> Any:
+    """Return enum values as their plain strings for the database."""
+    return value.value if hasattr(value, "value") else value
+
+
+class SqlOrders:
+    """Orders, timelines and pool offers."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        resident_id: int,
+        household_id: int,
+        category_id: int,
+        description: str,
+        urgency: Urgency,
+        status: OrderStatus,
+        photos: Sequence[str],
+        latitude: float | None,
+        longitude: float | None,
+        created_at: datetime,
+    ) -> Order:
+        place = await SqlPlaces(self.session).household_place(household_id)
+        assert place is not None
+        row = OrderRow(
+            resident_id=resident_id,
+            household_id=household_id,
+            building_id=place.building.id,
+            category_id=category_id,
+            community_id=place.community.id,
+            description=description,
+            urgency=urgency.value,
+            status=status.value,
+            photos=list(photos),
+            latitude=latitude,
+            longitude=longitude,
+            created_at=created_at,
+            version=0,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_order(row)
+
+    async def get(self, order_id: int) -> Order | None:
+        row = await self.session.get(OrderRow, order_id, populate_existing=True)
+        return to_order(row) if row else None
+
+    async def move(
+        self,
+        order_id: int,
+        from_statuses: Iterable[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        expect_version: int | None = None,
+        **changes: Any,
+    ) -> Order | None:
+        query = (
+            update(OrderRow)
+            .where(
+                OrderRow.id == order_id,
+                OrderRow.status.in_([s.value for s in from_statuses]),
+            )
+            .values(
+                status=to_status.value,
+                version=OrderRow.version + 1,
+                **{k: _db_value(v) for k, v in changes.items()},
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if expect_version is not None:
+            query = query.where(OrderRow.version == expect_version)
+        result = await self.session.execute(query)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.get(order_id)
+
+    async def update(self, order_id: int, **changes: Any) -> None:
+        await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(**{k: _db_value(v) for k, v in changes.items()})
+            .execution_options(synchronize_session=False)
+        )
+
+    async def add_event(self, event: OrderEvent) -> None:
+        self.session.add(
+            OrderEventRow(
+                order_id=event.order_id,
+                at=event.at,
+                actor_id=event.actor_id,
+                action=event.action,
+                from_status=event.from_status.value if event.from_status else None,
+                to_status=event.to_status.value if event.to_status else None,
+                note=event.note,
+                target_id=event.target_id,
+                photo=event.photo,
+            )
+        )
+        await self.session.flush()
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        rows = await self.session.scalars(
+            select(OrderEventRow)
+            .where(OrderEventRow.order_id == order_id)
+            .order_by(OrderEventRow.id)
+        )
+        return [to_event(r) for r in rows]
+
+    async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(OrderRow.resident_id == resident_id)
+            .order_by(OrderRow.id.desc())
+            .limit(limit)
+        )
+        return [to_order(r) for r in rows]
+
+    async def scrub_resident(self, resident_id: int, placeholder: str) -> int:
+        result = await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.resident_id == resident_id)
+            .values(
+                description=placeholder,
+                photos=[],
+                latitude=None,
+                longitude=None,
+                comment=None,
+                household_id=None,  # the room; the order keeps its building (0007)
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(OrderEventRow)
+            .where(OrderEventRow.actor_id == resident_id, OrderEventRow.action != "rate")
+            .values(note=None, photo=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(OrderEventRow)
+            .where(OrderEventRow.actor_id == resident_id)
+            .values(photo=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def placed_since(self, resident_id: int, since: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .where(OrderRow.resident_id == resident_id, OrderRow.created_at >= since)
+        )
+        return int(count or 0)
+
+    async def of_assignee(self, person_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.assignee_id == person_id,
+                OrderRow.status.in_([s.value for s in statuses]),
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def pool_for(self, person_id: int) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .join(PoolOfferRow, PoolOfferRow.order_id == OrderRow.id)
+            .where(PoolOfferRow.person_id == person_id, OrderRow.status == OrderStatus.POOL.value)
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def in_community(self, community_id: int, statuses: Iterable[OrderStatus]) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.community_id == community_id,
+                OrderRow.status.in_([s.value for s in statuses]),
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def transfer_resident(self, from_person: int, to_person: int) -> None:
+        await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.resident_id == from_person)
+            .values(resident_id=to_person)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def pool_offers(self, order_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(PoolOfferRow.person_id).where(PoolOfferRow.order_id == order_id)
+        )
+        return list(rows)
+
+    async def add_pool_offer(self, order_id: int, person_id: int) -> None:
+        if await self.session.get(PoolOfferRow, (order_id, person_id)) is None:
+            self.session.add(PoolOfferRow(order_id=order_id, person_id=person_id))
+            await self.session.flush()
+
+    async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
+        await self.session.execute(
+            delete(PoolOfferRow).where(
+                PoolOfferRow.order_id == order_id, PoolOfferRow.person_id == person_id
+            )
+        )

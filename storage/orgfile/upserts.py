@@ -1,0 +1,246 @@
+"""Writing the organisation's rows, matched by code (households by unit and room).
+
+Places, households, people, teams, categories and key households are created or updated in
+place, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import CategoryRow, HouseholdRow, KeyHouseholdRow, PersonRow, PlaceRow, TeamRow
+from storage.orgfile.checks import PlaceEntry
+from storage.orgfile.reading import OrgFileError
+from storage.orgfile.report import ImportReport, Tally
+from storage.orgfile.schema import OrgFile
+from workflows.model import PlaceKind
+
+RowT = TypeVar("RowT")
+
+
+def _assign(row: object, values: Mapping[str, object]) -> bool:
+    """Set the row's attributes that differ; return whether any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(
+    session: AsyncSession,
+    existing: dict[str, RowT],
+    code: str,
+    values: Mapping[str, object],
+    make: Callable[..., RowT],
+    tally: Tally,
+) -> RowT:
+    row = existing.get(code)
+    if row is None:
+        row = make(code=code, **values)
+        session.add(row)
+        existing[code] = row
+        tally.created += 1
+    elif _assign(row, values):
+        tally.updated += 1
+    else:
+        tally.unchanged += 1
+    return row
+
+
+async def write_places(
+    session: AsyncSession, entries: list[PlaceEntry], report: ImportReport
+) -> dict[str, int]:
+    """Create or update every place, widest first; return their ids by code."""
+    existing = {row.code: row for row in await session.scalars(select(PlaceRow))}
+    clashes = [
+        f"{e.path}.code: {e.code!r} is a {existing[e.code].kind} in the database, "
+        f"not a {e.kind.value}; give the {e.kind.value} a new code"
+        for e in entries
+        if e.code in existing and existing[e.code].kind != e.kind.value
+    ]
+    if clashes:
+        raise OrgFileError(clashes)
+    ids: dict[str, int] = {}
+    for depth in range(max(e.depth for e in entries) + 1):
+        level = [e for e in entries if e.depth == depth]
+        rows = [
+            _upsert(
+                session,
+                existing,
+                e.code,
+                {
+                    "kind": e.kind.value,
+                    "name_zh": e.name.zh,
+                    "name_en": e.name.en,
+                    "parent_id": ids[e.parent] if e.parent is not None else None,
+                    "position": e.position,
+                },
+                PlaceRow,
+                report.places,
+            )
+            for e in level
+        ]
+        await session.flush()
+        ids.update({e.code: row.id for e, row in zip(level, rows, strict=True)})
+    return ids
+
+
+async def write_households(
+    session: AsyncSession,
+    org: OrgFile,
+    entries: list[PlaceEntry],
+    ids: Mapping[str, int],
+    report: ImportReport,
+) -> None:
+    """Create the units' rooms as households and mark the key ones."""
+    units = {ids[e.code]: e for e in entries if e.kind == PlaceKind.UNIT}
+    keys = {k.household for k in org.key_households}
+    existing = {
+        (row.unit_id, row.room): row
+        for row in await session.scalars(select(HouseholdRow))
+        if row.unit_id in units
+    }
+    for unit_id, unit in units.items():
+        for room in unit.rooms:
+            is_key = f"{unit.code}/{room}" in keys
+            row = existing.pop((unit_id, room), None)
+            if row is None:
+                session.add(HouseholdRow(unit_id=unit_id, room=room, is_key=is_key))
+                report.households.created += 1
+            elif _assign(row, {"is_key": is_key}):
+                report.households.updated += 1
+            else:
+                report.households.unchanged += 1
+    # Rooms no longer in the file are kept (residents and orders refer to them), but not as key.
+    for row in existing.values():
+        if row.is_key:
+            row.is_key = False
+            report.households.updated += 1
+
+
+async def write_people(session: AsyncSession, org: OrgFile, report: ImportReport) -> dict[str, int]:
+    """Create or update the people the file lists; return their ids by code."""
+    existing = {
+        row.code: row
+        for row in await session.scalars(select(PersonRow).where(PersonRow.code.is_not(None)))
+        if row.code is not None
+    }
+    rows = [
+        _upsert(
+            session,
+            existing,
+            person.code,
+            # The language is the file's only until the person picks their own with /lang.
+            {"name": person.name, "phone": person.phone, "digest_time": person.digest_time}
+            | ({} if person.code in existing else {"lang": person.lang}),
+            PersonRow,
+            report.people,
+        )
+        for person in org.people
+    ]
+    await session.flush()
+    return {person.code: row.id for person, row in zip(org.people, rows, strict=True)}
+
+
+async def write_teams(
+    session: AsyncSession, org: OrgFile, places: Mapping[str, int], report: ImportReport
+) -> dict[str, int]:
+    """Create or update the teams; return their ids by code."""
+    existing = {row.code: row for row in await session.scalars(select(TeamRow))}
+    rows = [
+        _upsert(
+            session,
+            existing,
+            team.code,
+            {
+                "name_zh": team.name.zh,
+                "name_en": team.name.en,
+                "community_id": places[team.community],
+                "skills": list(team.skills),
+            },
+            TeamRow,
+            report.teams,
+        )
+        for team in org.teams
+    ]
+    await session.flush()
+    return {team.code: row.id for team, row in zip(org.teams, rows, strict=True)}
+
+
+async def write_categories(
+    session: AsyncSession, org: OrgFile, places: Mapping[str, int], report: ImportReport
+) -> None:
+    """Create or update the categories, in the order the file gives them."""
+    existing = {row.code: row for row in await session.scalars(select(CategoryRow))}
+    for position, category in enumerate(org.categories):
+        _upsert(
+            session,
+            existing,
+            category.code,
+            {
+                "name_zh": category.name.zh,
+                "name_en": category.name.en,
+                "kind": category.kind.value,
+                "role": category.role.value if category.role is not None else None,
+                "skills": list(category.skills),
+                "department_id": (
+                    places[category.department] if category.department is not None else None
+                ),
+                "accept_minutes": category.accept_minutes,
+                "resolve_hours": category.resolve_hours,
+                "urgent_accept_minutes": category.urgent_accept_minutes,
+                "urgent_resolve_hours": category.urgent_resolve_hours,
+                "followup_days": category.followup_days,
+                "followup_visit": category.followup_visit,
+                "position": position,
+            },
+            CategoryRow,
+            report.categories,
+        )
+
+
+async def write_key_households(
+    session: AsyncSession,
+    org: OrgFile,
+    places: Mapping[str, int],
+    people: Mapping[str, int],
+    report: ImportReport,
+) -> None:
+    """Make the key households' kinds, liaisons and cadences what the file says."""
+    await session.flush()
+    rooms = {
+        (row.unit_id, row.room): row.id
+        for row in await session.scalars(
+            select(HouseholdRow).where(HouseholdRow.unit_id.in_(list(places.values())))
+        )
+    }
+    existing = {row.household_id: row for row in await session.scalars(select(KeyHouseholdRow))}
+    wanted: set[int] = set()
+    for key in org.key_households:
+        unit_code, _, room = key.household.partition("/")
+        household_id = rooms[(places[unit_code], room)]
+        wanted.add(household_id)
+        values = {
+            "kind": key.kind,
+            "liaison_id": people[key.liaison],
+            "visit_every_days": key.visit_every_days,
+        }
+        row = existing.get(household_id)
+        if row is None:
+            session.add(KeyHouseholdRow(household_id=household_id, **values))
+            report.key_households.created += 1
+        elif _assign(row, values):
+            report.key_households.updated += 1
+        else:
+            report.key_households.unchanged += 1
+    # A household the file no longer lists as key gets no more visit tasks.
+    for household_id, row in existing.items():
+        if household_id not in wanted:
+            await session.delete(row)
+            report.key_households.removed += 1

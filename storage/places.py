@@ -1,0 +1,88 @@
+"""Places (street, community, grid, building, unit, departments) and households."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.mappers import to_household, to_place
+from storage.models import HouseholdRow, PlaceRow
+from workflows.model import Household, HouseholdPlace, Names, Place, PlaceKind
+
+# Prebuilt Core statements: see storage/people.py for why the reads every update makes are
+# not built each time.
+_PLACES = cast(Table, PlaceRow.__table__)
+_HOUSEHOLDS = cast(Table, HouseholdRow.__table__)
+PLACE_BY_ID = select(_PLACES).where(_PLACES.c.id == bindparam("place_id"))
+_CHILDREN = select(_PLACES).order_by(_PLACES.c.position, _PLACES.c.id)
+TOP_PLACES = _CHILDREN.where(_PLACES.c.kind == bindparam("kind"))
+CHILD_PLACES = TOP_PLACES.where(_PLACES.c.parent_id == bindparam("parent_id"))
+HOUSEHOLD_BY_ID = select(_HOUSEHOLDS).where(_HOUSEHOLDS.c.id == bindparam("household_id"))
+HOUSEHOLDS_OF_UNIT = (
+    select(_HOUSEHOLDS)
+    .where(_HOUSEHOLDS.c.unit_id == bindparam("unit_id"))
+    .order_by(_HOUSEHOLDS.c.id)
+)
+# A household with its unit, building, grid and community, in one read.
+_LEVELS = ("unit", "building", "grid", "community")
+_UP = [_PLACES.alias(level) for level in _LEVELS]
+HOUSEHOLD_PLACE = (
+    select(_HOUSEHOLDS, *(c.label(f"{up.name}__{c.key}") for up in _UP for c in up.c))
+    .join(_UP[0], _UP[0].c.id == _HOUSEHOLDS.c.unit_id)
+    .join(_UP[1], _UP[1].c.id == _UP[0].c.parent_id)
+    .join(_UP[2], _UP[2].c.id == _UP[1].c.parent_id)
+    .join(_UP[3], _UP[3].c.id == _UP[2].c.parent_id)
+    .where(_HOUSEHOLDS.c.id == bindparam("household_id"))
+)
+
+
+class SqlPlaces:
+    """Places and households."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, place_id: int) -> Place | None:
+        row = (await self.session.execute(PLACE_BY_ID, {"place_id": place_id})).first()
+        return to_place(row) if row else None
+
+    async def children(self, parent_id: int | None, kind: PlaceKind) -> list[Place]:
+        if parent_id is None:
+            rows = await self.session.execute(TOP_PLACES, {"kind": kind.value})
+        else:
+            asked = {"kind": kind.value, "parent_id": parent_id}
+            rows = await self.session.execute(CHILD_PLACES, asked)
+        return [to_place(r) for r in rows]
+
+    async def by_code(self, code: str) -> Place | None:
+        row = await self.session.scalar(select(PlaceRow).where(PlaceRow.code == code))
+        return to_place(row) if row else None
+
+    async def households(self, unit_id: int) -> list[Household]:
+        rows = await self.session.execute(HOUSEHOLDS_OF_UNIT, {"unit_id": unit_id})
+        return [to_household(r) for r in rows]
+
+    async def household(self, household_id: int) -> Household | None:
+        asked = {"household_id": household_id}
+        row = (await self.session.execute(HOUSEHOLD_BY_ID, asked)).first()
+        return to_household(row) if row else None
+
+    async def household_place(self, household_id: int) -> HouseholdPlace | None:
+        asked = {"household_id": household_id}
+        row = (await self.session.execute(HOUSEHOLD_PLACE, asked)).first()
+        if row is None:
+            return None
+        found = row._mapping
+        unit, building, grid, community = (
+            Place(
+                found[f"{level}__id"],
+                PlaceKind(found[f"{level}__kind"]),
+                found[f"{level}__code"],
+                Names(found[f"{level}__name_zh"], found[f"{level}__name_en"]),
+                found[f"{level}__parent_id"],
+            )
+            for level in _LEVELS
+        )
+        return HouseholdPlace(to_household(row), unit, building, grid, community)

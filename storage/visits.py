@@ -1,0 +1,148 @@
+"""Key households and their visit tasks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.mappers import to_key_household, to_visit
+from storage.models import IN_CHUNK, KeyHouseholdRow, VisitRow
+from workflows.model import KeyHousehold, Visit, VisitKind, VisitOutcome
+
+
+class SqlVisits:
+    """Key households and their visit tasks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def unlink_orders(self, order_ids: Iterable[int]) -> None:
+        wanted = sorted(set(order_ids))
+        for start in range(0, len(wanted), IN_CHUNK):
+            await self.session.execute(
+                update(VisitRow)
+                .where(VisitRow.order_id.in_(wanted[start : start + IN_CHUNK]))
+                .values(order_id=None, note=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def key_households(self) -> list[KeyHousehold]:
+        rows = await self.session.scalars(
+            select(KeyHouseholdRow).order_by(KeyHouseholdRow.household_id)
+        )
+        return [to_key_household(r) for r in rows]
+
+    async def key_household(self, household_id: int) -> KeyHousehold | None:
+        row = await self.session.get(KeyHouseholdRow, household_id, populate_existing=True)
+        return to_key_household(row) if row else None
+
+    async def latest(self, household_id: int, kind: VisitKind) -> Visit | None:
+        row = await self.session.scalar(
+            select(VisitRow)
+            .where(VisitRow.household_id == household_id, VisitRow.kind == kind.value)
+            .order_by(VisitRow.opened_at.desc(), VisitRow.id.desc())
+            .limit(1)
+        )
+        return to_visit(row) if row else None
+
+    async def latest_of_each(self, kind: VisitKind) -> dict[int, Visit]:
+        # One read for every household (a sweep asks for all of them), not one per household.
+        rows = await self.session.scalars(_latest_visits(), {"kind": kind.value})
+        return {row.household_id: to_visit(row) for row in rows}
+
+    async def add(
+        self,
+        *,
+        household_id: int,
+        person_id: int,
+        kind: VisitKind,
+        opened_at: datetime,
+        due_at: datetime,
+        order_id: int | None = None,
+    ) -> Visit:
+        row = VisitRow(
+            household_id=household_id,
+            person_id=person_id,
+            kind=kind.value,
+            opened_at=opened_at,
+            due_at=due_at,
+            order_id=order_id,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_visit(row)
+
+    async def get(self, visit_id: int) -> Visit | None:
+        row = await self.session.get(VisitRow, visit_id, populate_existing=True)
+        return to_visit(row) if row else None
+
+    async def log(
+        self, visit_id: int, outcome: VisitOutcome, at: datetime, note: str | None = None
+    ) -> Visit | None:
+        result = await self.session.execute(
+            update(VisitRow)
+            .where(VisitRow.id == visit_id, VisitRow.logged_at.is_(None))
+            .values(outcome=outcome.value, logged_at=at, note=note)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.get(visit_id)
+
+    async def unlogged_due(self, before: datetime) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(
+                VisitRow.logged_at.is_(None),
+                VisitRow.missed_at.is_(None),
+                VisitRow.due_at <= before,
+            )
+            .order_by(VisitRow.due_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+    async def mark_missed(self, visit_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(VisitRow)
+            .where(VisitRow.id == visit_id, VisitRow.missed_at.is_(None))
+            .values(missed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def missed_between(self, since: datetime, until: datetime) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(VisitRow.missed_at >= since, VisitRow.missed_at < until)
+            .order_by(VisitRow.missed_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+    async def open_for(self, person_id: int) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(VisitRow.person_id == person_id, VisitRow.logged_at.is_(None))
+            .order_by(VisitRow.due_at, VisitRow.id)
+        )
+        return [to_visit(r) for r in rows]
+
+
+@functools.cache
+def _latest_visits() -> Select[VisitRow]:
+    """Return the query of each household's latest visit of a kind, built once."""
+    newer = aliased(VisitRow)
+    return select(VisitRow).where(
+        VisitRow.kind == bindparam("kind"),
+        ~exists().where(
+            newer.household_id == VisitRow.household_id,
+            newer.kind == VisitRow.kind,
+            or_(
+                newer.opened_at > VisitRow.opened_at,
+                and_(newer.opened_at == VisitRow.opened_at, newer.id > VisitRow.id),
+            ),
+        ),
+    )
