@@ -352,9 +352,6 @@ class FakeBotAPI:
     def _press(self, user: FakeUser, stored: Stored, data: str, *, label: str) -> str:
         return self.callbacks.press(user, stored, data, label=label)
 
-    def _touch(self) -> None:
-        self.activity.touch()
-
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
