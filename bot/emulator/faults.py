@@ -88,9 +88,6 @@ async def inject(
     return web.Response(status=502)
 
 
-# -- internal: method table --------------------------------------------------------------
-
-
 class OddAnswers:
     """Rewrites queued for the answers to calls that took effect (``answer_oddly``)."""
 

@@ -110,8 +110,6 @@ class FileStore:
             document["mime_type"] = stored.mime_type
         return document
 
-    # -- internal: HTTP ----------------------------------------------------------------------
-
     def photo_sizes(self, ref: UploadedFile | str) -> list[JSON]:
         """The PhotoSize set for a photo the bot sends: an upload, a URL or a known file_id."""
         if isinstance(ref, UploadedFile):

@@ -201,10 +201,6 @@ def trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     return stripped, result
 
 
-# ---------------------------------------------------------------------------------------------
-# Public records
-
-
 def format_field(
     p: Params,
     field_name: str,

@@ -88,10 +88,6 @@ def buttons_of(markup: JSON | None) -> list[list[InlineButton]]:
     ]
 
 
-# ---------------------------------------------------------------------------------------------
-# The server
-
-
 def find_button(stored: Stored, wanted: str) -> InlineButton | None:
     """The button with this text, else the one text fragment, else this callback_data."""
     sent = stored.sent

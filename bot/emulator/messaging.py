@@ -179,7 +179,7 @@ class Messaging:
         )
         return copy.deepcopy(new)
 
-    # -- methods: bot & updates --------------------------------------------------------------
+    # -- the methods -------------------------------------------------------------------------
 
     async def send_message(self, p: Params) -> JSON:
         """sendMessage: deliver a text message."""
@@ -312,10 +312,6 @@ class Messaging:
                 "premium_subscription": False,
             },
         }
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers used by the server
 
 
 def media_content(

@@ -216,7 +216,3 @@ async def read_request(request: web.Request) -> tuple[JSON, dict[str, UploadedFi
     elif ctype.startswith("multipart/"):
         await read_multipart(await request.multipart(), values, files)
     return normalize(values, files), files
-
-
-# ---------------------------------------------------------------------------------------------
-# Chats and users

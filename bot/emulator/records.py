@@ -198,10 +198,6 @@ class WebhookDelivery:
     time: float
 
 
-# ---------------------------------------------------------------------------------------------
-# Phase 2: fault injection and the rate meter
-
-
 @dataclass(frozen=True)
 class InjectedFault:
     """A fault the emulator injected instead of answering a call."""
