@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.emulator import FakeBotAPI, FaultPlan
 from bot.sending import Blocked, Rejected, RetryAfter, Transient
 from bot.settings import Settings
-from handlers.events import Answer, Button, Edit, Incoming, Send, SetCommands
+from handlers.events import Answer, Button, Edit, Incoming, Send, SetCommands, Unreadable
 
 USER = 501
 
@@ -53,7 +53,8 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         )
         events: list[Incoming] = []
 
-        async def record(event: Incoming) -> None:
+        async def record(event: Incoming | Unreadable) -> None:
+            assert isinstance(event, Incoming), event
             events.append(event)
 
         adapter = telegram_adapter(settings, record)

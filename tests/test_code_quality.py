@@ -61,8 +61,8 @@ def _imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
     if isinstance(node, ast.Import | ast.ImportFrom):
         yield node
     elif isinstance(node, ast.If) and _type_checking(node.test):
-        for child in node.orelse:
-            yield from _imports(child)
+        for branch in node.orelse:
+            yield from _imports(branch)
         return
     for child in ast.iter_child_nodes(node):
         yield from _imports(child)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 from pydantic import SecretStr
 
-from bot.app import App, running
+from bot.app import App, Mode, running
 from bot.clock import ManualClock
 from bot.demo import Neighbourhood, demo_settings, join, survey, tap
 from bot.emulator import FakeBotAPI, FakeUser
@@ -123,7 +124,7 @@ class World:
 @pytest.fixture
 async def world(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator[World]:
     """Start the fake Bot API and the real bot (library, mode) over a fresh sample database."""
-    library, mode = getattr(request, "param", ("aiogram", "polling"))
+    library, mode = cast(tuple[str, Mode], getattr(request, "param", ("aiogram", "polling")))
     async with FakeBotAPI() as api:
         settings = demo_settings(api, sample_db).model_copy(
             update={

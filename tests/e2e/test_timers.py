@@ -135,7 +135,9 @@ async def test_a_key_household_visit_not_logged_goes_to_the_dispatcher(world: Wo
     first = (await world.timeline(number))[0]
     assert (first.action, first.note) == ("place", "visit")
     async with world.app.unit_of_work() as uow:
-        visit = await uow.visits.latest((await world.get(number)).household_id, VisitKind.KEY)
+        household_id = (await world.get(number)).household_id
+        assert household_id is not None
+        visit = await uow.visits.latest(household_id, VisitKind.KEY)
     assert visit is not None and visit.outcome is not None
 
 

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from bot.demo import tap
 from bot.emulator import FakeBotAPI, WebhookDelivery
-from bot.webhook import HEALTH_PATH, SECRET_HEADER
+from bot.monitoring import HEALTH_PATH
+from bot.webhook import SECRET_HEADER
 from tests.e2e.conftest import WEBHOOK_SECRET, World, webhook_url
 
 pytestmark = pytest.mark.webhook_mode

@@ -208,8 +208,8 @@ async def test_three_instances_place_fire_and_send_everything_once(
         ]
         proxy, tally = await stack.enter_async_context(round_robin(backends))
         async with (
-            aiohttp.ClientSession() as session,
-            session.post(
+            aiohttp.ClientSession() as http,
+            http.post(
                 api.api_url + "/setWebhook",
                 json={"url": proxy + "/telegram", "secret_token": SECRET},
             ) as answer,

@@ -162,6 +162,7 @@ def _call(w: World, step: Step, actor: Person, order_id: int) -> Awaitable[objec
 async def _covers(w: World, person_id: int, order: Order) -> bool:
     """Return whether the person may be working this order: in scope, or a matching volunteer."""
     store = w.uow.store
+    assert order.household_id is not None  # nobody was erased in these runs
     place = await w.uow.places.household_place(order.household_id)
     assert place is not None
     scopes = place.scope_ids()
