@@ -129,7 +129,7 @@ class Writer:
             connection.close()
 
     async def _copy(self, table_name: str, columns: Sequence[str], rows: list[Row]) -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         dsn = make_url(self.url).set(drivername="postgresql").render_as_string(False)
         connection = await asyncpg.connect(dsn)
