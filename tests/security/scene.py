@@ -136,7 +136,7 @@ async def make_scene(sample_db: str) -> AsyncIterator[Scene]:
         people[name] = await _join(sessions, clock, person, number)
     texts = Texts.load()
     conversations = Conversations(
-        lambda: SqlUnitOfWork(sessions, clock.now, deferred=True), clock, texts
+        lambda: SqlUnitOfWork(sessions, clock.now), clock, texts
     )
     try:
         yield Scene(sessions, clock, conversations, place, people)

@@ -71,7 +71,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
 async def test_long_description_is_refused_in_the_conversation(scene: Scene) -> None:
     """A description over the configured length gets the limit back, and the draft waits."""
     conversations = Conversations(
-        lambda: SqlUnitOfWork(scene.sessions, scene.clock.now, deferred=True),
+        lambda: SqlUnitOfWork(scene.sessions, scene.clock.now),
         scene.clock,
         scene.conversations.texts,
         limits=Limits(description=50),
