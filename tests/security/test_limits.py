@@ -27,6 +27,7 @@ async def order(scene: Scene, text: str, limits: Limits) -> None:
     water = await category(scene, "water_power_gas")
     async with scene.uow() as uow:
         await place_order(uow, scene.clock, scene.people["owner"], OrderDraft(water, text), limits)
+        await uow.commit()
 
 
 async def newest_message(scene: Scene) -> str:
