@@ -180,6 +180,7 @@ async def test_three_instances_place_fire_and_send_everything_once(
                 person = await register_resident(
                     work, first + n, f"{name}{n}", "zh", rooms[n % len(rooms)].id
                 )
+                await work.commit()
             async with SqlUnitOfWork(sessions, when.now) as work:
                 order = await place_order(work, when, person, OrderDraft(water.id, f"{n}号水管漏"))
                 await work.commit()

@@ -156,10 +156,12 @@ async def category(scene: Scene, code: str) -> int:
 async def offered(scene: Scene) -> Order:
     """An order offered to the unit head."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "water_power_gas"), "水管漏水"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def accepted(scene: Scene) -> Order:
@@ -192,19 +194,23 @@ async def closed(scene: Scene) -> Order:
 async def pooled(scene: Scene) -> Order:
     """A micro-wish open to the volunteers."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "micro_wish"), "想要一副老花镜"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def queued(scene: Scene) -> Order:
     """An order no rule fits, waiting for the community's dispatcher."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "other"), "想咨询社区活动"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def claimed(scene: Scene) -> Order:

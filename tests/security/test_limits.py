@@ -47,6 +47,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
             await place_order(
                 uow, scene.clock, scene.people["owner"], OrderDraft(water, "漏水了"), limits
             )
+            await uow.commit()
     async with scene.uow() as uow:
         with pytest.raises(InvalidInput) as refused:
             await place_order(
@@ -59,6 +60,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
         await place_order(
             uow, scene.clock, scene.people["owner"], OrderDraft(water, "又漏了"), limits
         )
+        await uow.commit()
     scene.clock.advance(hours=2)
     async with scene.uow() as uow:
         with pytest.raises(InvalidInput) as refused:
