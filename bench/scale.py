@@ -37,11 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.common import backends, machine, median, scratch_database, table, verdict
 from bot.clock import ManualClock
 from bot.demo import prepare
+from bot.sweeps import run_due
 from storage.db import make_engine, make_sessions
 from storage.uow import SqlUnitOfWork
 from workflows.digests import queue_report, scope_of, supervisors
 from workflows.model import Person
-from workflows.sweeps import run_due
 from workflows.timers import TimerPolicy
 
 # 15:00 in Shanghai: the day's digests went out this morning (and are past their catch-up).

@@ -75,6 +75,7 @@ async def _org(
                 print(f"no person with code {args.person!r}", file=sys.stderr)
                 return 1
             token = await issue_invite(uow, clock, person)
+            await uow.commit()
         print(f"{person.name}: {invite_link(username, token)}")
         print("The link works once; send it to this person only.")
         return 0

@@ -24,6 +24,7 @@ from bot.monitoring import Metrics, monitor_app
 from bot.polling import poll
 from bot.sending import SendFailed, Transient
 from bot.settings import Settings
+from bot.sweeps import run_due
 from bot.webhook import serving, webhook_app
 from handlers.context import Links
 from handlers.conversations import Conversations
@@ -35,7 +36,6 @@ from storage.health import Readings, read
 from storage.outbox import OutboxQueue
 from storage.uow import SqlUnitOfWork
 from workflows.ports import Clock
-from workflows.sweeps import run_due
 from workflows.timers import TimerPolicy
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ async def running(
         )
         username = settings.bot_username or await ask_username(adapter, settings.api_base)
         conversations = Conversations(
-            lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, deferred=True, quiet=quiet),
+            lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
             clock,
             texts,
             default_language=settings.default_language,

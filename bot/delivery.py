@@ -180,6 +180,7 @@ class Delivery:
             # First the workflow, then the mark: a crash in between only repeats the 403.
             async with self.units_of_work() as uow:
                 await person_unreachable(uow, self.clock, message.person_id)
+                await uow.commit()
             await self.queue.give_up(message, str(error))
         except Rejected as error:
             self.on_outcome("rejected")
@@ -223,6 +224,7 @@ class Delivery:
         self._next_sweep = self.clock.now() + SWEEP_EVERY
         async with self.units_of_work() as uow:
             forgotten = await forget_seen_updates(uow, self.clock)
+            await uow.commit()
         if forgotten:
             log.info("forgot %d update ids seen over a week ago", forgotten)
         pruned = await self.queue.prune(self.clock.now() - self.keep_sent)

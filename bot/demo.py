@@ -79,6 +79,7 @@ async def join(app: App, api: FakeBotAPI, person: Person, user_id: int) -> FakeU
     """Give a staff member a Telegram account and have them open their invite link."""
     async with app.unit_of_work() as uow:
         token = await issue_invite(uow, app.clock, person)
+        await uow.commit()
     user = api.user(user_id, person.name, language_code="en" if person.lang == "en" else "zh-hans")
     user.start(f"inv_{token}")
     await user.wait_for("")

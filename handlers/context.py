@@ -12,7 +12,6 @@ from handlers.texts import Texts
 from workflows.errors import NotRegistered
 from workflows.model import Action, ChatState, Person
 from workflows.orders import DEFAULT_LIMITS, Limits
-from workflows.people import remember
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import TimerPolicy
 
@@ -112,7 +111,11 @@ class Context:
         return self.person
 
     async def set_state(self, state: ChatState | None) -> None:
-        """Stage the conversation state; the next workflow commit saves it."""
+        """Set where the person is in a conversation (None ends it).
+
+        The state is staged in the update's unit of work, so it is saved by the update's one
+        commit with everything else, or thrown away with it.
+        """
         await self.uow.chats.put(self.event.user_id, state)
         self.state = state
 
@@ -125,8 +128,3 @@ class Context:
             return None
         await self.set_state(None)
         return int(state.data["order_id"]), self.event.text
-
-    async def remember(self, state: ChatState | None) -> None:
-        """Save the conversation state now (its own small transaction)."""
-        await remember(self.uow, self.event.user_id, state)
-        self.state = state

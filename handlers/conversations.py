@@ -138,6 +138,9 @@ class Conversations:
     async def handle(self, event: Incoming | Unreadable) -> list[Reply]:
         """Handle an event once: its effects, its record and its messages commit together.
 
+        This is the update's entry point and its only commit: the steps and the workflows they
+        call stage changes (the chat state too, see Context.set_state) in one unit of work.
+
         Returns what to do at once (answer the button, edit a card, set a menu); messages to
         registered people go through the outbox, so a crash after the commit loses none. A
         redelivered update returns nothing and changes nothing.
@@ -183,7 +186,7 @@ class Conversations:
             if person is not None:
                 await back_in_touch(uow, person)  # whoever writes to the bot can be reached
             now = await self._queue_messages(ctx)
-            await uow.complete()
+            await uow.commit()  # the one commit of the update
             return now
 
     async def unreadable(self, update: Unreadable) -> list[Reply]:
@@ -204,7 +207,7 @@ class Conversations:
                 if update.callback_id is not None:
                     text = self.texts(lang, "error.unreadable")
                     replies.append(Answer(update.callback_id, text, alert=True))
-                await uow.complete()
+                await uow.commit()
                 return replies
             event = Incoming(
                 update_id=update.update_id,
@@ -229,7 +232,7 @@ class Conversations:
             ctx.answer()
             ctx.say("error.unreadable")
             now = await self._queue_messages(ctx)
-            await uow.complete()
+            await uow.commit()
             return now
 
     def _flooding(self, event: Incoming) -> bool:
@@ -321,7 +324,7 @@ class Conversations:
     async def _command(self, ctx: Context, command: str) -> None:
         if command in ("cancel", "help"):
             if ctx.state is not None:
-                await ctx.remember(None)
+                await ctx.set_state(None)
                 ctx.say("cancel.left", remove_keyboard=True)
             elif command == "cancel":
                 ctx.say("cancel.nothing")
@@ -334,7 +337,7 @@ class Conversations:
             ctx.say("hint.unknown_command", command=command[:32])
             return
         if ctx.state is not None and command != "lang":
-            await ctx.remember(None)
+            await ctx.set_state(None)
         await step(ctx)
 
     async def _button(self, ctx: Context, data: str) -> None:

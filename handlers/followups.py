@@ -36,7 +36,7 @@ async def followup_unsure(ctx: Context, order_id: int) -> None:
 async def followup_broken(ctx: Context, order_id: int) -> None:
     """Ask what is wrong again; the answer reopens the order to the same worker."""
     await pending_followup(ctx.uow, ctx.require(), order_id)
-    await ctx.remember(ChatState("followup", {"order_id": order_id}))
+    await ctx.set_state(ChatState("followup", {"order_id": order_id}))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("followup.ask_reason")
@@ -83,7 +83,7 @@ async def help_category(ctx: Context, visit_id: int, category_id: str) -> None:
     category = await ctx.uow.categories.get(int(category_id)) if is_id(category_id) else None
     if category is None:
         raise InvalidInput(reason="category")
-    await ctx.remember(ChatState("visit_help", {"visit_id": visit_id, "category_id": category.id}))
+    await ctx.set_state(ChatState("visit_help", {"visit_id": visit_id, "category_id": category.id}))
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
     ctx.say("visit.ask_help", category=category.names.pick(ctx.lang))

@@ -41,7 +41,7 @@ async def new_order(ctx: Context) -> None:
         raise NotRegistered()
     categories = await ctx.uow.categories.list()
     buttons = [Button(c.names.pick(ctx.lang), f"nc:{c.id}") for c in categories]
-    await ctx.remember(ChatState("new", {"step": "category"}))
+    await ctx.set_state(ChatState("new", {"step": "category"}))
     ctx.say("new.ask_category", rows(buttons, 2))
 
 
@@ -58,7 +58,7 @@ async def category_chosen(ctx: Context, category_id: int) -> None:
     if category is None:
         raise InvalidInput(reason="category")
     data.update(step="description", category_id=category.id)
-    await ctx.remember(ChatState("new", data))
+    await ctx.set_state(ChatState("new", data))
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
     ctx.say("new.ask_description")
@@ -75,7 +75,7 @@ async def draft_input(ctx: Context) -> None:
         # Check the length now, so the resident can fix it at once.
         description = clean_text(event.text, limit=ctx.limits.description, minimum=MIN_DESCRIPTION)
         data.update(step="media", description=description)
-        await ctx.remember(ChatState("new", data))
+        await ctx.set_state(ChatState("new", data))
         ctx.say("new.ask_media", rows([ctx.button("btn.media_done", "nd")], 1))
         return
     if data.get("step") == "media":
@@ -85,14 +85,14 @@ async def draft_input(ctx: Context) -> None:
                 raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
             photos.append(event.photo)
             data["photos"] = photos
-            await ctx.remember(ChatState("new", data))
+            await ctx.set_state(ChatState("new", data))
             ctx.say(
                 "new.photo_added", rows([ctx.button("btn.media_done", "nd")], 1), count=len(photos)
             )
             return
         if event.latitude is not None and event.longitude is not None:
             data.update(latitude=event.latitude, longitude=event.longitude)
-            await ctx.remember(ChatState("new", data))
+            await ctx.set_state(ChatState("new", data))
             ctx.say("new.location_added", rows([ctx.button("btn.media_done", "nd")], 1))
             return
         ctx.say("new.media_hint", rows([ctx.button("btn.media_done", "nd")], 1))
@@ -106,7 +106,7 @@ async def media_done(ctx: Context) -> None:
     if data.get("step") != "media":
         raise InvalidInput(reason="expired")
     data["step"] = "urgency"
-    await ctx.remember(ChatState("new", data))
+    await ctx.set_state(ChatState("new", data))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say(
@@ -121,7 +121,7 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
     if data.get("step") != "urgency" or urgency not in {u.value for u in Urgency}:
         raise InvalidInput(reason="expired")
     data.update(step="confirm", urgency=urgency)
-    await ctx.remember(ChatState("new", data))
+    await ctx.set_state(ChatState("new", data))
     category = await ctx.uow.categories.get(int(data["category_id"]))
     ctx.answer()
     ctx.clear_buttons()
@@ -158,7 +158,7 @@ async def confirmed(ctx: Context) -> None:
 
 async def draft_cancelled(ctx: Context) -> None:
     """Drop the draft."""
-    await ctx.remember(None)
+    await ctx.set_state(None)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("new.dropped")
@@ -233,7 +233,7 @@ async def cancel_confirmed(ctx: Context, order_id: int) -> None:
 async def ask_info(ctx: Context, order_id: int) -> None:
     """Ask for the information to add, if the order is still open."""
     ctx_order = await _own(ctx, order_id, "add_info")
-    await ctx.remember(ChatState("info", {"order_id": order_id}))
+    await ctx.set_state(ChatState("info", {"order_id": order_id}))
     ctx.answer()
     ctx.say("info.ask", number=ctx_order.order.number)
 
@@ -272,7 +272,7 @@ async def not_satisfied(ctx: Context, order_id: int) -> None:
         raise NotYourOrder()
     if ctx_order.order.status != OrderStatus.RESOLVED:
         raise StaleAction(number=ctx_order.order.number)
-    await ctx.remember(ChatState("reopen", {"order_id": order_id}))
+    await ctx.set_state(ChatState("reopen", {"order_id": order_id}))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("reopen.ask", number=ctx_order.order.number)
@@ -314,7 +314,7 @@ async def comment_given(ctx: Context) -> None:
 
 async def comment_skipped(ctx: Context, order_id: int) -> None:
     """End without a comment."""
-    await ctx.remember(None)
+    await ctx.set_state(None)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("comment.skipped")

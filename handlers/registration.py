@@ -205,7 +205,7 @@ async def choose_room(ctx: Context, household_id: int) -> None:
     ctx.clear_buttons()
     ctx.say("register.done", address=place.address(ctx.lang))
     ctx.replies.append(person_menu(ctx.texts, person))
-    await ctx.remember(ChatState("phone"))
+    await ctx.set_state(ChatState("phone"))
     ctx.send(
         Send(
             ctx.event.chat_id,
@@ -221,7 +221,7 @@ async def phone_given(ctx: Context) -> None:
     person = ctx.require()
     phone = ctx.event.contact_phone or ctx.event.text or ""
     if not ctx.event.contact_phone and phone.strip() == ctx.t("btn.skip"):
-        await ctx.remember(None)
+        await ctx.set_state(None)
         ctx.say("register.phone_skipped", remove_keyboard=True)
         return
     if ctx.event.contact_phone and ctx.event.contact_user_id not in (None, ctx.event.user_id):

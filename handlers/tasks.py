@@ -59,7 +59,7 @@ async def ask_text(ctx: Context, verb: str, order_id: int) -> None:
         ctx_order = await holding(ctx.uow, person, order_id, (OrderStatus.OFFERED,))
     else:
         ctx_order = await held_task(ctx.uow, person, order_id)
-    await ctx.remember(ChatState(state, {"order_id": order_id}))
+    await ctx.set_state(ChatState(state, {"order_id": order_id}))
     ctx.answer()
     ctx.say(prompt, number=ctx_order.order.number)
 
@@ -74,7 +74,7 @@ async def text_given(ctx: Context) -> None:
     event = ctx.event
     if name == "resolve" and event.photo and not event.text:
         data = dict(state.data, photo=event.photo)
-        await ctx.remember(ChatState(name, data))
+        await ctx.set_state(ChatState(name, data))
         ctx.say("task.photo_kept")
         return
     if not event.text or event.command:

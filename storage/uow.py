@@ -1,4 +1,4 @@
-"""The unit of work: one session and transaction per update or timer run."""
+"""The unit of work: one session and transaction per update or timer run, committed once."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from workflows.ports import (
 
 
 class SqlUnitOfWork:
-    """Repositories over one session; leaving without commit rolls back."""
+    """Repositories over one session, committed once by the entry point; else rolled back."""
 
     session: AsyncSession
     places: PlaceRepository
@@ -55,15 +55,12 @@ class SqlUnitOfWork:
         now: Callable[[], datetime],
         on_commit: Callable[[], None] | None = None,
         *,
-        deferred: bool = False,
         quiet: Callable[[datetime], datetime | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._on_commit = on_commit
         self._quiet = quiet  # quiet hours for deferrable notices (see SqlOutbox)
-        # Deferred: a workflow's commit only flushes; complete() commits the whole update.
-        self._deferred = deferred
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
@@ -94,13 +91,6 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         """Commit everything done in this unit of work, then wake the delivery worker."""
-        if self._deferred:
-            await self.session.flush()
-            return
-        await self.complete()
-
-    async def complete(self) -> None:
-        """Commit for real (for a deferred unit of work: the whole update at once)."""
         await self.session.commit()
         if self._on_commit is not None:
             self._on_commit()

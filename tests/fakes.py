@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         ReportRepository,
         TimerRepository,
         UnitOfWork,
+        UpdateLog,
         VisitRepository,
     )
 
@@ -123,6 +124,7 @@ class FakeStore:
     timers: dict[tuple[str, int, datetime], tuple[datetime, str]] = field(default_factory=dict)
     key_households: dict[int, KeyHousehold] = field(default_factory=dict)
     visits: dict[int, Visit] = field(default_factory=dict)
+    updates: dict[int, datetime] = field(default_factory=dict)  # update id → when first seen
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -821,6 +823,27 @@ class FakeAudit:
         return list(reversed(self.store.audit))[:limit]
 
 
+class FakeUpdateLog:
+    """The Telegram update ids that took effect, like SqlUpdateLog (rolled back with the rest)."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def first_time(self, update_id: int, at: datetime) -> bool:
+        """Record the update in this transaction; False if it was recorded before."""
+        if update_id in self.store.updates:
+            return False
+        self.store.updates[update_id] = at
+        return True
+
+    async def forget_before(self, at: datetime) -> int:
+        """Drop the records of updates seen before `at`; return how many."""
+        old = [u for u, seen in self.store.updates.items() if seen < at]
+        for update_id in old:
+            del self.store.updates[update_id]
+        return len(old)
+
+
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
 
@@ -841,7 +864,8 @@ class FakeUnitOfWork:
         self.timers: TimerRepository = self.ledger
         self.visits: VisitRepository = FakeVisits(self.store)
         self.reports: ReportRepository = FakeReports(self.store)
-        self.committed = 0
+        self.updates: UpdateLog = FakeUpdateLog(self.store)
+        self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)
 
@@ -863,6 +887,7 @@ class FakeUnitOfWork:
         self._snapshot = copy.deepcopy(self.store)
 
     async def commit(self) -> None:
+        """Make the current state the committed one, and count the commit."""
         self.committed += 1
         self._snapshot = copy.deepcopy(self.store)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -162,6 +163,51 @@ def test_the_cycle_check_sees_cycles(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import pkg.a\n"
     )
     assert find_cycle(import_graph("pkg", tmp_path)) == []
+
+
+def commit_calls(source: str) -> list[int]:
+    """Return the lines of a module that call `.commit(` on anything."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+
+
+def test_workflows_never_commit() -> None:
+    """Workflows stage changes; the entry point that opened the unit of work commits (STYLE 1)."""
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "workflows").rglob("*.py")
+        if (lines := commit_calls(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_commit_check_sees_commits() -> None:
+    """A commit is found however it is reached: on the unit of work, its session, a helper."""
+    source = (
+        "async def f(uow):\n"
+        "    await uow.commit()\n"
+        "    await uow.session.commit()\n"
+        "    await helper(uow).commit()\n"
+        "    uow.committed = 1\n"
+    )
+    assert commit_calls(source) == [2, 3, 4]
+
+
+def test_no_unit_of_work_defers_its_commit() -> None:
+    """No flag turns a commit into a flush: `commit()` always commits; entry points call it."""
+    mentions = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in ("bot", "handlers", "storage", "workflows")
+        for path in (ROOT / package).rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bdeferred\b", line, re.IGNORECASE)
+    ]
+    assert mentions == []
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -55,8 +55,8 @@ async def withdraw_cards(
     """Take back every copy of a card: drop the unsent ones, strip the sent ones' buttons.
 
     With `key`, a sent copy's text becomes that catalog text (in its reader's language, with
-    `params`); without it the text stays. Returns how many sent copies are edited. Does not
-    commit: it is part of the change that spent the buttons.
+    `params`); without it the text stays. Returns how many sent copies are edited. It is part
+    of the change that spent the buttons, in the same transaction.
     """
     copies = await uow.outbox.take_back(ref, except_person=except_person)
     for copy in copies:

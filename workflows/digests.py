@@ -338,7 +338,6 @@ async def send_stats(uow: UnitOfWork, clock: Clock, policy: TimerPolicy, person:
     await queue_report(
         uow, policy, person, scope, "stats", since, until, now, policy.local_date(now)
     )
-    await uow.commit()
 
 
 async def supervisors(uow: UnitOfWork) -> list[Person]:

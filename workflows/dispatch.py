@@ -373,7 +373,6 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False, photos=False)
     await resident_notice(uow, ctx, "order.accepted", worker=person.name)
-    await uow.commit()
     return order
 
 
@@ -383,7 +382,6 @@ async def decline_task(
     """Decline an offered task with a reason; it goes to the next candidate or the queue."""
     ctx = await holding(uow, person, order_id, (OrderStatus.OFFERED,))
     order = await redispatch(uow, clock, ctx, actor_id=person.id, note=reason)
-    await uow.commit()
     return order
 
 
@@ -463,7 +461,6 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False)
     await resident_notice(uow, ctx, "order.accepted", worker=person.name)
-    await uow.commit()
     return order
 
 
@@ -492,7 +489,6 @@ async def dispatch_by_hand(
             {"to": target.id, "from": previous, "role": role.value},
         )
     )
-    await uow.commit()
     return order
 
 
@@ -540,7 +536,6 @@ async def escalate(
     ctx = await holding(uow, person, order_id, (OrderStatus.ACCEPTED, OrderStatus.ON_WAY))
     await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
     order = await climb(uow, clock, ctx, actor_id=person.id, note=reason)
-    await uow.commit()
     return order
 
 
@@ -558,7 +553,7 @@ async def climb(
 
     Used by a worker's escalation and by a missed resolution deadline (no actor). At the top of
     the chain a worker is told there is nobody above; with `queue_at_top` (the timer), the
-    order goes to the dispatcher instead. The resident is told it went up. Does not commit.
+    order goes to the dispatcher instead. The resident is told it went up.
     """
     level = ctx.order.level or Role.GRID_WORKER
     start = ESCALATION_CHAIN.index(level) + 1 if level in ESCALATION_CHAIN else 3

@@ -88,7 +88,7 @@ async def place_order(
     draft: OrderDraft,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Order:
-    """Create the order, route it by the rules at once, and commit both together."""
+    """Create the order and route it by the rules at once, in the same transaction."""
     if resident.household_id is None:
         raise NotRegistered()
     await within_limits(uow, clock, resident, draft, limits)
@@ -158,7 +158,6 @@ async def _place(
     ctx = await load(uow, order.id)
     await uow.orders.add_event(_placed_event(clock, order, placer.id, channel))
     order = await route(uow, clock, ctx, actor_id=None)
-    await uow.commit()
     return order
 
 
@@ -192,7 +191,6 @@ async def cancel_order(uow: UnitOfWork, clock: Clock, resident: Person, order_id
     order = await move(uow, clock, ctx.order, "cancel", actor_id=resident.id, assignee_id=None)
     if holder is not None:
         await uow.outbox.add(Notice(holder, "task.cancelled", {"number": order.number}))
-    await uow.commit()
     return order
 
 
@@ -225,7 +223,6 @@ async def add_information(
         )
     elif order.status == OrderStatus.QUEUED:
         await notify_dispatchers(uow, OrderContext(order, ctx.category, ctx.place), "info", note)
-    await uow.commit()
     return order
 
 
@@ -237,7 +234,6 @@ async def confirm_fixed(uow: UnitOfWork, clock: Clock, resident: Person, order_i
     )
     if order.assignee_id is not None:
         await uow.outbox.add(Notice(order.assignee_id, "task.confirmed", {"number": order.number}))
-    await uow.commit()
     return order
 
 
@@ -260,7 +256,6 @@ async def reopen_order(
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
     )
-    await uow.commit()
     return order
 
 
@@ -318,7 +313,6 @@ async def answer_followup(
     ctx = await pending_followup(uow, resident, order_id)
     action = "followup_ok" if fixed else "followup_unsure"
     order = await move(uow, clock, ctx.order, action, actor_id=resident.id)
-    await uow.commit()
     return order
 
 
@@ -344,7 +338,6 @@ async def reopen_after_followup(
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
     )
-    await uow.commit()
     return order
 
 
@@ -364,7 +357,6 @@ async def rate_order(
         await uow.outbox.add(
             Notice(order.assignee_id, "task.rated", {"number": order.number, "rating": rating})
         )
-    await uow.commit()
     return order
 
 
@@ -379,7 +371,6 @@ async def comment_order(
     order = await move(
         uow, clock, ctx.order, "comment", actor_id=resident.id, note=comment, comment=comment
     )
-    await uow.commit()
     return order
 
 

@@ -14,7 +14,7 @@ from workflows.dispatch import (
     suggest,
 )
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
-from workflows.model import Action, AuditEntry, ChatState, Notice, Order, OrderStatus, Person
+from workflows.model import Action, AuditEntry, Notice, Order, OrderStatus, Person
 from workflows.ports import Clock, UnitOfWork
 from workflows.text import display_name, phone_characters
 
@@ -52,7 +52,6 @@ async def register_resident(
     else:
         await uow.people.update(person.id, household_id=household_id)
     await uow.chats.put(telegram_id, None)
-    await uow.commit()
     refreshed = await uow.people.get(person.id)
     assert refreshed is not None
     return refreshed
@@ -71,7 +70,6 @@ async def set_phone(uow: UnitOfWork, person: Person, phone: str) -> None:
     if not 5 <= sum(ch != "+" for ch in cleaned) <= 20:
         raise InvalidInput(reason="phone")
     await uow.people.update(person.id, phone=cleaned)
-    await uow.commit()
 
 
 async def join_staff(
@@ -92,7 +90,6 @@ async def join_staff(
     await uow.audit.record(
         AuditEntry(clock.now(), "join", person_id, "", f"person {person_id}", {"invite": "used"})
     )
-    await uow.commit()
     person = await uow.people.get(person_id)
     if person is None:
         raise InvalidInvite()
@@ -108,7 +105,6 @@ async def issue_invite(
     await uow.audit.record(
         AuditEntry(clock.now(), "invite", None, issued_by, f"person {person.code or person.id}")
     )
-    await uow.commit()
     return token
 
 
@@ -117,13 +113,6 @@ async def set_language(uow: UnitOfWork, person: Person, lang: str) -> None:
     if lang not in LANGUAGES:
         raise InvalidInput(reason="language")
     await uow.people.update(person.id, lang=lang)
-    await uow.commit()
-
-
-async def remember(uow: UnitOfWork, telegram_id: int, state: ChatState | None) -> None:
-    """Save where the person is in a conversation (None ends it)."""
-    await uow.chats.put(telegram_id, state)
-    await uow.commit()
 
 
 async def require_person(uow: UnitOfWork, telegram_id: int) -> Person:
@@ -138,7 +127,6 @@ async def back_in_touch(uow: UnitOfWork, person: Person) -> None:
     """Mark a person who just wrote to the bot as reachable again (they unblocked it)."""
     if not person.reachable:
         await uow.people.set_reachable(person.id, True)
-        await uow.commit()
 
 
 async def person_unreachable(uow: UnitOfWork, clock: Clock, person_id: int) -> list[Order]:
@@ -160,7 +148,6 @@ async def person_unreachable(uow: UnitOfWork, clock: Clock, person_id: int) -> l
             await _tell_dispatchers(uow, ctx, person, "queue.unreachable_offered", handover=False)
         else:
             await _tell_dispatchers(uow, ctx, person, "queue.unreachable_working", handover=True)
-    await uow.commit()
     return held
 
 

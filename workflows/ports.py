@@ -290,7 +290,11 @@ class AuditRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction over all repositories; a fresh one per update and per timer run."""
+    """One transaction over all repositories; a fresh one per update and per timer run.
+
+    Workflows stage their changes here and never commit: the entry point that opened the unit
+    of work (an update, a timer run, a delivery pass, a CLI command) commits once, at its end.
+    """
 
     places: PlaceRepository
     people: PersonRepository
@@ -304,8 +308,13 @@ class UnitOfWork(Protocol):
     visits: VisitRepository
     reports: ReportRepository
 
-    async def commit(self) -> None: ...
-    async def rollback(self) -> None: ...
+    async def commit(self) -> None:
+        """Commit everything staged (called by entry points only, never by workflows)."""
+        ...
+
+    async def rollback(self) -> None:
+        """Throw away everything staged since the last commit."""
+        ...
 
 
 class UpdateLog(Protocol):
@@ -321,13 +330,9 @@ class UpdateLog(Protocol):
 
 
 class UpdateUnitOfWork(UnitOfWork, Protocol):
-    """The unit of work of one incoming update: workflow commits are held until it completes.
+    """The unit of work of one incoming update, with the log of updates already seen.
 
-    The update's record, its effects and the replies to send are committed together.
+    The update's record, its effects and the replies to send are committed together, once.
     """
 
     updates: UpdateLog
-
-    async def complete(self) -> None:
-        """Commit everything done for the update, at once."""
-        ...

@@ -55,7 +55,6 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
             clock.now(), "forget", None, "resident", f"person {person.id}", {"orders": forgotten}
         )
     )
-    await uow.commit()
     return forgotten
 
 

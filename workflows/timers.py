@@ -8,13 +8,13 @@ derives what is due from those indexed columns, so a deadline that moves (a re-o
 cannot leave a stale timer behind and nothing has to be armed or cancelled. What fired is written
 to the `timers` ledger, unique by (kind, subject, due_at), in the same transaction as the effects:
 a restart loses nothing (the columns are durable) and fires nothing twice (the ledger row exists),
-and of two instances sweeping at once only one commits. Each fire re-reads its subject first; a
+and of two instances sweeping at once only one commits (the runner, bot/sweeps.py, commits
+each timer on its own). Each fire re-reads its subject first; a
 timer whose order has moved on is recorded as moot and does nothing.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -22,10 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from workflows.errors import DomainError
 from workflows.ports import Clock, UnitOfWork
-
-log = logging.getLogger(__name__)
 
 UnitsOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 Effect = Callable[[UnitOfWork], Awaitable[None]]
@@ -129,41 +126,3 @@ def remind_lead(allowed: timedelta, policy: TimerPolicy) -> timedelta:
 def minutes_left(deadline: datetime, now: datetime) -> int:
     """Return the whole minutes until a deadline, at least 1."""
     return max(1, math.ceil((deadline - now).total_seconds() / 60))
-
-
-async def fire_once(
-    units: UnitsOfWork,
-    clock: Clock,
-    kind: str,
-    subject_id: int,
-    due_at: datetime,
-    effect: Effect,
-) -> bool:
-    """Fire one timer in its own unit of work: the ledger row and the effects commit together.
-
-    Returns whether it took effect. A timer that fired before does nothing; one whose subject
-    moved on (Moot, or a domain error such as a stale order) is recorded as moot; one whose
-    effect fails is recorded as failed and logged, so that it does not fail on every sweep.
-    """
-    outcome = "moot"
-    async with units() as uow:
-        try:
-            if not await uow.timers.fire(kind, subject_id, due_at, clock.now()):
-                return False
-            await effect(uow)
-            await uow.commit()
-            return True
-        except (Moot, DomainError) as reason:
-            log.debug("timer %s:%s moot: %r", kind, subject_id, reason)
-            await uow.rollback()
-        except Exception:
-            log.exception("timer %s:%s at %s failed", kind, subject_id, due_at)
-            await uow.rollback()
-            outcome = "failed"
-    try:
-        async with units() as uow:
-            if await uow.timers.fire(kind, subject_id, due_at, clock.now(), outcome=outcome):
-                await uow.commit()
-    except Exception:  # another instance recorded it first: nothing more to do
-        log.debug("timer %s:%s already recorded", kind, subject_id, exc_info=True)
-    return False

@@ -13,5 +13,4 @@ SEEN_UPDATES_KEPT = timedelta(days=7)
 async def forget_seen_updates(uow: UpdateUnitOfWork, clock: Clock) -> int:
     """Drop the records of updates seen more than a week ago; return how many."""
     forgotten = await uow.updates.forget_before(clock.now() - SEEN_UPDATES_KEPT)
-    await uow.complete()
     return forgotten

@@ -181,7 +181,6 @@ async def log_visit(
     logged = await uow.visits.log(visit_id, outcome, clock.now())
     if logged is None:
         raise StaleAction(number="")
-    await uow.commit()
     return logged
 
 

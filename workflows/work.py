@@ -22,7 +22,6 @@ async def on_my_way(uow: UnitOfWork, clock: Clock, person: Person, order_id: int
     await resident_notice(
         uow, OrderContext(order, ctx.category, ctx.place), "order.on_way", worker=person.name
     )
-    await uow.commit()
     return order
 
 
@@ -34,7 +33,6 @@ async def add_note(
     note = clean_text(text, limit=MAX_NOTE)
     order = await move(uow, clock, ctx.order, "note", actor_id=person.id, note=note)
     await resident_notice(uow, ctx, "order.note", worker=person.name, note=note)
-    await uow.commit()
     return order
 
 
@@ -89,5 +87,4 @@ async def resolve_task(
                 ref=Card.ORDER.ref(order.id),
             )
         )
-    await uow.commit()
     return order

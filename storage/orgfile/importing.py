@@ -94,5 +94,5 @@ async def import_org(
         if dry_run:
             await uow.rollback()
         else:
-            await uow.complete()
+            await uow.commit()
     return report

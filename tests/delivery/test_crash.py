@@ -81,11 +81,14 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(
         rooms = await uow.places.households(place.unit.id)
     async with SqlUnitOfWork(sessions, clock.now) as uow:
         token = await issue_invite(uow, clock, place.unit_head)
+        await uow.commit()
     async with SqlUnitOfWork(sessions, clock.now) as uow:
         await join_staff(uow, clock, 7000, token, "zh")
+        await uow.commit()
     for n in range(RESIDENTS):
         async with SqlUnitOfWork(sessions, clock.now) as uow:
             await register_resident(uow, 7001 + n, f"居民{n}", "zh", rooms[n].id)
+            await uow.commit()
     pending = select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))
     orders = select(func.count()).select_from(OrderRow)
 

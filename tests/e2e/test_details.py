@@ -139,6 +139,7 @@ async def test_invite_link_works_once(world: World) -> None:
     """A used invite link is refused politely for anyone else."""
     async with world.app.unit_of_work() as uow:
         token = await issue_invite(uow, world.app.clock, world.place.grid_worker)
+        await uow.commit()
     first = world.api.user(8801, "李敏")
     first.start(f"inv_{token}")
     await first.wait_for("欢迎加入")

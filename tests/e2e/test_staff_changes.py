@@ -168,7 +168,7 @@ async def test_staff_without_role_cannot_accept_an_old_offer(world: World) -> No
     before = await world.get(order_id)
     async with world.app.unit_of_work() as uow:
         await uow.session.execute(delete(RoleRow).where(RoleRow.person_id == before.assignee_id))
-        await uow.complete()
+        await uow.commit()
 
     answer = await worker.wait_answer(worker.press("接单", card))
 

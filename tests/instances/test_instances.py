@@ -159,8 +159,10 @@ async def test_three_instances_place_fire_and_send_everything_once(
             person = await work.people.get(person_id)
             assert person is not None
             token = await issue_invite(work, clock, person)
+            await work.commit()
         async with uow() as work:
             await join_staff(work, clock, telegram_id, token, "zh")
+            await work.commit()
     # Every supervisor's digest came due a minute ago.
     due_at = (clock.now() - timedelta(minutes=1)).astimezone(policy.zone).strftime("%H:%M")
     async with sessions() as session, session.begin():
@@ -178,8 +180,10 @@ async def test_three_instances_place_fire_and_send_everything_once(
                 person = await register_resident(
                     work, first + n, f"{name}{n}", "zh", rooms[n % len(rooms)].id
                 )
+                await work.commit()
             async with SqlUnitOfWork(sessions, when.now) as work:
                 order = await place_order(work, when, person, OrderDraft(water.id, f"{n}号水管漏"))
+                await work.commit()
             placed.append(order.id)
         return placed
 
@@ -191,6 +195,7 @@ async def test_three_instances_place_fire_and_send_everything_once(
     for n in range(RESIDENTS):
         async with uow() as work:
             await register_resident(work, 9000 + n, f"居民{n}", "zh", rooms[n % len(rooms)].id)
+            await work.commit()
 
     async with FakeBotAPI(webhook_parallel=8) as api, AsyncExitStack() as stack:
         api.limits = RateLimits()  # Telegram's limits, metered over what all instances send

@@ -99,8 +99,11 @@ async def _join(
 ) -> Person:
     async with SqlUnitOfWork(scene_sessions, clock.now) as uow:
         token = await issue_invite(uow, clock, person)
+        await uow.commit()
     async with SqlUnitOfWork(scene_sessions, clock.now) as uow:
-        return await join_staff(uow, clock, telegram_id, token, "zh")
+        result = await join_staff(uow, clock, telegram_id, token, "zh")
+        await uow.commit()
+        return result
 
 
 async def make_scene(sample_db: str) -> AsyncIterator[Scene]:
@@ -120,8 +123,10 @@ async def make_scene(sample_db: str) -> AsyncIterator[Scene]:
     people: dict[str, Person] = {}
     async with SqlUnitOfWork(sessions, clock.now) as uow:
         people["owner"] = await register_resident(uow, 501, "业主", "zh", households[0].id)
+        await uow.commit()
     async with SqlUnitOfWork(sessions, clock.now) as uow:
         people["other_resident"] = await register_resident(uow, 502, "邻居", "zh", households[1].id)
+        await uow.commit()
     staff = {
         "unit_head": place.unit_head,
         "same_grid_worker": place.grid_worker,
@@ -135,9 +140,7 @@ async def make_scene(sample_db: str) -> AsyncIterator[Scene]:
     for number, (name, person) in enumerate(staff.items(), start=601):
         people[name] = await _join(sessions, clock, person, number)
     texts = Texts.load()
-    conversations = Conversations(
-        lambda: SqlUnitOfWork(sessions, clock.now, deferred=True), clock, texts
-    )
+    conversations = Conversations(lambda: SqlUnitOfWork(sessions, clock.now), clock, texts)
     try:
         yield Scene(sessions, clock, conversations, place, people)
     finally:
@@ -153,53 +156,67 @@ async def category(scene: Scene, code: str) -> int:
 async def offered(scene: Scene) -> Order:
     """An order offered to the unit head."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "water_power_gas"), "水管漏水"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def accepted(scene: Scene) -> Order:
     """An order the unit head accepted."""
     order = await offered(scene)
     async with scene.uow() as uow:
-        return await accept_task(uow, scene.clock, scene.people["unit_head"], order.id)
+        result = await accept_task(uow, scene.clock, scene.people["unit_head"], order.id)
+        await uow.commit()
+        return result
 
 
 async def resolved(scene: Scene) -> Order:
     """An order the unit head resolved."""
     order = await accepted(scene)
     async with scene.uow() as uow:
-        return await resolve_task(uow, scene.clock, scene.people["unit_head"], order.id, "修好了")
+        result = await resolve_task(uow, scene.clock, scene.people["unit_head"], order.id, "修好了")
+        await uow.commit()
+        return result
 
 
 async def closed(scene: Scene) -> Order:
     """An order the resident confirmed."""
     order = await resolved(scene)
     async with scene.uow() as uow:
-        return await confirm_fixed(uow, scene.clock, scene.people["owner"], order.id)
+        result = await confirm_fixed(uow, scene.clock, scene.people["owner"], order.id)
+        await uow.commit()
+        return result
 
 
 async def pooled(scene: Scene) -> Order:
     """A micro-wish open to the volunteers."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "micro_wish"), "想要一副老花镜"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def queued(scene: Scene) -> Order:
     """An order no rule fits, waiting for the community's dispatcher."""
     async with scene.uow() as uow:
-        return await place_order(
+        result = await place_order(
             uow, scene.clock, scene.people["owner"],
             OrderDraft(await category(scene, "other"), "想咨询社区活动"),
         )  # fmt: skip
+        await uow.commit()
+        return result
 
 
 async def claimed(scene: Scene) -> Order:
     """A micro-wish the first volunteer claimed."""
     order = await pooled(scene)
     async with scene.uow() as uow:
-        return await claim_from_pool(uow, scene.clock, scene.people["volunteer"], order.id)
+        result = await claim_from_pool(uow, scene.clock, scene.people["volunteer"], order.id)
+        await uow.commit()
+        return result

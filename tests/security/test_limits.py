@@ -27,6 +27,7 @@ async def order(scene: Scene, text: str, limits: Limits) -> None:
     water = await category(scene, "water_power_gas")
     async with scene.uow() as uow:
         await place_order(uow, scene.clock, scene.people["owner"], OrderDraft(water, text), limits)
+        await uow.commit()
 
 
 async def newest_message(scene: Scene) -> str:
@@ -46,6 +47,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
             await place_order(
                 uow, scene.clock, scene.people["owner"], OrderDraft(water, "漏水了"), limits
             )
+            await uow.commit()
     async with scene.uow() as uow:
         with pytest.raises(InvalidInput) as refused:
             await place_order(
@@ -58,6 +60,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
         await place_order(
             uow, scene.clock, scene.people["owner"], OrderDraft(water, "又漏了"), limits
         )
+        await uow.commit()
     scene.clock.advance(hours=2)
     async with scene.uow() as uow:
         with pytest.raises(InvalidInput) as refused:
@@ -71,7 +74,7 @@ async def test_orders_per_hour_and_per_day(scene: Scene) -> None:
 async def test_long_description_is_refused_in_the_conversation(scene: Scene) -> None:
     """A description over the configured length gets the limit back, and the draft waits."""
     conversations = Conversations(
-        lambda: SqlUnitOfWork(scene.sessions, scene.clock.now, deferred=True),
+        lambda: SqlUnitOfWork(scene.sessions, scene.clock.now),
         scene.clock,
         scene.conversations.texts,
         limits=Limits(description=50),

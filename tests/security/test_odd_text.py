@@ -91,7 +91,7 @@ async def scenes(sample_db: str, sqlite_sample: str | None) -> AsyncIterator[lis
             scene = await stack.enter_async_context(asynccontextmanager(make_scene)(url))
             # The worker acts in every example: no flood limit between examples.
             scene.conversations = Conversations(
-                lambda s=scene: SqlUnitOfWork(s.sessions, s.clock.now, deferred=True),
+                lambda s=scene: SqlUnitOfWork(s.sessions, s.clock.now),
                 scene.clock,
                 Texts.load(),
                 limits=Limits(messages_per_minute=100_000),

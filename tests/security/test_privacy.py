@@ -18,6 +18,7 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(scene: Scene)
     done = await closed(scene)
     async with scene.uow() as uow:
         await rate_order(uow, scene.clock, scene.people["owner"], done.id, 4)
+        await uow.commit()
     working = await accepted(scene)
     await scene.say("owner", "/forget")
     replies = await scene.press("owner", "fg")

@@ -53,15 +53,20 @@ async def resident(db: Db, telegram_id: int, room: str = "101") -> Person:
     async with db.uow() as uow:
         households = await uow.places.households(db.place.unit.id)
         household = next(h for h in households if h.room == room)
-        return await register_resident(uow, telegram_id, "居民", "zh", household.id)
+        result = await register_resident(uow, telegram_id, "居民", "zh", household.id)
+        await uow.commit()
+        return result
 
 
 async def staff(db: Db, person: Person, telegram_id: int) -> Person:
     """Have a staff member redeem an invite."""
     async with db.uow() as uow:
         token = await issue_invite(uow, db.clock, person)
+        await uow.commit()
     async with db.uow() as uow:
-        return await join_staff(uow, db.clock, telegram_id, token, "zh")
+        result = await join_staff(uow, db.clock, telegram_id, token, "zh")
+        await uow.commit()
+        return result
 
 
 async def category_id(db: Db, code: str) -> int:
@@ -77,6 +82,7 @@ async def test_place_order_writes_order_timeline_and_outbox_together(db: Db) -> 
     water = await category_id(db, "water_power_gas")
     async with db.uow() as uow:
         order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水了"))
+        await uow.commit()
     assert order.status == OrderStatus.OFFERED
     async with db.uow() as uow:
         stored = await uow.orders.get(order.id)
@@ -111,12 +117,14 @@ async def test_concurrent_claims_give_exactly_one_winner(db: Db) -> None:
     wish = await category_id(db, "micro_wish")
     async with db.uow() as uow:
         order = await place_order(uow, db.clock, person, OrderDraft(wish, "想要一本字典"))
+        await uow.commit()
     assert order.status == OrderStatus.POOL
 
     async def claim(volunteer: Person) -> str:
         async with db.uow() as uow:
             try:
                 await claim_from_pool(uow, db.clock, volunteer, order.id)
+                await uow.commit()
             except OrderAlreadyTaken:
                 return "taken"
             return "won"
@@ -137,6 +145,7 @@ async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
     water = await category_id(db, "water_power_gas")
     async with db.uow() as uow:
         order = await place_order(uow, db.clock, person, OrderDraft(water, "电闸跳了"))
+        await uow.commit()
     async with db.uow() as uow:
         first = await uow.orders.move(
             order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, expect_version=order.version
@@ -229,8 +238,10 @@ async def test_invite_works_once(db: Db) -> None:
     """A redeemed invite cannot be used by anyone else."""
     async with db.uow() as uow:
         token = await issue_invite(uow, db.clock, db.place.grid_worker)
+        await uow.commit()
     async with db.uow() as uow:
         joined = await join_staff(uow, db.clock, 901, token, "zh")
+        await uow.commit()
     assert joined.telegram_id == 901
     async with db.uow() as uow:
         assert await uow.invites.redeem(token, db.clock.now()) is None
@@ -243,6 +254,7 @@ async def test_due_orders_are_read_to_their_own_category_bound_and_once(db: Db) 
     water = await category_id(db, "water_power_gas")
     async with db.uow() as uow:
         order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水了"))
+        await uow.commit()
     assert order.accept_due is not None
     now = db.clock.now()
     late = order.accept_due + timedelta(days=1)

@@ -51,7 +51,6 @@ async def test_accepting_tells_the_resident_who_is_coming() -> None:
         "category": org.repairs.names.zh,
         "worker": org.unit_head.name,
     }
-    assert w.uow.committed == 2
 
 
 async def test_only_the_person_offered_may_accept() -> None:
@@ -115,7 +114,6 @@ async def test_declining_offers_the_order_to_the_next_candidate_then_the_queue()
         (org.grid_worker2.id, "不在片区", org.grid_worker2.id),
     ]
     assert timeline[-1].to_status == OrderStatus.QUEUED
-    assert w.uow.committed == 3
 
 
 async def test_a_single_unit_head_declining_sends_the_order_to_the_queue() -> None:
@@ -137,7 +135,6 @@ async def test_only_the_person_offered_may_decline() -> None:
     with pytest.raises(NotYourTask):
         await decline_task(w.uow, w.clock, org.building_head, order.id, "x")
 
-    assert w.uow.committed == 1
     assert w.order(order.id).assignee_id == org.unit_head.id
 
 
@@ -207,6 +204,7 @@ async def test_two_claims_racing_on_the_same_read_only_one_wins(
     stale = w.order(order.id)  # both taps read the order before either wrote
 
     await claim_from_pool(w.uow, w.clock, org.volunteer1, order.id)
+    await w.uow.commit()  # the first tap's update commits
 
     real_get = w.uow.orders.get
 
@@ -349,7 +347,6 @@ async def test_a_dispatcher_hands_a_queued_order_to_a_worker() -> None:
     w = sample_world()
     org = w.org
     order = await w.place(org.other)
-    before = w.uow.committed
 
     handed = await dispatch_by_hand(w.uow, w.clock, org.dispatcher, order.id, org.grid_worker2.id)
 
@@ -367,7 +364,6 @@ async def test_a_dispatcher_hands_a_queued_order_to_a_worker() -> None:
         org.dispatcher.id,
         org.grid_worker2.id,
     )
-    assert w.uow.committed == before + 1
 
 
 @pytest.mark.parametrize(

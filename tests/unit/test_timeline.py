@@ -1,4 +1,4 @@
-"""Every move is on the order's timeline, and each workflow commits once or not at all."""
+"""Every move is on the order's timeline; a workflow stages it all and never commits."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ async def test_the_whole_loop_is_on_the_timeline() -> None:
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
     assert timeline[-1].at == start + timedelta(minutes=100)
     assert [e.photo for e in timeline if e.photo] == ["ph"]
-    assert w.uow.committed == 11
+    assert w.uow.committed == 0  # workflows never commit: their entry points do
 
 
 Call = Callable[[World, int], Awaitable[object]]
@@ -264,28 +264,27 @@ CASES: list[tuple[str, Setup, Call, type[DomainError] | None]] = [
 @pytest.mark.parametrize(
     ("setup", "call", "error"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-async def test_a_workflow_commits_once_or_not_at_all(
+async def test_a_workflow_stages_all_or_nothing_and_leaves_the_commit_to_its_entry_point(
     setup: Setup, call: Call, error: type[DomainError] | None
 ) -> None:
     w = sample_world()
     order_id = await setup(w)
+    await w.uow.commit()  # the setup's own entry points committed it
     before = copy.deepcopy(w.uow.store)
     committed = w.uow.committed
 
     if error is None:
         await call(w, order_id)
-        assert w.uow.committed == committed + 1
-        after = copy.deepcopy(w.uow.store)
-        await w.uow.rollback()
-        assert w.uow.store == after != before  # everything it did was in its one commit
+        assert w.uow.committed == committed  # the entry point commits, not the workflow
+        assert w.uow.store != before
         timeline = await w.uow.orders.events(order_id)
         assert w.order(order_id).status == timeline[-1].to_status
     else:
         with pytest.raises(error):
             await call(w, order_id)
         assert w.uow.committed == committed
-        await w.uow.rollback()  # as the unit of work does on leaving without commit
-        assert w.uow.store == before
+    await w.uow.rollback()  # all it staged is in the one unit of work: it goes as a whole
+    assert w.uow.store == before
 
 
 async def test_a_failed_order_leaves_no_trace() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from bot.sweeps import fire_once, run_due
 from tests.fakes import OrgBuilder, World, sample_world
 from workflows.digests import NotSupervisor, send_stats
 from workflows.errors import StaleAction
@@ -19,15 +20,18 @@ from workflows.model import (
     VisitOutcome,
 )
 from workflows.orders import answer_followup, confirm_fixed, rate_order, reopen_after_followup
-from workflows.sweeps import run_due
-from workflows.timers import QuietHours, TimerPolicy, fire_once
+from workflows.timers import QuietHours, TimerPolicy
 from workflows.visits import log_visit
 
 POLICY = TimerPolicy()
 
 
 async def sweep(w: World) -> int:
-    """Run every due timer once at the fake clock's time."""
+    """Run every due timer once at the fake clock's time.
+
+    What the test did before is committed first, as the entry points that did it would have.
+    """
+    await w.uow.commit()
     return await run_due(lambda: w.uow, w.clock, POLICY)
 
 
