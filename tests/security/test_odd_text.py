@@ -8,6 +8,7 @@ SQLite file too and both databases must end up holding the same strings.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import unicodedata
@@ -91,7 +92,7 @@ async def scenes(sample_db: str, sqlite_sample: str | None) -> AsyncIterator[lis
             scene = await stack.enter_async_context(asynccontextmanager(make_scene)(url))
             # The worker acts in every example: no flood limit between examples.
             scene.conversations = Conversations(
-                lambda s=scene: SqlUnitOfWork(s.sessions, s.clock.now),
+                functools.partial(SqlUnitOfWork, scene.sessions, scene.clock.now),
                 scene.clock,
                 Texts.load(),
                 limits=Limits(messages_per_minute=100_000),

@@ -223,7 +223,6 @@ async def test_a_bad_description_creates_no_order(description: str, reason: str)
     assert caught.value.params["reason"] == reason
     assert w.uow.store.orders == {}
     assert w.uow.notices == []
-    assert w.uow.committed == 0
 
 
 async def test_the_longest_allowed_description_is_accepted() -> None:
@@ -244,7 +243,6 @@ async def test_too_many_photos_or_an_unknown_category_create_no_order() -> None:
         await place_order(w.uow, w.clock, resident, OrderDraft(999_999, "水管漏水"))
 
     assert w.uow.store.orders == {}
-    assert w.uow.committed == 0
 
 
 async def test_someone_without_a_household_cannot_order() -> None:
@@ -254,4 +252,3 @@ async def test_someone_without_a_household_cannot_order() -> None:
         await w.place(w.org.repairs, w.org.grid_worker)
 
     assert w.uow.store.orders == {}
-    assert w.uow.committed == 0
