@@ -17,6 +17,7 @@ from handlers.menus import help_key
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput, OrderAlreadyTaken
+from workflows.model import ChatState, Person
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
@@ -154,21 +155,7 @@ class Conversations:
             if self._flooding(event):
                 return self._slow_down(event)
             person = await uow.people.by_telegram(event.user_id)
-            lang = (
-                person.lang if person else language_of(event.language_code, self.default_language)
-            )
-            ctx = Context(
-                event=event,
-                uow=uow,
-                clock=self.clock,
-                texts=self.texts,
-                lang=lang,
-                person=person,
-                state=await uow.chats.get(event.user_id),
-                links=self.links,
-                limits=self.limits,
-                policy=self.policy,
-            )
+            ctx = self._context(event, uow, person, await uow.chats.get(event.user_id))
             try:
                 await self._route(ctx)
             except DomainError as error:
@@ -200,40 +187,46 @@ class Conversations:
                 return []
             who = update.user_id
             person = None if who is None else await uow.people.by_telegram(who)
-            asked = language_of(update.language_code, self.default_language)
-            lang = person.lang if person else asked
-            replies: list[Reply] = []
-            if update.chat_id is None:
-                if update.callback_id is not None:
-                    text = self.texts(lang, "error.unreadable")
-                    replies.append(Answer(update.callback_id, text, alert=True))
-                await uow.commit()
-                return replies
             event = Incoming(
                 update_id=update.update_id,
-                user_id=update.user_id or update.chat_id,
-                chat_id=update.chat_id,
+                user_id=who or update.chat_id or 0,
+                chat_id=update.chat_id or 0,
                 first_name="",
                 language_code=update.language_code,
                 callback_id=update.callback_id,
             )
-            ctx = Context(
-                event=event,
-                uow=uow,
-                clock=self.clock,
-                texts=self.texts,
-                lang=lang,
-                person=person,
-                state=None,
-                links=self.links,
-                limits=self.limits,
-                policy=self.policy,
-            )
+            ctx = self._context(event, uow, person, None)
+            if update.chat_id is None:  # no chat to write to: only a button's spinner to stop
+                ctx.answer("error.unreadable", alert=True)
+                await uow.commit()
+                return ctx.replies
             ctx.answer()
             ctx.say("error.unreadable")
             now = await self._queue_messages(ctx)
             await uow.commit()
             return now
+
+    def _context(
+        self,
+        event: Incoming,
+        uow: UpdateUnitOfWork,
+        person: Person | None,
+        state: ChatState | None,
+    ) -> Context:
+        """Return the context of one event: the person's language, or their Telegram one."""
+        lang = person.lang if person else language_of(event.language_code, self.default_language)
+        return Context(
+            event=event,
+            uow=uow,
+            clock=self.clock,
+            texts=self.texts,
+            lang=lang,
+            person=person,
+            state=state,
+            links=self.links,
+            limits=self.limits,
+            policy=self.policy,
+        )
 
     def _flooding(self, event: Incoming) -> bool:
         """Return whether the person sent more than the per-minute limit (counted here)."""
