@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -33,44 +34,30 @@ def font_path() -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class ChartLabels:
+    """The chart's words, in the reader's language."""
+
+    title: str
+    new: str
+    resolved: str
+    axis: str
+    reported: str  # under the day the digest reports on
+
+
 def draw_chart(
-    days: Sequence[str],
-    new: Sequence[int],
-    resolved: Sequence[int],
-    *,
-    title: str,
-    new_label: str,
-    resolved_label: str,
-    axis_label: str,
-    reported_label: str,
+    days: Sequence[str], new: Sequence[int], resolved: Sequence[int], labels: ChartLabels
 ) -> bytes:
     """Return a PNG bar chart of new and resolved orders per day, labelled in any language."""
     with _lock:
-        figure = chart_figure(
-            days,
-            new,
-            resolved,
-            title=title,
-            new_label=new_label,
-            resolved_label=resolved_label,
-            axis_label=axis_label,
-            reported_label=reported_label,
-        )
+        figure = chart_figure(days, new, resolved, labels)
         out = io.BytesIO()
         figure.savefig(out, format="png")
     return out.getvalue()
 
 
 def chart_figure(
-    days: Sequence[str],
-    new: Sequence[int],
-    resolved: Sequence[int],
-    *,
-    title: str,
-    new_label: str,
-    resolved_label: str,
-    axis_label: str,
-    reported_label: str,
+    days: Sequence[str], new: Sequence[int], resolved: Sequence[int], labels: ChartLabels
 ) -> Any:
     """Return the chart as a matplotlib Figure: every day labelled, the last (reported) marked."""
     import matplotlib
@@ -88,24 +75,24 @@ def chart_figure(
     width = 0.4
     if positions:  # the day the digest reports on is the last: shaded and named
         axes.axvspan(positions[-1] - 0.5, positions[-1] + 0.5, color=REPORTED_SHADE, zorder=0)
-    axes.bar([p - width / 2 for p in positions], new, width, label=new_label, color=NEW_COLOUR)
+    axes.bar([p - width / 2 for p in positions], new, width, label=labels.new, color=NEW_COLOUR)
     axes.bar(
         [p + width / 2 for p in positions],
         resolved,
         width,
-        label=resolved_label,
+        label=labels.resolved,
         color=RESOLVED_COLOUR,
     )
-    axes.set_title(title, fontproperties=FontProperties(fname=str(font_path()), size=17))
-    axes.set_ylabel(axis_label, fontproperties=small)
+    axes.set_title(labels.title, fontproperties=FontProperties(fname=str(font_path()), size=17))
+    axes.set_ylabel(labels.axis, fontproperties=small)
     # Every day has its own label ("MM-DD" fits under its bars); the reported day is named.
-    labels = list(days)
-    if labels:
-        labels[-1] = f"{labels[-1]}\n{reported_label}"
-    axes.set_xticks(positions, labels)
+    ticks = list(days)
+    if ticks:
+        ticks[-1] = f"{ticks[-1]}\n{labels.reported}"
+    axes.set_xticks(positions, ticks)
     for label in axes.get_xticklabels():
         label.set_fontproperties(small)
-    if labels:
+    if ticks:
         last = axes.get_xticklabels()[-1]
         last.set_fontweight("bold")
         last.set_color("#b8860b")

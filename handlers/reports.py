@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.charts import draw_chart
+from handlers.charts import ChartLabels, draw_chart
 from handlers.events import Send
 from handlers.texts import Texts
 
@@ -22,15 +22,22 @@ def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, A
             params.get("days", []),
             params.get("new", []),
             params.get("resolved", []),
-            title=texts(lang, "digest.chart_title"),
-            new_label=texts(lang, "digest.chart_new"),
-            resolved_label=texts(lang, "digest.chart_resolved"),
-            axis_label=texts(lang, "digest.chart_axis"),
-            reported_label=texts(lang, "digest.chart_reported"),
+            chart_labels(texts, lang),
         )
         caption = texts(lang, "digest.chart_caption", scope=params.get("scope", ""))
         return Send(chat_id, caption, upload=png)
     return Send(chat_id, report_text(texts, lang, params))
+
+
+def chart_labels(texts: Texts, lang: str) -> ChartLabels:
+    """Return the chart's words from the catalog."""
+    return ChartLabels(
+        title=texts(lang, "digest.chart_title"),
+        new=texts(lang, "digest.chart_new"),
+        resolved=texts(lang, "digest.chart_resolved"),
+        axis=texts(lang, "digest.chart_axis"),
+        reported=texts(lang, "digest.chart_reported"),
+    )
 
 
 def duration(texts: Texts, lang: str, minutes: float | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from handlers.charts import chart_figure, draw_chart, font_path
+from handlers.reports import chart_labels
 from handlers.texts import Texts
 
 DAYS = [f"11-{d:02d}" for d in range(18, 31)] + ["12-01"]
@@ -12,21 +13,9 @@ NEW = [3, 1, 0, 4, 2, 5, 1, 0, 0, 2, 3, 4, 1, 6]
 RESOLVED = [2, 1, 1, 3, 2, 4, 1, 0, 1, 1, 2, 3, 2, 4]
 
 
-def labels(lang: str) -> dict[str, str]:
-    """Return the chart's labels from the catalog."""
-    texts = Texts.load()
-    return {
-        "title": texts(lang, "digest.chart_title"),
-        "new_label": texts(lang, "digest.chart_new"),
-        "resolved_label": texts(lang, "digest.chart_resolved"),
-        "axis_label": texts(lang, "digest.chart_axis"),
-        "reported_label": texts(lang, "digest.chart_reported"),
-    }
-
-
 def test_every_day_is_labelled_and_the_reported_day_is_named() -> None:
     """Fourteen distinct day labels; the last one, the day reported on, says so."""
-    figure = chart_figure(DAYS, NEW, RESOLVED, **labels("zh"))
+    figure = chart_figure(DAYS, NEW, RESOLVED, chart_labels(Texts.load(), "zh"))
     axes = figure.axes[0]
     shown = [t.get_text() for t in axes.get_xticklabels()]
     assert len(shown) == len(set(shown)) == 14
@@ -40,5 +29,5 @@ def test_chinese_renders_without_missing_glyphs() -> None:
     for lang in ("zh", "en"):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # matplotlib warns of each missing glyph
-            png = draw_chart(DAYS, NEW, RESOLVED, **labels(lang))
+            png = draw_chart(DAYS, NEW, RESOLVED, chart_labels(Texts.load(), lang))
         assert png.startswith(b"\x89PNG")
