@@ -58,5 +58,7 @@ async def test_metrics_follow_what_happens(world: World) -> None:
     assert open_orders == 1
     assert fired > 0 and after[("sandan_timers_fired_total", ())] >= fired
     assert sum(v for (n, _), v in after.items() if n == "sandan_timers_fired_last_hour") >= fired
+    # The clock jumped 30 hours: the reminder and the lapse fired long after they were due.
+    assert after[("sandan_timer_delay_max_seconds", ())] > 3600
     assert ("sandan_outbox_backlog", ()) in after
     assert after[("sandan_outbox_oldest_seconds", ())] >= 0
