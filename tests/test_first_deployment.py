@@ -104,7 +104,8 @@ def test_org_people_lists_who_has_joined(
     out = capsys.readouterr().out.splitlines()
     worker = next(line for line in out if line.startswith("p-cai-ning "))
     assert "not joined" in worker and "grid_worker@g-yuhua-1" in worker
-    assert out[-1].endswith("0 joined, " + out[-1].split()[0] + " not yet")
+    listed = [line for line in out[:-1] if line.startswith("p-")]
+    assert out[-1] == f"{len(listed)} staff, 0 joined, {len(listed)} not yet"
 
 
 def test_json_log_lines(

@@ -60,6 +60,10 @@ def test_backup_holds_commits_still_in_the_wal(tmp_path: Path) -> None:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         before = copy.execute("SELECT count(*) FROM audit_log WHERE subject = 'before'")
         assert before.fetchone()[0] == 50
+        during = copy.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'probe' AND subject != 'before'"
+        )
+        assert during.fetchone()[0] <= committed  # a snapshot: never a row not yet committed
         assert copy.execute("SELECT count(*) FROM households").fetchone()[0] > 0
     finally:
         copy.close()
