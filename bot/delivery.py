@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
-from bot.sending import Blocked, Rejected, RetryAfter, Sender, SendFailed
+from bot.sending import Blocked, Outcome, Rejected, RetryAfter, Sender, SendFailed
 from handlers.render import render_queued
 from handlers.texts import Texts
 from storage.outbox import OutboxQueue, Outgoing
@@ -54,7 +54,7 @@ class Delivery:
         *,
         units_of_work: UnitsOfWork,
         concurrency: int = CONCURRENCY,
-        on_outcome: Callable[[str], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
         keep_sent: timedelta = KEEP_SENT,
     ) -> None:
         self.queue = queue
@@ -63,7 +63,7 @@ class Delivery:
         self.clock = clock
         self.units_of_work = units_of_work
         self.concurrency = concurrency
-        # Told each send's outcome (ok, retry, 429, blocked, rejected): the metrics count them.
+        # Told each send's outcome: the metrics count them.
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.keep_sent = keep_sent
         self._wake = asyncio.Event()
@@ -170,12 +170,12 @@ class Delivery:
         try:
             message_id = await self.sender.perform(reply)
         except RetryAfter as error:
-            self.on_outcome("429")
+            self.on_outcome(Outcome.RATE_LIMITED)
             await self.queue.retry_at(
                 message, self.clock.now() + timedelta(seconds=error.seconds), str(error)
             )
         except Blocked as error:
-            self.on_outcome("blocked")
+            self.on_outcome(Outcome.BLOCKED)
             log.warning("chat %s unreachable: %s", message.chat_id, error)
             # First the workflow, then the mark: a crash in between only repeats the 403.
             async with self.units_of_work() as uow:
@@ -183,11 +183,11 @@ class Delivery:
                 await uow.commit()
             await self.queue.give_up(message, str(error))
         except Rejected as error:
-            self.on_outcome("rejected")
+            self.on_outcome(Outcome.REJECTED)
             log.error("message %s rejected: %s", message.id, error)
             await self.queue.give_up(message, str(error))
         except SendFailed as error:
-            self.on_outcome("retry")
+            self.on_outcome(Outcome.RETRY)
             now = self.clock.now()
             if now - message.created_at >= GIVE_UP_AFTER:
                 log.error("message %s given up after %s: %s", message.id, GIVE_UP_AFTER, error)
@@ -197,7 +197,7 @@ class Delivery:
                 await self.queue.retry_at(message, now + timedelta(seconds=backoff), str(error))
         else:
             self.sent += 1
-            self.on_outcome("ok")
+            self.on_outcome(Outcome.OK)
             await self._mark_sent(message, message_id)
 
     async def _mark_sent(self, message: Outgoing, message_id: int | None) -> None:

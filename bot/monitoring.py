@@ -17,12 +17,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from bot.sending import Outcome
 from storage.health import Readings
 
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
-SEND_OUTCOMES = ("ok", "retry", "429", "blocked", "rejected")
 
 
 class Metrics:
@@ -42,19 +42,20 @@ class Metrics:
         self.sends = Counter(
             "sandan_sends", "Outbox sends, by outcome.", ["outcome"], registry=self.registry
         )
-        for outcome in SEND_OUTCOMES:
-            self.sends.labels(outcome)  # each outcome shows from the start, at 0
-        for outcome in ("ok", "failed"):
-            self.updates.labels(outcome)
+        # Each outcome shows from the start, at 0.
+        for sent in Outcome:
+            self.sends.labels(sent.value)
+        for handled in ("ok", "failed"):
+            self.updates.labels(handled)
         self.timers = Counter(
             "sandan_timers_fired", "Timers this instance fired.", registry=self.registry
         )
         self.readings = Readings()
         self.registry.register(_DatabaseCollector(self))
 
-    def sent(self, outcome: str) -> None:
-        """Count one send's outcome (one of SEND_OUTCOMES)."""
-        self.sends.labels(outcome).inc()
+    def sent(self, outcome: Outcome) -> None:
+        """Count one send's outcome."""
+        self.sends.labels(outcome.value).inc()
 
     def exposition(self) -> bytes:
         """Return the metrics in Prometheus' text format."""

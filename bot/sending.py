@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Protocol
 
 from handlers.events import Reply
+
+
+class Outcome(enum.StrEnum):
+    """How one send went, as delivery counts it (and the metrics show it)."""
+
+    OK = "ok"
+    RETRY = "retry"  # a server error or a network failure: tried again later
+    RATE_LIMITED = "429"  # Telegram asked us to wait
+    BLOCKED = "blocked"
+    REJECTED = "rejected"
 
 
 class SendFailed(Exception):
