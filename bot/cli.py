@@ -139,17 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "org":
         from bot import admin
-        from bot.sending import SendFailed, Transient
+        from bot.sending import SendFailed
 
         try:
             return asyncio.run(admin.org_command(settings, args))
-        except Transient as error:  # asking Telegram for the bot's @username (links)
-            print(f"could not reach {settings.api_base}: {error}", file=sys.stderr)
-            print("Set SANDAN_BOT_USERNAME to make links without asking Telegram.", file=sys.stderr)
-            return 1
-        except SendFailed as error:
-            print(f"Telegram refused: {error}", file=sys.stderr)
-            return 1
+        except SendFailed as error:  # asking Telegram for the bot's @username (links)
+            hint = "Set SANDAN_BOT_USERNAME to make links without asking Telegram."
+            return _telegram_failed(settings, error, hint)
     if command == "audit":
         from bot import admin
 
@@ -186,7 +182,7 @@ def _webhook(settings: Settings, action: str) -> int:
         print(NO_WEBHOOK_SECRET, file=sys.stderr)
         return 2
     from bot.adapters import bot_api
-    from bot.sending import SendFailed, Transient
+    from bot.sending import SendFailed
 
     async def carry_out() -> None:
         async with bot_api(settings) as adapter:
@@ -204,13 +200,22 @@ def _webhook(settings: Settings, action: str) -> int:
 
     try:
         asyncio.run(carry_out())
-    except Transient as error:  # a network failure or a server error: nothing was refused
-        print(f"could not reach {settings.api_base}: {error}", file=sys.stderr)
-        return 1
     except SendFailed as error:
-        print(f"Telegram refused: {error}", file=sys.stderr)
-        return 1
+        return _telegram_failed(settings, error)
     return 0
+
+
+def _telegram_failed(settings: Settings, error: Exception, hint: str | None = None) -> int:
+    """Say why a call to the Bot API failed: not reached (network, server) or refused; exit 1."""
+    from bot.sending import Transient
+
+    if isinstance(error, Transient):  # nothing was refused: Telegram was never reached
+        print(f"could not reach {settings.api_base}: {error}", file=sys.stderr)
+        if hint:
+            print(hint, file=sys.stderr)
+    else:
+        print(f"Telegram refused: {error}", file=sys.stderr)
+    return 1
 
 
 def _maintain(settings: Settings, args: argparse.Namespace) -> int:

@@ -38,16 +38,13 @@ async def staff_roster(session: AsyncSession) -> list[StaffLine]:
     held: dict[int, list[str]] = {}
     for person_id, role, place in roles:
         held.setdefault(person_id, []).append(f"{role}@{place}")
-    return sorted(
-        (
-            StaffLine(
-                code=p.code or "",
-                name=p.name,
-                roles=tuple(held.get(p.id, ())),
-                joined=p.telegram_id is not None,
-                reachable=p.reachable,
-            )
-            for p in people
-        ),
-        key=lambda s: s.code,
-    )
+    return [
+        StaffLine(
+            code=p.code or "",
+            name=p.name,
+            roles=tuple(held.get(p.id, ())),
+            joined=p.telegram_id is not None,
+            reachable=p.reachable,
+        )
+        for p in people
+    ]
