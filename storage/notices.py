@@ -5,7 +5,7 @@ storage/outbox.py is the delivery side: what is due, claiming it, and recording 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,7 +26,7 @@ RECIPIENT = select(_PEOPLE.c.id, _PEOPLE.c.telegram_id, _PEOPLE.c.lang).where(
 )
 ADD_TO_OUTBOX = insert(_OUTBOX)
 # A card taken back: its unsent copies not being sent right now (no live claim) are dropped…
-_ABOUT = _OUTBOX.c.ref == bindparam("ref")
+_ABOUT = _OUTBOX.c.ref.in_(bindparam("refs", expanding=True))
 _NOT_TO = _OUTBOX.c.person_id != bindparam("except_person")
 _UNSENT = (
     _OUTBOX.c.sent_at.is_(None),
@@ -141,10 +141,12 @@ class SqlOutbox:
             await self.session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(moot)))
         return int(dropped.rowcount or 0) + len(moot)  # type: ignore[attr-defined]
 
-    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
-        """Drop the unsent messages about `ref` and return the sent copies, forgetting their ref."""
+    async def take_back(
+        self, refs: Sequence[str], *, except_person: int | None = None
+    ) -> list[SentCopy]:
+        """Drop the unsent messages about any of `refs`; return the sent copies, refs forgotten."""
         others = (_NOT_TO,) if except_person is not None else ()
-        asked = {"ref": ref, "except_person": except_person}
+        asked = {"refs": list(refs), "except_person": except_person}
         await self.session.execute(delete(_OUTBOX).where(_ABOUT, *others, *_UNSENT), asked)
         rows = (await self.session.execute(_SENT_COPIES.where(*others), asked)).all()
         if rows:

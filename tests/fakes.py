@@ -493,9 +493,11 @@ class FakeOutbox:
         self.store.notices = kept
         return dropped
 
-    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
+    async def take_back(
+        self, refs: Sequence[str], *, except_person: int | None = None
+    ) -> list[SentCopy]:
         def about(notice: Notice) -> bool:
-            return notice.ref == ref and notice.person_id != except_person
+            return notice.ref in refs and notice.person_id != except_person
 
         self.store.notices = [n for n in self.store.notices if not about(n)]
         copies: list[SentCopy] = []

@@ -9,7 +9,7 @@ is taken back: the unsent ones are dropped, the sent ones edited to lose their b
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workflows.model import EDIT_KEY, Notice, Order, OrderStatus
@@ -46,19 +46,19 @@ SPENT_BY: dict[OrderStatus, tuple[Card, ...]] = {
 
 async def withdraw_cards(
     uow: UnitOfWork,
-    ref: str,
+    refs: Sequence[str],
     *,
     except_person: int | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> int:
-    """Take back every copy of a card: drop the unsent ones, strip the sent ones' buttons.
+    """Take back every copy of the cards: drop the unsent ones, strip the sent ones' buttons.
 
     With `key`, a sent copy's text becomes that catalog text (in its reader's language, with
     `params`); without it the text stays. Returns how many sent copies are edited. It is part
     of the change that spent the buttons, in the same transaction.
     """
-    copies = await uow.outbox.take_back(ref, except_person=except_person)
+    copies = await uow.outbox.take_back(refs, except_person=except_person)
     for copy in copies:
         edit: dict[str, Any] = {"message_id": copy.message_id, "text": None, "buttons": []}
         if key is not None:
@@ -82,13 +82,13 @@ async def retire_spent_cards(
         OrderStatus.ACCEPTED,
         OrderStatus.ON_WAY,
     )
-    for card in SPENT_BY[after.status]:
-        if card == Card.OFFER and taken and before.status == OrderStatus.POOL:
-            await withdraw_cards(
-                uow,
-                card.ref(after.id),
-                except_person=actor_id,
-                key=TAKEN_KEY,
-                params={"number": after.number},
-            )
-        await withdraw_cards(uow, card.ref(after.id))
+    spent = SPENT_BY[after.status]
+    if Card.OFFER in spent and taken and before.status == OrderStatus.POOL:
+        await withdraw_cards(
+            uow,
+            [Card.OFFER.ref(after.id)],
+            except_person=actor_id,
+            key=TAKEN_KEY,
+            params={"number": after.number},
+        )
+    await withdraw_cards(uow, [card.ref(after.id) for card in spent])  # one read for them all

@@ -158,8 +158,10 @@ class OutboxRepository(Protocol):
         """
         ...
 
-    async def take_back(self, ref: str, *, except_person: int | None = None) -> list[SentCopy]:
-        """Drop the unsent messages about `ref` and return the sent copies, forgetting their ref.
+    async def take_back(
+        self, refs: Sequence[str], *, except_person: int | None = None
+    ) -> list[SentCopy]:
+        """Drop the unsent messages about any of `refs`; return the sent copies, forgetting refs.
 
         Messages to `except_person` are left alone. A copy is returned once (its ref is
         cleared) and only while it is in the chat its person has now; a message being sent

@@ -337,11 +337,11 @@ async def test_a_card_taken_back_drops_unsent_copies_and_returns_sent_ones_once(
     assert [c.message.chat_id for c in claimed] == [831]
 
     async with db.uow() as uow:
-        copies = await uow.outbox.take_back("offer:7", except_person=None)
+        copies = await uow.outbox.take_back(["offer:7"], except_person=None)
         await uow.commit()
     assert [(x.person_id, x.chat_id, x.message_id) for x in copies] == [(a.id, 830, 41)]
     async with db.uow() as uow:
-        assert await uow.outbox.take_back("offer:7") == []
+        assert await uow.outbox.take_back(["offer:7"]) == []
         await uow.commit()
     async with db.sessions() as session:
         left = (

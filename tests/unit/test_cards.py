@@ -41,7 +41,7 @@ async def test_unsent_cards_are_dropped() -> None:
     for volunteer in (org.volunteer1, org.volunteer2):
         assert "pool.new" not in w.uow.keys_for(volunteer.id)
         assert EDIT_KEY not in w.uow.keys_for(volunteer.id)
-    assert await withdraw_cards(w.uow, Card.OFFER.ref(order.id)) == 0
+    assert await withdraw_cards(w.uow, [Card.OFFER.ref(order.id)]) == 0
 
 
 async def test_a_sent_copy_is_edited_once() -> None:
@@ -49,5 +49,5 @@ async def test_a_sent_copy_is_edited_once() -> None:
     order = await w.place(w.org.wishes)
     w.uow.sent.deliver()
 
-    assert await withdraw_cards(w.uow, Card.OFFER.ref(order.id)) == 2
-    assert await withdraw_cards(w.uow, Card.OFFER.ref(order.id)) == 0
+    assert await withdraw_cards(w.uow, [Card.OFFER.ref(order.id)]) == 2
+    assert await withdraw_cards(w.uow, [Card.OFFER.ref(order.id)]) == 0
