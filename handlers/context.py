@@ -91,6 +91,10 @@ class Context:
         """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
         self.edit_pressed(text, ())
 
+    def show_choice(self, choice: str) -> None:
+        """Turn the answered question into what was chosen ("✔️ 1号楼"), without its buttons."""
+        self.clear_buttons(self.t("answer.chosen", choice=choice))
+
     def edit_pressed(self, text: str | None, buttons: Keyboard) -> None:
         """Change the message whose button was pressed: its text (None: as it is) and buttons."""
         if self.event.message_id is not None and self.event.callback_id is not None:

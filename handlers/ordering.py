@@ -124,7 +124,7 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
     await ctx.set_state(ChatState("new", data))
     category = await ctx.uow.categories.get(int(data["category_id"]))
     ctx.answer()
-    ctx.clear_buttons()
+    ctx.show_choice(ctx.t(f"btn.{urgency}"))
     ctx.say(
         "new.confirm",
         rows([ctx.button("btn.confirm", "nok"), ctx.button("btn.cancel", "nx")], 2),

@@ -95,7 +95,7 @@ async def choose_community(ctx: Context, community_id: int) -> None:
     buttons = await _building_buttons(ctx, community.id)
     keyboard = _paged(ctx, buttons, 3, 0, f"bp:{community.id}:", "btn.buildings_more")
     ctx.answer()
-    ctx.clear_buttons()  # answered: the list of communities is spent
+    ctx.show_choice(community.names.pick(ctx.lang))  # answered: the list is spent
     ctx.say("register.ask_building", keyboard, community=community.names.pick(ctx.lang))
 
 
@@ -118,7 +118,7 @@ async def choose_building(ctx: Context, building_id: int) -> None:
     """Show the units of the chosen building."""
     building = await _place(ctx, building_id, PlaceKind.BUILDING)
     ctx.answer()
-    ctx.clear_buttons()
+    ctx.show_choice(building.names.pick(ctx.lang))
     await _ask_unit(ctx, building.id)
 
 
@@ -145,7 +145,7 @@ async def choose_unit(ctx: Context, unit_id: int) -> None:
     unit = await _place(ctx, unit_id, PlaceKind.UNIT)
     households = await ctx.uow.places.households(unit.id)
     ctx.answer()
-    ctx.clear_buttons()
+    ctx.show_choice(unit.names.pick(ctx.lang))
     ctx.say(
         "register.ask_room", _rooms(ctx, unit.id, households, 0), unit=unit.names.pick(ctx.lang)
     )
@@ -202,7 +202,7 @@ async def choose_room(ctx: Context, household_id: int) -> None:
     place = await ctx.uow.places.household_place(household_id)
     assert place is not None
     ctx.answer()
-    ctx.clear_buttons()
+    ctx.show_choice(place.household.room)
     ctx.say("register.done", address=place.address(ctx.lang))
     ctx.replies.append(person_menu(ctx.texts, person))
     await ctx.set_state(ChatState("phone"))
