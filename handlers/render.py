@@ -10,6 +10,7 @@ from handlers import reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
 from workflows.model import EDIT_KEY, Action, Notice
+from workflows.vocabulary import Verb
 
 BUTTONS_PER_ROW = 2
 REPLY = "_reply"  # an outbox row holding a reply already written, not a catalog key
@@ -17,9 +18,10 @@ EDIT = EDIT_KEY  # an outbox row holding an edit of a message already sent
 
 
 def callback_data(action: Action) -> str:
-    """Return the button data for an action: 'verb:order[:arg]' (well under 64 bytes)."""
-    data = f"{action.verb}:{action.order_id}"
-    return f"{data}:{action.arg}" if action.arg is not None else data
+    """Return the button data for an action: 'verb:id[:arg]' (well under 64 bytes)."""
+    if action.arg is not None:
+        return action.verb.data(action.target_id, action.arg)
+    return action.verb.data(action.target_id)
 
 
 def action_button(texts: Texts, lang: str, action: Action) -> Button:
@@ -28,11 +30,11 @@ def action_button(texts: Texts, lang: str, action: Action) -> Button:
 
 
 def action_from_json(raw: Mapping[str, Any]) -> Action:
-    """Rebuild an Action stored in the outbox."""
+    """Rebuild an Action stored in the outbox (rows written before 'target_id' say 'order_id')."""
     return Action(
         label=str(raw["label"]),
-        verb=str(raw["verb"]),
-        order_id=int(raw["order_id"]),
+        verb=Verb(str(raw["verb"])),
+        target_id=int(raw["target_id"] if "target_id" in raw else raw["order_id"]),
         arg=None if raw.get("arg") is None else str(raw["arg"]),
         params=dict(raw.get("params") or {}),
     )
@@ -121,8 +123,8 @@ def render(
     if key in reports.DRAWN:
         return reports.draw(texts, chat_id, lang, key, params)
     buttons = [action_button(texts, lang, a) for a in actions]
-    width = 1 if any(a.verb == "hd" for a in actions) else BUTTONS_PER_ROW
-    if any(a.verb == "rate" for a in actions):
+    width = 1 if any(a.verb == Verb.HAND_OVER for a in actions) else BUTTONS_PER_ROW
+    if any(a.verb == Verb.RATE for a in actions):
         width = 5
     return Send(
         chat_id=chat_id,

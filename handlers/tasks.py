@@ -23,6 +23,7 @@ from workflows.dispatch import (
 )
 from workflows.errors import InvalidInput, NotAllowed
 from workflows.model import Action, ChatState, OrderStatus, Role
+from workflows.vocabulary import Verb
 from workflows.work import add_note, held_task, on_my_way, resolve_task
 
 TASKS_SHOWN = 10
@@ -140,8 +141,8 @@ async def my_tasks(ctx: Context) -> None:
         octx = await load(ctx.uow, order.id)
         if order.status == OrderStatus.OFFERED:
             actions: tuple[Action, ...] = (
-                Action("btn.accept", "acc", order.id),
-                Action("btn.decline", "dec", order.id),
+                Action.of(Verb.ACCEPT, order.id),
+                Action.of(Verb.DECLINE, order.id),
             )
             card = Card.OFFER
         else:

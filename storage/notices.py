@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxRow, PersonRow, SendSlotRow, db_epoch
 from workflows.model import Notice, SentCopy, Traces
+from workflows.vocabulary import Target, Verb
 
 # Prebuilt Core statements: see storage/people.py for why the reads every update makes are
 # not built each time.
@@ -80,7 +81,7 @@ class SqlOutbox:
                     {
                         "label": a.label,
                         "verb": a.verb,
-                        "order_id": a.order_id,
+                        "target_id": a.target_id,
                         "arg": a.arg,
                         "params": dict(a.params),
                     }
@@ -160,7 +161,22 @@ def _concerns(traces: Traces, params: dict[str, Any], actions: list[Any]) -> boo
     """Return whether a queued message is about one of the erased resident's orders."""
     if str(params.get("number")) in traces.numbers:
         return True
-    return any(isinstance(a, dict) and a.get("order_id") in traces.order_ids for a in actions)
+    return any(isinstance(a, dict) and _order_of(a) in traces.order_ids for a in actions)
+
+
+def _order_of(action: dict[str, Any]) -> int | None:
+    """Return the order a stored button acts on, if it acts on one.
+
+    Rows written before buttons said what they act on keep 'order_id' (a visit's id, too):
+    read as an order, so an erasure still errs on the side of dropping the message.
+    """
+    if "target_id" not in action:
+        return action.get("order_id")
+    try:
+        target = Verb(str(action.get("verb"))).target
+    except ValueError:  # a verb no longer known: its id may be an order's
+        target = Target.ORDER
+    return action["target_id"] if target == Target.ORDER else None
 
 
 def _scrubbed(value: Any, words: frozenset[str], placeholder: str) -> Any:

@@ -37,6 +37,7 @@ from workflows.model import (
     VisitOutcome,
 )
 from workflows.orders import OrderDraft, place_order
+from workflows.vocabulary import Target
 from workflows.work import resolve_task
 
 if TYPE_CHECKING:
@@ -482,7 +483,8 @@ class FakeOutbox:
         kept: list[Notice] = []
         for notice in self.store.notices:
             about = str(notice.params.get("number")) in traces.numbers or any(
-                a.order_id in traces.order_ids for a in notice.actions
+                a.verb.target == Target.ORDER and a.target_id in traces.order_ids
+                for a in notice.actions
             )
             if notice.person_id == traces.person_id or about:
                 continue

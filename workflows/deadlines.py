@@ -40,6 +40,7 @@ from workflows.timers import (
     remind_lead,
 )
 from workflows.visits import open_followup_visit
+from workflows.vocabulary import Verb
 
 OFFERED = frozenset({OrderStatus.OFFERED})
 RESOLVED = frozenset({OrderStatus.RESOLVED})
@@ -115,8 +116,8 @@ def _reminder(
         params["hours"] = max(1, round(minutes / 60))
         if what == "accept":
             actions: tuple[Action, ...] = (
-                Action("btn.accept", "acc", seen.id),
-                Action("btn.decline", "dec", seen.id),
+                Action.of(Verb.ACCEPT, seen.id),
+                Action.of(Verb.DECLINE, seen.id),
             )
             await uow.outbox.add(Notice(holder.id, "task.remind_accept", params, actions))
         else:
@@ -287,9 +288,9 @@ def _followup(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
             quiet=True,
             days=ctx.category.followup_days,
             actions=(
-                Action("btn.followup_yes", "fuy", order.id),
-                Action("btn.followup_no", "fun", order.id),
-                Action("btn.followup_unsure", "fuu", order.id),
+                Action.of(Verb.FOLLOWUP_FIXED, order.id),
+                Action.of(Verb.FOLLOWUP_BROKEN, order.id),
+                Action.of(Verb.FOLLOWUP_UNSURE, order.id),
             ),
         )
         if ctx.category.followup_visit:

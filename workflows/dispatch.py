@@ -31,6 +31,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
+from workflows.vocabulary import Verb
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -221,8 +222,8 @@ async def send_task_card(
     params["resident"] = resident.name if resident else ""
     if offered:
         actions: tuple[Action, ...] = (
-            Action("btn.accept", "acc", ctx.order.id),
-            Action("btn.decline", "dec", ctx.order.id),
+            Action.of(Verb.ACCEPT, ctx.order.id),
+            Action.of(Verb.DECLINE, ctx.order.id),
         )
         key = "task.offered"
     else:
@@ -241,10 +242,10 @@ async def send_task_card(
 def work_actions(order_id: int) -> tuple[Action, ...]:
     """Return the buttons of an accepted task."""
     return (
-        Action("btn.on_way", "way", order_id),
-        Action("btn.note", "note", order_id),
-        Action("btn.resolve", "res", order_id),
-        Action("btn.escalate", "esc", order_id),
+        Action.of(Verb.ON_WAY, order_id),
+        Action.of(Verb.NOTE, order_id),
+        Action.of(Verb.RESOLVE, order_id),
+        Action.of(Verb.ESCALATE, order_id),
     )
 
 
@@ -285,13 +286,7 @@ async def notify_dispatchers(
         params["reason"] = reason
         params["note"] = note or "—"
         actions = tuple(
-            Action(
-                "btn.dispatch_to",
-                "hd",
-                ctx.order.id,
-                arg=str(p.id),
-                params={"name": p.name},
-            )
+            Action.of(Verb.HAND_OVER, ctx.order.id, arg=str(p.id), params={"name": p.name})
             for p in suggestions
         )
         await uow.outbox.add(
@@ -352,7 +347,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
                 volunteer.id,
                 "pool.new",
                 params,
-                (Action("btn.claim", "clm", order.id),),
+                (Action.of(Verb.CLAIM, order.id),),
                 ref=Card.OFFER.ref(order.id),
             )
         )

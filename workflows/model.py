@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workflows.vocabulary import Verb
+
 
 class Role(enum.StrEnum):
     """A staff role; the five-level grid crew plus dispatch and supervision."""
@@ -230,13 +232,29 @@ class OrderEvent:
 
 @dataclass(frozen=True)
 class Action:
-    """A button on a notification: a label key, a verb and the order it acts on."""
+    """A button on a notification: a label key, a verb and what it acts on.
+
+    The verb says what `target_id` names (`verb.target`): an order, or a visit.
+    """
 
     label: str
-    verb: str
-    order_id: int
+    verb: Verb
+    target_id: int
     arg: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        verb: Verb,
+        target_id: int,
+        *,
+        arg: str | None = None,
+        params: dict[str, Any] | None = None,
+        label: str | None = None,
+    ) -> Action:
+        """Return the button for a verb, labelled with the verb's own label unless told."""
+        return cls(label or verb.label, verb, target_id, arg, dict(params or {}))
 
 
 # The key of a notice that edits a message already sent (built in handlers/render.py). It may

@@ -33,6 +33,7 @@ from workflows.ports import Clock, UnitOfWork
 from workflows.staffing import ROLE_WITHDRAWN, WITHDRAW
 from workflows.states import can, move
 from workflows.text import has_visible
+from workflows.vocabulary import Verb
 
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2
@@ -376,7 +377,7 @@ async def comment_order(
 
 def rating_actions(order_id: int) -> tuple[Action, ...]:
     """Return the 1-5 star buttons."""
-    return tuple(Action(f"btn.star{n}", "rate", order_id, arg=str(n)) for n in RATINGS)
+    return tuple(Action.of(Verb.RATE, order_id, arg=str(n), label=f"btn.star{n}") for n in RATINGS)
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
 from workflows.model import Action, AuditEntry, Notice, Order, OrderStatus, Person
 from workflows.ports import Clock, UnitOfWork
 from workflows.text import display_name, phone_characters
+from workflows.vocabulary import Verb
 
 LANGUAGES = ("zh", "en")
 MAX_NAME = 40  # a name on a worker's card or a button; a longer one is shortened, never refused
@@ -157,7 +158,7 @@ async def _tell_dispatchers(
     """Tell each dispatcher of the order's community that its holder cannot be reached."""
     suggestions = await suggest(uow, ctx) if handover else []
     actions = tuple(
-        Action("btn.dispatch_to", "hd", ctx.order.id, arg=str(p.id), params={"name": p.name})
+        Action.of(Verb.HAND_OVER, ctx.order.id, arg=str(p.id), params={"name": p.name})
         for p in suggestions
     )
     for dispatcher in await dispatchers(uow, ctx.place):

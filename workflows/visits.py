@@ -24,6 +24,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import Due, Effect, Moot, TimerPolicy
+from workflows.vocabulary import Verb
 
 
 def next_opening(
@@ -98,9 +99,9 @@ async def open_followup_visit(
 def visit_actions(visit_id: int) -> tuple[Action, ...]:
     """Return the buttons to log a visit."""
     return (
-        Action("btn.visited", "vv", visit_id),
-        Action("btn.not_home", "vn", visit_id),
-        Action("btn.needs_help", "vh", visit_id),
+        Action.of(Verb.VISITED, visit_id),
+        Action.of(Verb.NOT_HOME, visit_id),
+        Action.of(Verb.NEEDS_HELP, visit_id),
     )
 
 

@@ -8,6 +8,7 @@ from workflows.model import Action, Notice, Order, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
+from workflows.vocabulary import Verb
 
 
 async def held_task(uow: UnitOfWork, person: Person, order_id: int) -> OrderContext:
@@ -80,8 +81,8 @@ async def resolve_task(
                     "note": note,
                 },
                 (
-                    Action("btn.satisfied", "ok", order.id),
-                    Action("btn.not_satisfied", "bad", order.id),
+                    Action.of(Verb.SATISFIED, order.id),
+                    Action.of(Verb.NOT_SATISFIED, order.id),
                 ),
                 deferrable=deferrable(order),
                 ref=Card.ORDER.ref(order.id),

@@ -10,6 +10,7 @@ from tests.fakes import OrgBuilder, sample_world
 from workflows.errors import InvalidInput, NotRegistered
 from workflows.model import Action, CategoryKind, OrderStatus, Role, Urgency
 from workflows.orders import MAX_DESCRIPTION, OrderDraft, place_order
+from workflows.vocabulary import Verb
 
 ACCEPT_DECLINE = ("btn.accept", "btn.decline")
 
@@ -40,8 +41,8 @@ async def test_a_repair_goes_to_the_unit_head_who_gets_a_task_card() -> None:
     }
     assert "phone" not in card.params  # the phone comes with the task, once accepted
     assert card.actions == (
-        Action("btn.accept", "acc", order.id),
-        Action("btn.decline", "dec", order.id),
+        Action("btn.accept", Verb.ACCEPT, order.id),
+        Action("btn.decline", Verb.DECLINE, order.id),
     )
     # Nobody else hears about it yet.
     assert {n.person_id for n in w.uow.notices} == {org.unit_head.id}
@@ -106,7 +107,7 @@ async def test_no_rule_sends_the_order_to_the_queue_with_suggestions() -> None:
     assert card.params["reason"] == "no_rule"
     assert card.params["description"] == "楼道灯坏了"
     assert card.params["number"] == order.number
-    assert [(a.label, a.verb, a.order_id) for a in card.actions] == [
+    assert [(a.label, a.verb, a.target_id) for a in card.actions] == [
         ("btn.dispatch_to", "hd", order.id)
     ] * 4
     suggested = [(a.arg, a.params["name"]) for a in card.actions]
@@ -167,7 +168,7 @@ async def test_a_pool_order_goes_to_every_matching_volunteer_with_claim() -> Non
         (card,) = w.uow.notices_for(volunteer.id)
         assert card.key == "pool.new"
         assert card.params["description"] == "想给孙子买本字典"
-        assert card.actions == (Action("btn.claim", "clm", order.id),)
+        assert card.actions == (Action("btn.claim", Verb.CLAIM, order.id),)
     assert sorted(await w.uow.orders.pool_offers(order.id)) == [
         org.volunteer1.id,
         org.volunteer2.id,

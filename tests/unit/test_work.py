@@ -7,6 +7,7 @@ import pytest
 from tests.fakes import sample_world
 from workflows.errors import InvalidInput, NotYourTask, StaleAction
 from workflows.model import Action, OrderStatus
+from workflows.vocabulary import Verb
 from workflows.work import add_note, on_my_way, resolve_task
 
 
@@ -93,8 +94,8 @@ async def test_resolving_with_a_photo_asks_the_resident_to_confirm() -> None:
         "note": "换了新阀门",
     }
     assert resolved.actions == (
-        Action("btn.satisfied", "ok", order.id),
-        Action("btn.not_satisfied", "bad", order.id),
+        Action("btn.satisfied", Verb.SATISFIED, order.id),
+        Action("btn.not_satisfied", Verb.NOT_SATISFIED, order.id),
     )
     last = (await w.uow.orders.events(order.id))[-1]
     assert (last.action, last.note, last.photo) == ("resolve", "换了新阀门", "photo-1")

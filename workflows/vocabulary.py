@@ -1,0 +1,217 @@
+"""The bot's vocabulary, defined once: button verbs, order moves, timer kinds and chat steps.
+
+Each value is what is stored today (callback data `verb:id[:arg]`, `order_events.action`, the
+`timers` ledger's kind, the chat state's name), so live buttons and old rows keep working.
+Statuses, roles and urgencies live in workflows/model.py. A test (tests/test_code_quality.py)
+fails on a string literal used as a verb or a move anywhere else in workflows/ and handlers/.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Target(enum.StrEnum):
+    """What a button's id names."""
+
+    NONE = "none"  # the button carries no id (or only a page number)
+    ORDER = "order"
+    VISIT = "visit"
+    PLACE = "place"  # a community, building, unit or household picked while registering
+    CATEGORY = "category"
+
+
+class Verb(enum.StrEnum):
+    """A button's verb: the first part of its callback data `verb:id[:arg]`."""
+
+    # A worker's task card and offers.
+    ACCEPT = "acc"
+    DECLINE = "dec"
+    ON_WAY = "way"
+    NOTE = "note"
+    RESOLVE = "res"
+    ESCALATE = "esc"
+    CLAIM = "clm"
+    HAND_OVER = "hd"  # a dispatcher hands a queued order to a person (the arg)
+    # The resident's card of their order.
+    SATISFIED = "ok"
+    NOT_SATISFIED = "bad"
+    RATE = "rate"  # the arg is the number of stars
+    SKIP_COMMENT = "skip"
+    ADD_INFO = "info"
+    CANCEL = "cnl"
+    CANCEL_CONFIRMED = "cnlok"
+    # The follow-up 回访 and the visits.
+    FOLLOWUP_FIXED = "fuy"
+    FOLLOWUP_BROKEN = "fun"
+    FOLLOWUP_UNSURE = "fuu"
+    VISITED = "vv"
+    NOT_HOME = "vn"
+    NEEDS_HELP = "vh"
+    HELP_CATEGORY = "vc"  # the arg is the category
+    # Registration pickers and their pages.
+    COMMUNITY = "rc"
+    BUILDING = "rb"
+    UNIT = "ru"
+    ROOM = "rh"
+    COMMUNITIES_PAGE = "cp"
+    BUILDINGS_PAGE = "bp"
+    UNITS_PAGE = "up"
+    ROOMS_PAGE = "rp"
+    LANGUAGE = "lang"
+    # The order draft.
+    CATEGORY = "nc"
+    MEDIA_DONE = "nd"
+    URGENCY = "nu"
+    DRAFT_OK = "nok"
+    DRAFT_CANCEL = "nx"
+    # Privacy, and a button that only closes its card.
+    FORGET = "fg"
+    NOOP = "noop"
+
+    @property
+    def target(self) -> Target:
+        """Return what this verb's id names."""
+        return TARGETS.get(self, Target.NONE)
+
+    @property
+    def label(self) -> str:
+        """Return the catalog key of this verb's button on a workflow's card."""
+        return LABELS[self]
+
+    def data(self, *parts: object) -> str:
+        """Return the callback data of a button with this verb: 'verb:id[:arg]'."""
+        return ":".join([self.value, *(str(p) for p in parts)])
+
+
+TARGETS: dict[Verb, Target] = {
+    **dict.fromkeys(
+        (
+            Verb.ACCEPT,
+            Verb.DECLINE,
+            Verb.ON_WAY,
+            Verb.NOTE,
+            Verb.RESOLVE,
+            Verb.ESCALATE,
+            Verb.CLAIM,
+            Verb.HAND_OVER,
+            Verb.SATISFIED,
+            Verb.NOT_SATISFIED,
+            Verb.RATE,
+            Verb.SKIP_COMMENT,
+            Verb.ADD_INFO,
+            Verb.CANCEL,
+            Verb.CANCEL_CONFIRMED,
+            Verb.FOLLOWUP_FIXED,
+            Verb.FOLLOWUP_BROKEN,
+            Verb.FOLLOWUP_UNSURE,
+        ),
+        Target.ORDER,
+    ),
+    **dict.fromkeys(
+        (Verb.VISITED, Verb.NOT_HOME, Verb.NEEDS_HELP, Verb.HELP_CATEGORY), Target.VISIT
+    ),
+    **dict.fromkeys(
+        (
+            Verb.COMMUNITY,
+            Verb.BUILDING,
+            Verb.UNIT,
+            Verb.ROOM,
+            Verb.BUILDINGS_PAGE,
+            Verb.UNITS_PAGE,
+            Verb.ROOMS_PAGE,
+        ),
+        Target.PLACE,
+    ),
+    Verb.CATEGORY: Target.CATEGORY,
+}
+
+# The label of each verb's button on a card a workflow sends (a rating's label is per star).
+LABELS: dict[Verb, str] = {
+    Verb.ACCEPT: "btn.accept",
+    Verb.DECLINE: "btn.decline",
+    Verb.ON_WAY: "btn.on_way",
+    Verb.NOTE: "btn.note",
+    Verb.RESOLVE: "btn.resolve",
+    Verb.ESCALATE: "btn.escalate",
+    Verb.CLAIM: "btn.claim",
+    Verb.HAND_OVER: "btn.dispatch_to",
+    Verb.SATISFIED: "btn.satisfied",
+    Verb.NOT_SATISFIED: "btn.not_satisfied",
+    Verb.SKIP_COMMENT: "btn.skip",
+    Verb.ADD_INFO: "btn.add_info",
+    Verb.CANCEL: "btn.cancel_order",
+    Verb.CANCEL_CONFIRMED: "btn.yes_cancel",
+    Verb.FOLLOWUP_FIXED: "btn.followup_yes",
+    Verb.FOLLOWUP_BROKEN: "btn.followup_no",
+    Verb.FOLLOWUP_UNSURE: "btn.followup_unsure",
+    Verb.VISITED: "btn.visited",
+    Verb.NOT_HOME: "btn.not_home",
+    Verb.NEEDS_HELP: "btn.needs_help",
+    Verb.MEDIA_DONE: "btn.media_done",
+    Verb.DRAFT_OK: "btn.confirm",
+    Verb.DRAFT_CANCEL: "btn.cancel",
+    Verb.FORGET: "btn.forget_yes",
+    Verb.NOOP: "btn.no",
+}
+
+
+class Move(enum.StrEnum):
+    """An order's recorded action: a key of workflows/states.py MOVES, kept in order_events."""
+
+    PLACE = "place"  # the resident placed it (its first event; not a move between statuses)
+    QUEUE = "queue"
+    OFFER = "offer"
+    POOL = "pool"
+    ACCEPT = "accept"
+    CLAIM = "claim"
+    DECLINE = "decline"
+    ON_WAY = "on_way"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    CONFIRM = "confirm"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    ADD_INFO = "add_info"
+    RATE = "rate"
+    COMMENT = "comment"
+    BREACH_ACCEPT = "breach_accept"
+    BREACH_RESOLVE = "breach_resolve"
+    AUTOCLOSE = "autoclose"
+    WITHDRAW = "withdraw"
+    FOLLOWUP = "followup"
+    FOLLOWUP_OK = "followup_ok"
+    FOLLOWUP_UNSURE = "followup_unsure"
+    FOLLOWUP_REOPEN = "followup_reopen"
+
+
+class TimerKind(enum.StrEnum):
+    """A kind of timer, as the `timers` ledger keeps it (unique by kind, subject, moment)."""
+
+    REMIND_ACCEPT = "remind_accept"
+    REMIND_RESOLVE = "remind_resolve"
+    BREACH_ACCEPT = "breach_accept"
+    BREACH_RESOLVE = "breach_resolve"
+    AUTOCLOSE = "autoclose"
+    FOLLOWUP = "followup"
+    VISIT_OPEN = "visit_open"
+    VISIT_MISSED = "visit_missed"
+    DIGEST = "digest"
+    WEEKLY = "weekly"
+
+
+class Step(enum.StrEnum):
+    """The name of a chat's step (workflows.model.ChatState.name): what its next message is."""
+
+    NEW = "new"  # the order draft (workflows.model.OrderDraft)
+    PHONE = "phone"
+    INFO = "info"
+    REOPEN = "reopen"
+    COMMENT = "comment"
+    DECLINE = "decline"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    FOLLOWUP = "followup"
+    VISIT_HELP = "visit_help"
