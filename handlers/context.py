@@ -14,6 +14,7 @@ from workflows.model import Action, ChatState, Person
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import TimerPolicy
+from workflows.vocabulary import Verb
 
 # Ids in buttons are database keys (INTEGER): a forged one beyond that range is refused like any
 # other bad button (PostgreSQL would refuse the query, and the person get an internal error).
@@ -103,6 +104,10 @@ class Context:
     def button(self, key: str, data: str, **params: Any) -> Button:
         """Return an inline button labelled from the catalog."""
         return Button(self.t(key, **params), data)
+
+    def verb_button(self, verb: Verb, *parts: object) -> Button:
+        """Return an inline button with the verb's own label and data 'verb[:part…]'."""
+        return Button(self.t(verb.label), verb.data(*parts))
 
     def action_buttons(self, actions: Sequence[Action], width: int = 2) -> Keyboard:
         """Return buttons for workflow actions in this person's language."""

@@ -23,16 +23,17 @@ from workflows.people import back_in_touch, language_of
 from workflows.ports import Clock, UpdateUnitOfWork
 from workflows.text import has_visible, normalise
 from workflows.timers import TimerPolicy
+from workflows.vocabulary import Step, Verb
 
 log = logging.getLogger(__name__)
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
-Step = Callable[..., Awaitable[None]]
+Handler = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
 FLOOD_WINDOW = 60.0  # seconds
 
 # command → step; each takes only the context.
-COMMANDS: dict[str, Step] = {
+COMMANDS: dict[str, Handler] = {
     "start": registration.start,
     "new": ordering.new_order,
     "my": ordering.my_orders,
@@ -44,54 +45,54 @@ COMMANDS: dict[str, Step] = {
     "stats": followups.stats,
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
-CALLBACKS: dict[str, tuple[Step, int, bool]] = {
-    "rc": (registration.choose_community, 1, False),
-    "rb": (registration.choose_building, 1, False),
-    "ru": (registration.choose_unit, 1, False),
-    "rh": (registration.choose_room, 1, False),
-    "rp": (registration.turn_rooms, 2, False),
-    "cp": (registration.turn_communities, 1, False),
-    "bp": (registration.turn_buildings, 2, False),
-    "up": (registration.turn_units, 2, False),
-    "lang": (registration.language_chosen, 0, True),
-    "nc": (ordering.category_chosen, 1, False),
-    "nd": (ordering.media_done, 0, False),
-    "nu": (ordering.urgency_chosen, 0, True),
-    "nok": (ordering.confirmed, 0, False),
-    "nx": (ordering.draft_cancelled, 0, False),
-    "cnl": (ordering.ask_cancel, 1, False),
-    "cnlok": (ordering.cancel_confirmed, 1, False),
-    "info": (ordering.ask_info, 1, False),
-    "ok": (ordering.satisfied, 1, False),
-    "bad": (ordering.not_satisfied, 1, False),
-    "rate": (ordering.rated, 1, True),
-    "skip": (ordering.comment_skipped, 1, False),
-    "acc": (tasks.accept, 1, False),
-    "clm": (tasks.claim, 1, False),
-    "way": (tasks.on_way, 1, False),
-    "hd": (tasks.hand_over, 1, True),
-    "fg": (privacy.forget_confirmed, 0, False),
-    "fuy": (followups.followup_fixed, 1, False),
-    "fun": (followups.followup_broken, 1, False),
-    "fuu": (followups.followup_unsure, 1, False),
-    "vv": (followups.visited, 1, False),
-    "vn": (followups.not_home, 1, False),
-    "vh": (followups.needs_help, 1, False),
-    "vc": (followups.help_category, 1, True),
+CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
+    Verb.COMMUNITY: (registration.choose_community, 1, False),
+    Verb.BUILDING: (registration.choose_building, 1, False),
+    Verb.UNIT: (registration.choose_unit, 1, False),
+    Verb.ROOM: (registration.choose_room, 1, False),
+    Verb.ROOMS_PAGE: (registration.turn_rooms, 2, False),
+    Verb.COMMUNITIES_PAGE: (registration.turn_communities, 1, False),
+    Verb.BUILDINGS_PAGE: (registration.turn_buildings, 2, False),
+    Verb.UNITS_PAGE: (registration.turn_units, 2, False),
+    Verb.LANGUAGE: (registration.language_chosen, 0, True),
+    Verb.CATEGORY: (ordering.category_chosen, 1, False),
+    Verb.MEDIA_DONE: (ordering.media_done, 0, False),
+    Verb.URGENCY: (ordering.urgency_chosen, 0, True),
+    Verb.DRAFT_OK: (ordering.confirmed, 0, False),
+    Verb.DRAFT_CANCEL: (ordering.draft_cancelled, 0, False),
+    Verb.CANCEL: (ordering.ask_cancel, 1, False),
+    Verb.CANCEL_CONFIRMED: (ordering.cancel_confirmed, 1, False),
+    Verb.ADD_INFO: (ordering.ask_info, 1, False),
+    Verb.SATISFIED: (ordering.satisfied, 1, False),
+    Verb.NOT_SATISFIED: (ordering.not_satisfied, 1, False),
+    Verb.RATE: (ordering.rated, 1, True),
+    Verb.SKIP_COMMENT: (ordering.comment_skipped, 1, False),
+    Verb.ACCEPT: (tasks.accept, 1, False),
+    Verb.CLAIM: (tasks.claim, 1, False),
+    Verb.ON_WAY: (tasks.on_way, 1, False),
+    Verb.HAND_OVER: (tasks.hand_over, 1, True),
+    Verb.FORGET: (privacy.forget_confirmed, 0, False),
+    Verb.FOLLOWUP_FIXED: (followups.followup_fixed, 1, False),
+    Verb.FOLLOWUP_BROKEN: (followups.followup_broken, 1, False),
+    Verb.FOLLOWUP_UNSURE: (followups.followup_unsure, 1, False),
+    Verb.VISITED: (followups.visited, 1, False),
+    Verb.NOT_HOME: (followups.not_home, 1, False),
+    Verb.NEEDS_HELP: (followups.needs_help, 1, False),
+    Verb.HELP_CATEGORY: (followups.help_category, 1, True),
 }
 # conversation state → the step that takes the person's next message.
-STATES: dict[str, Step] = {
-    "new": ordering.draft_input,
-    "phone": registration.phone_given,
-    "info": ordering.info_given,
-    "reopen": ordering.reopen_reason,
-    "comment": ordering.comment_given,
-    "decline": tasks.text_given,
-    "note": tasks.text_given,
-    "resolve": tasks.text_given,
-    "escalate": tasks.text_given,
-    "followup": followups.followup_reason,
-    "visit_help": followups.help_given,
+STATES: dict[Step, Handler] = {
+    Step.NEW: ordering.draft_input,
+    Step.PHONE: registration.phone_given,
+    Step.INFO: ordering.info_given,
+    Step.REOPEN: ordering.reopen_reason,
+    Step.COMMENT: ordering.comment_given,
+    Step.DECLINE: tasks.text_given,
+    Step.NOTE: tasks.text_given,
+    Step.RESOLVE: tasks.text_given,
+    Step.ESCALATE: tasks.text_given,
+    Step.FOLLOWUP: followups.followup_reason,
+    Step.VISIT_HELP: followups.help_given,
 }
 
 
@@ -301,11 +302,13 @@ class Conversations:
         if command is not None:
             await self._command(ctx, command)
             return
-        if ctx.state is not None and ctx.state.name in STATES:
+        name = None if ctx.state is None else Step.parse(ctx.state.name)
+        step = None if name is None else STATES.get(name)
+        if step is not None:
             if event.other is not None:
                 ctx.say("hint.unsupported_in_step")
                 return
-            await STATES[ctx.state.name](ctx)
+            await step(ctx)
             return
         if event.other is not None:
             ctx.say("hint.unsupported")
@@ -334,8 +337,12 @@ class Conversations:
         await step(ctx)
 
     async def _button(self, ctx: Context, data: str) -> None:
-        verb, *args = data.split(":")
-        if verb == "noop":
+        code, *args = data.split(":")
+        verb = Verb.parse(code)
+        if verb is None:  # a button of an older version, or data nobody sent
+            ctx.answer("error.stale", alert=True)
+            return
+        if verb == Verb.NOOP:
             ctx.answer()
             ctx.clear_buttons()
             return

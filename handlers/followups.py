@@ -15,6 +15,7 @@ from workflows.orders import (
     reopen_after_followup,
 )
 from workflows.visits import log_visit, needing_help
+from workflows.vocabulary import Step, Verb
 
 
 async def followup_fixed(ctx: Context, order_id: int) -> None:
@@ -36,7 +37,7 @@ async def followup_unsure(ctx: Context, order_id: int) -> None:
 async def followup_broken(ctx: Context, order_id: int) -> None:
     """Ask what is wrong again; the answer reopens the order to the same worker."""
     await pending_followup(ctx.uow, ctx.require(), order_id)
-    await ctx.set_state(ChatState("followup", {"order_id": order_id}))
+    await ctx.set_state(ChatState(Step.FOLLOWUP, {"order_id": order_id}))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("followup.ask_reason")
@@ -71,7 +72,9 @@ async def needs_help(ctx: Context, visit_id: int) -> None:
     """Log that the household needs help and ask which kind, to open an order for it."""
     await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.NEEDS_HELP)
     categories = await ctx.uow.categories.list()
-    buttons = [Button(c.names.pick(ctx.lang), f"vc:{visit_id}:{c.id}") for c in categories]
+    buttons = [
+        Button(c.names.pick(ctx.lang), Verb.HELP_CATEGORY.data(visit_id, c.id)) for c in categories
+    ]
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("visit.ask_category", rows(buttons, 2))
@@ -83,7 +86,9 @@ async def help_category(ctx: Context, visit_id: int, category_id: str) -> None:
     category = await ctx.uow.categories.get(int(category_id)) if is_id(category_id) else None
     if category is None:
         raise InvalidInput(reason="category")
-    await ctx.set_state(ChatState("visit_help", {"visit_id": visit_id, "category_id": category.id}))
+    await ctx.set_state(
+        ChatState(Step.VISIT_HELP, {"visit_id": visit_id, "category_id": category.id})
+    )
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
     ctx.say("visit.ask_help", category=category.names.pick(ctx.lang))

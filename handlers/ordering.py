@@ -25,6 +25,7 @@ from workflows.orders import (
     reopen_order,
 )
 from workflows.states import can
+from workflows.vocabulary import Step, Verb
 
 MY_ORDERS_SHOWN = 10
 
@@ -40,13 +41,13 @@ async def new_order(ctx: Context) -> None:
     if person.household_id is None:
         raise NotRegistered()
     categories = await ctx.uow.categories.list()
-    buttons = [Button(c.names.pick(ctx.lang), f"nc:{c.id}") for c in categories]
-    await ctx.set_state(ChatState("new", {"step": "category"}))
+    buttons = [Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id)) for c in categories]
+    await ctx.set_state(ChatState(Step.NEW, {"step": "category"}))
     ctx.say("new.ask_category", rows(buttons, 2))
 
 
 def _draft(ctx: Context) -> dict[str, Any]:
-    if ctx.state is None or ctx.state.name != "new":
+    if ctx.state is None or ctx.state.name != Step.NEW:
         raise InvalidInput(reason="expired")
     return dict(ctx.state.data)
 
@@ -58,7 +59,7 @@ async def category_chosen(ctx: Context, category_id: int) -> None:
     if category is None:
         raise InvalidInput(reason="category")
     data.update(step="description", category_id=category.id)
-    await ctx.set_state(ChatState("new", data))
+    await ctx.set_state(ChatState(Step.NEW, data))
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
     ctx.say("new.ask_description")
@@ -75,8 +76,8 @@ async def draft_input(ctx: Context) -> None:
         # Check the length now, so the resident can fix it at once.
         description = clean_text(event.text, limit=ctx.limits.description, minimum=MIN_DESCRIPTION)
         data.update(step="media", description=description)
-        await ctx.set_state(ChatState("new", data))
-        ctx.say("new.ask_media", rows([ctx.button("btn.media_done", "nd")], 1))
+        await ctx.set_state(ChatState(Step.NEW, data))
+        ctx.say("new.ask_media", rows([ctx.verb_button(Verb.MEDIA_DONE)], 1))
         return
     if data.get("step") == "media":
         if event.photo:
@@ -85,17 +86,22 @@ async def draft_input(ctx: Context) -> None:
                 raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
             photos.append(event.photo)
             data["photos"] = photos
-            await ctx.set_state(ChatState("new", data))
+            await ctx.set_state(ChatState(Step.NEW, data))
             ctx.say(
-                "new.photo_added", rows([ctx.button("btn.media_done", "nd")], 1), count=len(photos)
+                "new.photo_added",
+                rows([ctx.verb_button(Verb.MEDIA_DONE)], 1),
+                count=len(photos),
             )
             return
         if event.latitude is not None and event.longitude is not None:
             data.update(latitude=event.latitude, longitude=event.longitude)
-            await ctx.set_state(ChatState("new", data))
-            ctx.say("new.location_added", rows([ctx.button("btn.media_done", "nd")], 1))
+            await ctx.set_state(ChatState(Step.NEW, data))
+            ctx.say(
+                "new.location_added",
+                rows([ctx.verb_button(Verb.MEDIA_DONE)], 1),
+            )
             return
-        ctx.say("new.media_hint", rows([ctx.button("btn.media_done", "nd")], 1))
+        ctx.say("new.media_hint", rows([ctx.verb_button(Verb.MEDIA_DONE)], 1))
         return
     ctx.say("new.use_buttons")
 
@@ -106,12 +112,18 @@ async def media_done(ctx: Context) -> None:
     if data.get("step") != "media":
         raise InvalidInput(reason="expired")
     data["step"] = "urgency"
-    await ctx.set_state(ChatState("new", data))
+    await ctx.set_state(ChatState(Step.NEW, data))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say(
         "new.ask_urgency",
-        rows([ctx.button("btn.normal", "nu:normal"), ctx.button("btn.urgent", "nu:urgent")], 2),
+        rows(
+            [
+                ctx.button("btn.normal", Verb.URGENCY.data(Urgency.NORMAL)),
+                ctx.button("btn.urgent", Verb.URGENCY.data(Urgency.URGENT)),
+            ],
+            2,
+        ),
     )
 
 
@@ -121,13 +133,19 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
     if data.get("step") != "urgency" or urgency not in {u.value for u in Urgency}:
         raise InvalidInput(reason="expired")
     data.update(step="confirm", urgency=urgency)
-    await ctx.set_state(ChatState("new", data))
+    await ctx.set_state(ChatState(Step.NEW, data))
     category = await ctx.uow.categories.get(int(data["category_id"]))
     ctx.answer()
     ctx.show_choice(ctx.t(f"btn.{urgency}"))
     ctx.say(
         "new.confirm",
-        rows([ctx.button("btn.confirm", "nok"), ctx.button("btn.cancel", "nx")], 2),
+        rows(
+            [
+                ctx.verb_button(Verb.DRAFT_OK),
+                ctx.verb_button(Verb.DRAFT_CANCEL),
+            ],
+            2,
+        ),
         category=category.names.pick(ctx.lang) if category else "",
         description=data["description"],
         photos=len(data.get("photos", [])),
@@ -176,13 +194,13 @@ async def my_orders(ctx: Context) -> None:
         ctx_order = await load(ctx.uow, order.id)
         buttons: list[Button] = []
         if can("add_info", order.status):
-            buttons.append(ctx.button("btn.add_info", f"info:{order.id}"))
+            buttons.append(ctx.verb_button(Verb.ADD_INFO, order.id))
         if can("cancel", order.status):
-            buttons.append(ctx.button("btn.cancel_order", f"cnl:{order.id}"))
+            buttons.append(ctx.verb_button(Verb.CANCEL, order.id))
         if order.status == OrderStatus.RESOLVED:
             buttons += [
-                ctx.button("btn.satisfied", f"ok:{order.id}"),
-                ctx.button("btn.not_satisfied", f"bad:{order.id}"),
+                ctx.verb_button(Verb.SATISFIED, order.id),
+                ctx.verb_button(Verb.NOT_SATISFIED, order.id),
             ]
         ctx.say(
             "my.item",
@@ -206,7 +224,13 @@ async def ask_cancel(ctx: Context, order_id: int) -> None:
     ctx.answer()
     ctx.say(
         "cancel.ask",
-        rows([ctx.button("btn.yes_cancel", f"cnlok:{order_id}"), ctx.button("btn.no", "noop")], 2),
+        rows(
+            [
+                ctx.verb_button(Verb.CANCEL_CONFIRMED, order_id),
+                ctx.verb_button(Verb.NOOP),
+            ],
+            2,
+        ),
         ref=Card.ORDER.ref(order_id),
         number=ctx_order.order.number,
     )
@@ -233,7 +257,7 @@ async def cancel_confirmed(ctx: Context, order_id: int) -> None:
 async def ask_info(ctx: Context, order_id: int) -> None:
     """Ask for the information to add, if the order is still open."""
     ctx_order = await _own(ctx, order_id, "add_info")
-    await ctx.set_state(ChatState("info", {"order_id": order_id}))
+    await ctx.set_state(ChatState(Step.INFO, {"order_id": order_id}))
     ctx.answer()
     ctx.say("info.ask", number=ctx_order.order.number)
 
@@ -272,7 +296,7 @@ async def not_satisfied(ctx: Context, order_id: int) -> None:
         raise NotYourOrder()
     if ctx_order.order.status != OrderStatus.RESOLVED:
         raise StaleAction(number=ctx_order.order.number)
-    await ctx.set_state(ChatState("reopen", {"order_id": order_id}))
+    await ctx.set_state(ChatState(Step.REOPEN, {"order_id": order_id}))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("reopen.ask", number=ctx_order.order.number)
@@ -291,13 +315,13 @@ async def rated(ctx: Context, order_id: int, stars: str) -> None:
     """Record the rating and offer to add a comment."""
     if not stars.isdigit():
         raise InvalidInput(reason="rating")
-    await ctx.set_state(ChatState("comment", {"order_id": order_id}))
+    await ctx.set_state(ChatState(Step.COMMENT, {"order_id": order_id}))
     order = await rate_order(ctx.uow, ctx.clock, ctx.require(), order_id, int(stars))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say(
         "rate.thanks",
-        rows([ctx.button("btn.skip", f"skip:{order.id}")], 1),
+        rows([ctx.verb_button(Verb.SKIP_COMMENT, order.id)], 1),
         number=order.number,
         rating=order.rating,
     )

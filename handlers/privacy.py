@@ -6,6 +6,7 @@ from handlers.context import Context
 from handlers.events import rows
 from workflows.errors import NotAllowed
 from workflows.privacy import forget_me
+from workflows.vocabulary import Verb
 
 
 async def ask_forget(ctx: Context) -> None:
@@ -15,7 +16,13 @@ async def ask_forget(ctx: Context) -> None:
         raise NotAllowed()
     ctx.say(
         "forget.ask",
-        rows([ctx.button("btn.forget_yes", "fg"), ctx.button("btn.no", "noop")], 1),
+        rows(
+            [
+                ctx.verb_button(Verb.FORGET),
+                ctx.verb_button(Verb.NOOP),
+            ],
+            1,
+        ),
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from handlers.context import Context
 from handlers.events import Button, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
@@ -9,12 +12,14 @@ from workflows.errors import InvalidInput
 from workflows.model import ChatState, Household, Place, PlaceKind
 from workflows.people import MAX_NAME, join_staff, register_resident, set_language, set_phone
 from workflows.text import display_name
+from workflows.vocabulary import Step, Verb
 
 INVITE_PREFIX = "inv_"
 BUILDING_PREFIX = "b_"
 # Telegram refuses a message with more than 100 buttons, and a street office has communities,
 # a community buildings, a high-rise unit rooms past that: every list comes in pages of 48.
 PER_PAGE = 48
+Turn = Callable[[int], str]  # a page number → the data of the button that shows that page
 
 
 async def start(ctx: Context) -> None:
@@ -75,25 +80,31 @@ async def ask_community(ctx: Context) -> None:
     if not buttons:
         ctx.say("register.no_org")
         return
-    ctx.say("register.ask_community", _paged(ctx, buttons, 2, 0, "cp:", "btn.communities_more"))
+    keyboard = _paged(ctx, buttons, 2, 0, Verb.COMMUNITIES_PAGE.data, "btn.communities_more")
+    ctx.say("register.ask_community", keyboard)
 
 
 async def turn_communities(ctx: Context, page: int) -> None:
     """Show another page of the communities on the same message."""
     buttons = await _community_buttons(ctx)
-    _turn(ctx, _paged(ctx, buttons, 2, page, "cp:", "btn.communities_more"))
+    _turn(
+        ctx,
+        _paged(ctx, buttons, 2, page, Verb.COMMUNITIES_PAGE.data, "btn.communities_more"),
+    )
 
 
 async def _community_buttons(ctx: Context) -> list[Button]:
     communities = await ctx.uow.places.children(None, PlaceKind.COMMUNITY)
-    return [Button(c.names.pick(ctx.lang), f"rc:{c.id}") for c in communities]
+    return [Button(c.names.pick(ctx.lang), Verb.COMMUNITY.data(c.id)) for c in communities]
 
 
 async def choose_community(ctx: Context, community_id: int) -> None:
     """Show the buildings of the chosen community."""
     community = await _place(ctx, community_id, PlaceKind.COMMUNITY)
     buttons = await _building_buttons(ctx, community.id)
-    keyboard = _paged(ctx, buttons, 3, 0, f"bp:{community.id}:", "btn.buildings_more")
+    keyboard = _paged(
+        ctx, buttons, 3, 0, partial(Verb.BUILDINGS_PAGE.data, community.id), "btn.buildings_more"
+    )
     ctx.answer()
     ctx.show_choice(community.names.pick(ctx.lang))  # answered: the list is spent
     ctx.say("register.ask_building", keyboard, community=community.names.pick(ctx.lang))
@@ -103,14 +114,24 @@ async def turn_buildings(ctx: Context, community_id: int, page: int) -> None:
     """Show another page of the community's buildings on the same message."""
     community = await _place(ctx, community_id, PlaceKind.COMMUNITY)
     buttons = await _building_buttons(ctx, community.id)
-    _turn(ctx, _paged(ctx, buttons, 3, page, f"bp:{community.id}:", "btn.buildings_more"))
+    _turn(
+        ctx,
+        _paged(
+            ctx,
+            buttons,
+            3,
+            page,
+            partial(Verb.BUILDINGS_PAGE.data, community.id),
+            "btn.buildings_more",
+        ),
+    )
 
 
 async def _building_buttons(ctx: Context, community_id: int) -> list[Button]:
     buttons: list[Button] = []
     for grid in await ctx.uow.places.children(community_id, PlaceKind.GRID):
         for building in await ctx.uow.places.children(grid.id, PlaceKind.BUILDING):
-            buttons.append(Button(building.names.pick(ctx.lang), f"rb:{building.id}"))
+            buttons.append(Button(building.names.pick(ctx.lang), Verb.BUILDING.data(building.id)))
     return buttons
 
 
@@ -124,7 +145,9 @@ async def choose_building(ctx: Context, building_id: int) -> None:
 
 async def _ask_unit(ctx: Context, building_id: int) -> None:
     buttons = await _unit_buttons(ctx, building_id)
-    keyboard = _paged(ctx, buttons, 3, 0, f"up:{building_id}:", "btn.units_more")
+    keyboard = _paged(
+        ctx, buttons, 3, 0, partial(Verb.UNITS_PAGE.data, building_id), "btn.units_more"
+    )
     ctx.say("register.ask_unit", keyboard)
 
 
@@ -132,12 +155,15 @@ async def turn_units(ctx: Context, building_id: int, page: int) -> None:
     """Show another page of the building's units on the same message."""
     building = await _place(ctx, building_id, PlaceKind.BUILDING)
     buttons = await _unit_buttons(ctx, building.id)
-    _turn(ctx, _paged(ctx, buttons, 3, page, f"up:{building.id}:", "btn.units_more"))
+    _turn(
+        ctx,
+        _paged(ctx, buttons, 3, page, partial(Verb.UNITS_PAGE.data, building.id), "btn.units_more"),
+    )
 
 
 async def _unit_buttons(ctx: Context, building_id: int) -> list[Button]:
     units = await ctx.uow.places.children(building_id, PlaceKind.UNIT)
-    return [Button(u.names.pick(ctx.lang), f"ru:{u.id}") for u in units]
+    return [Button(u.names.pick(ctx.lang), Verb.UNIT.data(u.id)) for u in units]
 
 
 async def choose_unit(ctx: Context, unit_id: int) -> None:
@@ -159,8 +185,8 @@ async def turn_rooms(ctx: Context, unit_id: int, page: int) -> None:
 
 
 def _rooms(ctx: Context, unit_id: int, households: list[Household], page: int) -> Keyboard:
-    buttons = [Button(h.room, f"rh:{h.id}") for h in households]
-    return _paged(ctx, buttons, 4, page, f"rp:{unit_id}:", "btn.rooms_more")
+    buttons = [Button(h.room, Verb.ROOM.data(h.id)) for h in households]
+    return _paged(ctx, buttons, 4, page, partial(Verb.ROOMS_PAGE.data, unit_id), "btn.rooms_more")
 
 
 async def _place(ctx: Context, place_id: int, kind: PlaceKind) -> Place:
@@ -172,20 +198,20 @@ async def _place(ctx: Context, place_id: int, kind: PlaceKind) -> Place:
 
 
 def _paged(
-    ctx: Context, buttons: list[Button], per_row: int, page: int, turn: str, more: str
+    ctx: Context, buttons: list[Button], per_row: int, page: int, turn: Turn, more: str
 ) -> Keyboard:
     """Return one page of the buttons, with buttons to the pages before and after it.
 
-    `turn` + a page number is the data of those buttons; `more` names the way forward.
+    `turn(page)` is the data of those buttons; `more` names the way forward.
     """
     last = max(0, (len(buttons) - 1) // PER_PAGE)
     page = min(max(page, 0), last)
     keyboard = rows(buttons[page * PER_PAGE : (page + 1) * PER_PAGE], per_row)
     pages = []
     if page > 0:
-        pages.append(ctx.button("btn.page_back", f"{turn}{page - 1}"))
+        pages.append(ctx.button("btn.page_back", turn(page - 1)))
     if page < last:
-        pages.append(ctx.button(more, f"{turn}{page + 1}"))
+        pages.append(ctx.button(more, turn(page + 1)))
     return (*keyboard, tuple(pages)) if pages else keyboard
 
 
@@ -205,7 +231,7 @@ async def choose_room(ctx: Context, household_id: int) -> None:
     ctx.show_choice(place.household.room)
     ctx.say("register.done", address=place.address(ctx.lang))
     ctx.replies.append(person_menu(ctx.texts, person))
-    await ctx.set_state(ChatState("phone"))
+    await ctx.set_state(ChatState(Step.PHONE))
     ctx.send(
         Send(
             ctx.event.chat_id,
@@ -233,7 +259,10 @@ async def phone_given(ctx: Context) -> None:
 
 async def choose_language(ctx: Context) -> None:
     """Offer the languages there are."""
-    buttons = [Button("中文", "lang:zh"), Button("English", "lang:en")]
+    buttons = [
+        Button("中文", Verb.LANGUAGE.data("zh")),
+        Button("English", Verb.LANGUAGE.data("en")),
+    ]
     ctx.say("lang.ask", rows(buttons, 2))
 
 

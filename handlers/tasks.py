@@ -23,16 +23,16 @@ from workflows.dispatch import (
 )
 from workflows.errors import InvalidInput, NotAllowed
 from workflows.model import Action, ChatState, OrderStatus, Role
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Step, Verb
 from workflows.work import add_note, held_task, on_my_way, resolve_task
 
 TASKS_SHOWN = 10
 # Buttons that ask for a text first: verb → (state, prompt key).
-ASKS_TEXT = {
-    "dec": ("decline", "task.ask_decline_reason"),
-    "note": ("note", "task.ask_note"),
-    "res": ("resolve", "task.ask_resolution"),
-    "esc": ("escalate", "task.ask_escalation_reason"),
+ASKS_TEXT: dict[Verb, tuple[Step, str]] = {
+    Verb.DECLINE: (Step.DECLINE, "task.ask_decline_reason"),
+    Verb.NOTE: (Step.NOTE, "task.ask_note"),
+    Verb.RESOLVE: (Step.RESOLVE, "task.ask_resolution"),
+    Verb.ESCALATE: (Step.ESCALATE, "task.ask_escalation_reason"),
 }
 
 
@@ -52,11 +52,11 @@ async def claim(ctx: Context, order_id: int) -> None:
     ctx.clear_buttons()
 
 
-async def ask_text(ctx: Context, verb: str, order_id: int) -> None:
+async def ask_text(ctx: Context, verb: Verb, order_id: int) -> None:
     """Ask for the reason or note a task button needs."""
     person = ctx.require()
     state, prompt = ASKS_TEXT[verb]
-    if verb == "dec":
+    if verb == Verb.DECLINE:
         ctx_order = await holding(ctx.uow, person, order_id, (OrderStatus.OFFERED,))
     else:
         ctx_order = await held_task(ctx.uow, person, order_id)
@@ -71,21 +71,21 @@ async def text_given(ctx: Context) -> None:
     assert state is not None
     person = ctx.require()
     order_id = int(state.data["order_id"])
-    name = state.name
+    name = Step.parse(state.name)
     event = ctx.event
-    if name == "resolve" and event.photo and not event.text:
+    if name == Step.RESOLVE and event.photo and not event.text:
         data = dict(state.data, photo=event.photo)
-        await ctx.set_state(ChatState(name, data))
+        await ctx.set_state(ChatState(state.name, data))
         ctx.say("task.photo_kept")
         return
     if not event.text or event.command:
         ctx.say("task.need_text")
         return
     await ctx.set_state(None)
-    if name == "decline":
+    if name == Step.DECLINE:
         order = await decline_task(ctx.uow, ctx.clock, person, order_id, event.text)
         ctx.say("task.declined", number=order.number)
-    elif name == "note":
+    elif name == Step.NOTE:
         order = await add_note(ctx.uow, ctx.clock, person, order_id, event.text)
         ctx.say(
             "task.noted",
@@ -93,11 +93,11 @@ async def text_given(ctx: Context) -> None:
             ref=Card.TASK.ref(order.id),
             number=order.number,
         )
-    elif name == "resolve":
+    elif name == Step.RESOLVE:
         photo = event.photo or state.data.get("photo")
         order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
         ctx.say("task.resolved", number=order.number)
-    elif name == "escalate":
+    elif name == Step.ESCALATE:
         order = await escalate(ctx.uow, ctx.clock, person, order_id, event.text)
         ctx.say("task.escalated", number=order.number)
 
@@ -172,7 +172,7 @@ async def open_pool(ctx: Context) -> None:
         octx = await load(ctx.uow, order.id)
         ctx.say(
             "pool.item",
-            rows([ctx.button("btn.claim", f"clm:{order.id}")], 1),
+            rows([ctx.verb_button(Verb.CLAIM, order.id)], 1),
             ref=Card.OFFER.ref(order.id),
             **_item(ctx, octx),
         )
@@ -200,7 +200,9 @@ async def queue(ctx: Context) -> None:
                 if person.id not in {d.id for d in await dispatchers(ctx.uow, octx.place)}:
                     continue
                 buttons = [
-                    Button(ctx.t("btn.dispatch_to", name=p.name), f"hd:{order.id}:{p.id}")
+                    Button(
+                        ctx.t("btn.dispatch_to", name=p.name), Verb.HAND_OVER.data(order.id, p.id)
+                    )
                     for p in await suggest(ctx.uow, octx)
                 ]
                 ctx.say(

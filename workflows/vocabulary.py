@@ -69,6 +69,11 @@ class Verb(enum.StrEnum):
     FORGET = "fg"
     NOOP = "noop"
 
+    @classmethod
+    def parse(cls, code: str) -> Verb | None:
+        """Return the verb of a button's code, or None for a code no button has."""
+        return cls._value2member_map_.get(code)  # type: ignore[return-value]
+
     @property
     def target(self) -> Target:
         """Return what this verb's id names."""
@@ -215,3 +220,8 @@ class Step(enum.StrEnum):
     ESCALATE = "escalate"
     FOLLOWUP = "followup"
     VISIT_HELP = "visit_help"
+
+    @classmethod
+    def parse(cls, name: str) -> Step | None:
+        """Return the step a stored chat state names, or None for a name no step has."""
+        return cls._value2member_map_.get(name)  # type: ignore[return-value]
