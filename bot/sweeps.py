@@ -14,6 +14,7 @@ from workflows.errors import DomainError
 from workflows.ports import Clock
 from workflows.sweeps import FINDERS
 from workflows.timers import Effect, Moot, TimerPolicy, UnitsOfWork
+from workflows.vocabulary import TimerKind
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ async def run_due(units: UnitsOfWork, clock: Clock, policy: TimerPolicy) -> int:
 async def fire_once(
     units: UnitsOfWork,
     clock: Clock,
-    kind: str,
+    kind: TimerKind,
     subject_id: int,
     due_at: datetime,
     effect: Effect,

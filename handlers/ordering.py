@@ -25,7 +25,7 @@ from workflows.orders import (
     reopen_order,
 )
 from workflows.states import can
-from workflows.vocabulary import Step, Verb
+from workflows.vocabulary import Move, Step, Verb
 
 MY_ORDERS_SHOWN = 10
 
@@ -193,9 +193,9 @@ async def my_orders(ctx: Context) -> None:
     for order in orders:
         ctx_order = await load(ctx.uow, order.id)
         buttons: list[Button] = []
-        if can("add_info", order.status):
+        if can(Move.ADD_INFO, order.status):
             buttons.append(ctx.verb_button(Verb.ADD_INFO, order.id))
-        if can("cancel", order.status):
+        if can(Move.CANCEL, order.status):
             buttons.append(ctx.verb_button(Verb.CANCEL, order.id))
         if order.status == OrderStatus.RESOLVED:
             buttons += [
@@ -220,7 +220,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 async def ask_cancel(ctx: Context, order_id: int) -> None:
     """Ask the resident to confirm cancelling, if the order can still be cancelled."""
-    ctx_order = await _own(ctx, order_id, "cancel")
+    ctx_order = await _own(ctx, order_id, Move.CANCEL)
     ctx.answer()
     ctx.say(
         "cancel.ask",
@@ -236,7 +236,7 @@ async def ask_cancel(ctx: Context, order_id: int) -> None:
     )
 
 
-async def _own(ctx: Context, order_id: int, action: str) -> OrderContext:
+async def _own(ctx: Context, order_id: int, action: Move) -> OrderContext:
     """Load the person's own order if the action still applies to it; else refuse at once."""
     ctx_order = await load(ctx.uow, order_id)
     if ctx_order.order.resident_id != ctx.require().id:
@@ -256,7 +256,7 @@ async def cancel_confirmed(ctx: Context, order_id: int) -> None:
 
 async def ask_info(ctx: Context, order_id: int) -> None:
     """Ask for the information to add, if the order is still open."""
-    ctx_order = await _own(ctx, order_id, "add_info")
+    ctx_order = await _own(ctx, order_id, Move.ADD_INFO)
     await ctx.set_state(ChatState(Step.INFO, {"order_id": order_id}))
     ctx.answer()
     ctx.say("info.ask", number=ctx_order.order.number)

@@ -12,6 +12,7 @@ from storage.mappers import to_order
 from storage.models import IN_CHUNK, OrderRow, TimerRow, dialect_insert
 from workflows.model import Order, OrderStatus
 from workflows.ports import OrderMoment
+from workflows.vocabulary import TimerKind
 
 MOMENTS = {
     "accept_due": OrderRow.accept_due,
@@ -28,7 +29,12 @@ class SqlTimers:
         self.session = session
 
     async def fire(
-        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+        self,
+        kind: TimerKind,
+        subject_id: int,
+        due_at: datetime,
+        at: datetime,
+        outcome: str = "fired",
     ) -> bool:
         # Two instances racing: the unique key decides. On PostgreSQL the later insert waits
         # for the earlier transaction; if that commits, this one writes nothing and says so.
@@ -42,7 +48,7 @@ class SqlTimers:
 
     async def orders_due(
         self,
-        kind: str,
+        kind: TimerKind,
         statuses: Iterable[OrderStatus],
         column: OrderMoment,
         before: datetime,

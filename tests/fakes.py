@@ -37,7 +37,7 @@ from workflows.model import (
     VisitOutcome,
 )
 from workflows.orders import OrderDraft, place_order
-from workflows.vocabulary import Target
+from workflows.vocabulary import Target, TimerKind
 from workflows.work import resolve_task
 
 if TYPE_CHECKING:
@@ -593,7 +593,12 @@ class FakeTimers:
         self.store = store
 
     async def fire(
-        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+        self,
+        kind: TimerKind,
+        subject_id: int,
+        due_at: datetime,
+        at: datetime,
+        outcome: str = "fired",
     ) -> bool:
         key = (kind, subject_id, due_at)
         if key in self.store.timers:
@@ -603,7 +608,7 @@ class FakeTimers:
 
     async def orders_due(
         self,
-        kind: str,
+        kind: TimerKind,
         statuses: Iterable[OrderStatus],
         column: OrderMoment,
         before: datetime,

@@ -40,7 +40,7 @@ from workflows.timers import (
     remind_lead,
 )
 from workflows.visits import open_followup_visit
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Move, TimerKind, Verb
 
 OFFERED = frozenset({OrderStatus.OFFERED})
 RESOLVED = frozenset({OrderStatus.RESOLVED})
@@ -73,7 +73,7 @@ async def reminders_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
     for what in ("accept", "resolve"):
         column: OrderMoment = "accept_due" if what == "accept" else "resolve_due"
         statuses = OFFERED if what == "accept" else WORKING_STATUSES
-        kind = f"remind_{what}"
+        kind = TimerKind.REMIND_ACCEPT if what == "accept" else TimerKind.REMIND_RESOLVE
         # A deadline is due for its reminder once it is nearer than its category's lead: the
         # sweep reads those (by index, up to the longest lead), not every open order.
         limits = {
@@ -133,11 +133,13 @@ def _reminder(
 
 async def lapsed_offers(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
     """Find each offer not accepted in time: it passes to the next candidate, or the queue."""
-    orders = await uow.timers.orders_due("breach_accept", OFFERED, "accept_due", clock.now())
+    orders = await uow.timers.orders_due(
+        TimerKind.BREACH_ACCEPT, OFFERED, "accept_due", clock.now()
+    )
     due = []
     for order in orders:
         assert order.accept_due is not None
-        due.append(Due("breach_accept", order.id, order.accept_due, _lapse(clock, order)))
+        due.append(Due(TimerKind.BREACH_ACCEPT, order.id, order.accept_due, _lapse(clock, order)))
     return due
 
 
@@ -151,7 +153,7 @@ def _lapse(clock: Clock, seen: Order) -> Effect:
             ctx,
             actor_id=None,
             note=None,
-            action="breach_accept",
+            action=Move.BREACH_ACCEPT,
             queue_reason="no_answer",
         )
         if seen.assignee_id is not None:
@@ -165,12 +167,14 @@ def _lapse(clock: Clock, seen: Order) -> Effect:
 async def overdue_tasks(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
     """Find each task not resolved in time: it goes one level up; the dispatcher is told."""
     orders = await uow.timers.orders_due(
-        "breach_resolve", WORKING_STATUSES, "resolve_due", clock.now()
+        TimerKind.BREACH_RESOLVE, WORKING_STATUSES, "resolve_due", clock.now()
     )
     due = []
     for order in orders:
         assert order.resolve_due is not None
-        due.append(Due("breach_resolve", order.id, order.resolve_due, _overdue(clock, order)))
+        due.append(
+            Due(TimerKind.BREACH_RESOLVE, order.id, order.resolve_due, _overdue(clock, order))
+        )
     return due
 
 
@@ -183,7 +187,7 @@ def _overdue(clock: Clock, seen: Order) -> Effect:
                 order_id=seen.id,
                 at=clock.now(),
                 actor_id=None,
-                action="breach_resolve",
+                action=Move.BREACH_RESOLVE,
                 from_status=ctx.order.status,
                 to_status=ctx.order.status,
                 target_id=late,
@@ -214,19 +218,21 @@ def _overdue(clock: Clock, seen: Order) -> Effect:
 async def unconfirmed(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
     """Find each resolved order the resident has not answered in time: it closes; they are told."""
     cutoff = clock.now() - policy.autoclose_after
-    orders = await uow.timers.orders_due("autoclose", RESOLVED, "resolved_at", cutoff)
+    orders = await uow.timers.orders_due(TimerKind.AUTOCLOSE, RESOLVED, "resolved_at", cutoff)
     due = []
     for order in orders:
         assert order.resolved_at is not None
         effect = _autoclose(clock, policy, order)
-        due.append(Due("autoclose", order.id, order.resolved_at, effect))
+        due.append(Due(TimerKind.AUTOCLOSE, order.id, order.resolved_at, effect))
     return due
 
 
 def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
     async def effect(uow: UnitOfWork) -> None:
         ctx = await _current(uow, seen, "resolved_at", RESOLVED)
-        order = await move(uow, clock, ctx.order, "autoclose", actor_id=None, closed_at=clock.now())
+        order = await move(
+            uow, clock, ctx.order, Move.AUTOCLOSE, actor_id=None, closed_at=clock.now()
+        )
         hours = round(policy.autoclose_after.total_seconds() / 3600)
         await resident_notice(
             uow,
@@ -257,7 +263,7 @@ async def followups_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
         for u in Urgency
     }
     orders = await uow.timers.orders_due(
-        "followup",
+        TimerKind.FOLLOWUP,
         CLOSED,
         "closed_at",
         now - timedelta(days=min(days)),
@@ -272,14 +278,16 @@ async def followups_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
         at = order.closed_at + timedelta(days=category.followup_days)
         if at > now or at < now - policy.followup_window:
             continue  # not yet; or long past (the bot was off): a late question helps nobody
-        due.append(Due("followup", order.id, order.closed_at, _followup(clock, policy, order)))
+        due.append(
+            Due(TimerKind.FOLLOWUP, order.id, order.closed_at, _followup(clock, policy, order))
+        )
     return due
 
 
 def _followup(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
     async def effect(uow: UnitOfWork) -> None:
         ctx = await _current(uow, seen, "closed_at", CLOSED)
-        order = await move(uow, clock, ctx.order, "followup", actor_id=None)
+        order = await move(uow, clock, ctx.order, Move.FOLLOWUP, actor_id=None)
         ctx = OrderContext(order, ctx.category, ctx.place)
         await resident_notice(
             uow,

@@ -30,10 +30,18 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import Due, Effect, Moot, TimerPolicy, clock_time
+from workflows.vocabulary import Move, TimerKind
 
 CHART_DAYS = 14
 LISTED = 10
-COUNTED = ("accept", "claim", "resolve", "rate", "breach_accept", "breach_resolve")
+COUNTED = (
+    Move.ACCEPT,
+    Move.CLAIM,
+    Move.RESOLVE,
+    Move.RATE,
+    Move.BREACH_ACCEPT,
+    Move.BREACH_RESOLVE,
+)
 
 
 class NotSupervisor(DomainError):
@@ -137,8 +145,8 @@ async def figures(
                 found.setdefault(e.order_id, e)
         return found
 
-    accepted = first(("accept", "claim"))
-    resolved = first(("resolve",))
+    accepted = first((Move.ACCEPT, Move.CLAIM))
+    resolved = first((Move.RESOLVE,))
     to_accept: list[timedelta] = []
     to_resolve: list[timedelta] = []
     for e in accepted.values():
@@ -149,7 +157,7 @@ async def figures(
         placed = await look.order(e.order_id)
         if placed is not None:
             to_resolve.append(e.at - placed.created_at)
-    ratings = [int(e.note) for e in events if e.action == "rate" and e.note and e.note.isdigit()]
+    ratings = [int(e.note) for e in events if e.action == Move.RATE and e.note and e.note.isdigit()]
 
     overdue = sorted(await uow.reports.overdue(ids, now), key=lambda o: _late_since(o, now) or now)
     for late_order in overdue:
@@ -199,7 +207,7 @@ async def figures(
     breach_people: dict[int, Counter[str]] = {}
     breach_grids: Counter[str] = Counter()
     for e in events:
-        if e.action not in ("breach_accept", "breach_resolve"):
+        if e.action not in (Move.BREACH_ACCEPT, Move.BREACH_RESOLVE):
             continue
         if e.target_id is not None:
             breach_people.setdefault(e.target_id, Counter())[e.action] += 1
@@ -213,8 +221,8 @@ async def figures(
         breaches.append(
             {
                 "name": who.name if who else "—",
-                "accept": counts["breach_accept"],
-                "resolve": counts["breach_resolve"],
+                "accept": counts[Move.BREACH_ACCEPT],
+                "resolve": counts[Move.BREACH_RESOLVE],
             }
         )
 
@@ -286,7 +294,7 @@ async def chart(
         policy.local_date(moment) for moment in await uow.reports.placed_moments(ids, since, until)
     )
     resolved_orders: dict[int, date] = {}
-    for e in await uow.reports.events_between(ids, ("resolve",), since, until):
+    for e in await uow.reports.events_between(ids, (Move.RESOLVE,), since, until):
         resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
     resolved = Counter(resolved_orders.values())
     return {
@@ -365,10 +373,10 @@ async def digests_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> lis
         if now - scheduled > policy.catch_up:
             continue  # the bot was off all morning; tomorrow's digest will come on time
         daily = _digest(clock, policy, person.id, scheduled, 1)
-        due.append(Due("digest", person.id, scheduled, daily))
+        due.append(Due(TimerKind.DIGEST, person.id, scheduled, daily))
         if policy.local_date(scheduled).weekday() == 0:
             weekly = _digest(clock, policy, person.id, scheduled, 7)
-            due.append(Due("weekly", person.id, scheduled, weekly))
+            due.append(Due(TimerKind.WEEKLY, person.id, scheduled, weekly))
     return due
 
 

@@ -31,7 +31,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Move, Verb
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -53,7 +53,7 @@ SUGGESTION_ROLES = (
 MAX_SUGGESTIONS = 5
 # Timeline actions after which the order's holder is not offered it again ("withdraw": the
 # organisation file took their role away).
-PASSED_ON = frozenset({"decline", "breach_accept", "withdraw"})
+PASSED_ON = frozenset({Move.DECLINE, Move.BREACH_ACCEPT, Move.WITHDRAW})
 # Roles that dispatch, supervise or administer: none of them works an order.
 NOT_WORKING = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
@@ -188,7 +188,7 @@ async def offer(
     role: Role,
     *,
     actor_id: int | None,
-    action: str = "offer",
+    action: Move = Move.OFFER,
     note: str | None = None,
 ) -> Order:
     """Offer the order to one person and send them the task card with Accept / Decline."""
@@ -256,7 +256,7 @@ async def to_queue(
     reason: str,
     *,
     actor_id: int | None,
-    action: str = "queue",
+    action: Move = Move.QUEUE,
     note: str | None = None,
 ) -> Order:
     """Put the order in the community queue and give each dispatcher one-tap suggestions."""
@@ -336,7 +336,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
     if not volunteers:
         return await to_queue(uow, clock, ctx, "no_volunteer", actor_id=None)
     order = await move(
-        uow, clock, ctx.order, "pool", actor_id=None, level=Role.VOLUNTEER, assignee_id=None
+        uow, clock, ctx.order, Move.POOL, actor_id=None, level=Role.VOLUNTEER, assignee_id=None
     )
     for volunteer in volunteers:
         await uow.orders.add_pool_offer(order.id, volunteer.id)
@@ -361,7 +361,7 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
         uow,
         clock,
         ctx.order,
-        "accept",
+        Move.ACCEPT,
         actor_id=person.id,
         resolve_due=due(clock, ctx, "resolve"),
     )
@@ -387,7 +387,7 @@ async def redispatch(
     *,
     actor_id: int | None,
     note: str | None,
-    action: str = "decline",
+    action: Move = Move.DECLINE,
     queue_reason: str = "all_declined",
 ) -> Order:
     """Offer the order to the next candidate at its level who has not passed on it.
@@ -418,7 +418,7 @@ def _event(
     clock: Clock,
     order: Order,
     actor_id: int | None,
-    action: str,
+    action: Move,
     note: str | None,
     target_id: int | None,
 ) -> OrderEvent:
@@ -447,7 +447,7 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         uow,
         clock,
         ctx.order,
-        "claim",
+        Move.CLAIM,
         actor_id=person.id,
         taken_error=OrderAlreadyTaken,
         assignee_id=person.id,
@@ -471,7 +471,7 @@ async def dispatch_by_hand(
     if target is None or target.telegram_id is None or role is None:
         raise NotAllowed()
     previous = ctx.order.assignee_id
-    order = await offer(uow, clock, ctx, target, role, actor_id=dispatcher.id, action="offer")
+    order = await offer(uow, clock, ctx, target, role, actor_id=dispatcher.id, action=Move.OFFER)
     if previous is not None and previous != target.id:
         await uow.outbox.add(Notice(previous, "task.reassigned", {"number": order.number}))
     await uow.audit.record(
@@ -529,7 +529,7 @@ async def escalate(
 ) -> Order:
     """Send an accepted task one level up the chain with a reason; the resident is told."""
     ctx = await holding(uow, person, order_id, (OrderStatus.ACCEPTED, OrderStatus.ON_WAY))
-    await uow.orders.add_event(_event(clock, ctx.order, person.id, "escalate", reason, None))
+    await uow.orders.add_event(_event(clock, ctx.order, person.id, Move.ESCALATE, reason, None))
     order = await climb(uow, clock, ctx, actor_id=person.id, note=reason)
     return order
 

@@ -33,7 +33,7 @@ from workflows.ports import Clock, UnitOfWork
 from workflows.staffing import ROLE_WITHDRAWN, WITHDRAW
 from workflows.states import can, move
 from workflows.text import has_visible
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Move, Verb
 
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2
@@ -170,7 +170,7 @@ def _placed_event(
         order_id=order.id,
         at=clock.now(),
         actor_id=actor_id,
-        action="place",
+        action=Move.PLACE,
         from_status=None,
         to_status=order.status,
         note=channel,
@@ -189,7 +189,7 @@ async def cancel_order(uow: UnitOfWork, clock: Clock, resident: Person, order_id
     """Cancel an open order; whoever holds it is told."""
     ctx = await own_order(uow, resident, order_id)
     holder = ctx.order.assignee_id
-    order = await move(uow, clock, ctx.order, "cancel", actor_id=resident.id, assignee_id=None)
+    order = await move(uow, clock, ctx.order, Move.CANCEL, actor_id=resident.id, assignee_id=None)
     if holder is not None:
         await uow.outbox.add(Notice(holder, "task.cancelled", {"number": order.number}))
     return order
@@ -205,13 +205,13 @@ async def add_information(
 ) -> Order:
     """Add a note or photo to an open order; the person holding it gets it too."""
     ctx = await own_order(uow, resident, order_id)
-    if not can("add_info", ctx.order.status):
+    if not can(Move.ADD_INFO, ctx.order.status):
         raise StaleAction(number=ctx.order.number)
     note = clean_text(text, limit=MAX_NOTE) if text else None
     if note is None and photo is None:
         raise InvalidInput(reason="too_short", limit=1)
     order = await move(
-        uow, clock, ctx.order, "add_info", actor_id=resident.id, note=note, photo=photo
+        uow, clock, ctx.order, Move.ADD_INFO, actor_id=resident.id, note=note, photo=photo
     )
     if order.assignee_id is not None:
         await uow.outbox.add(
@@ -231,7 +231,7 @@ async def confirm_fixed(uow: UnitOfWork, clock: Clock, resident: Person, order_i
     """Close a resolved order as satisfied; the resident is then asked for a rating."""
     ctx = await own_order(uow, resident, order_id)
     order = await move(
-        uow, clock, ctx.order, "confirm", actor_id=resident.id, closed_at=clock.now()
+        uow, clock, ctx.order, Move.CONFIRM, actor_id=resident.id, closed_at=clock.now()
     )
     if order.assignee_id is not None:
         await uow.outbox.add(Notice(order.assignee_id, "task.confirmed", {"number": order.number}))
@@ -248,7 +248,7 @@ async def reopen_order(
         uow,
         clock,
         ctx.order,
-        "reopen",
+        Move.REOPEN,
         actor_id=resident.id,
         note=reason,
         resolved_at=None,
@@ -290,14 +290,14 @@ async def _back_to_the_worker(
     return order
 
 
-FOLLOWUP_ANSWERS = frozenset({"followup_ok", "followup_unsure", "followup_reopen"})
+FOLLOWUP_ANSWERS = frozenset({Move.FOLLOWUP_OK, Move.FOLLOWUP_UNSURE, Move.FOLLOWUP_REOPEN})
 
 
 async def pending_followup(uow: UnitOfWork, resident: Person, order_id: int) -> OrderContext:
     """Load the resident's closed order whose follow-up question is still unanswered."""
     ctx = await own_order(uow, resident, order_id)
     events = await uow.orders.events(order_id)
-    asked = [i for i, e in enumerate(events) if e.action == "followup"]
+    asked = [i for i, e in enumerate(events) if e.action == Move.FOLLOWUP]
     if (
         ctx.order.status != OrderStatus.CLOSED
         or not asked
@@ -312,7 +312,7 @@ async def answer_followup(
 ) -> Order:
     """Record the follow-up answer "still fixed" (or "not sure"); the order stays closed."""
     ctx = await pending_followup(uow, resident, order_id)
-    action = "followup_ok" if fixed else "followup_unsure"
+    action = Move.FOLLOWUP_OK if fixed else Move.FOLLOWUP_UNSURE
     order = await move(uow, clock, ctx.order, action, actor_id=resident.id)
     return order
 
@@ -327,7 +327,7 @@ async def reopen_after_followup(
         uow,
         clock,
         ctx.order,
-        "followup_reopen",
+        Move.FOLLOWUP_REOPEN,
         actor_id=resident.id,
         note=reason,
         resolved_at=None,
@@ -352,7 +352,7 @@ async def rate_order(
     if ctx.order.rating is not None:
         raise StaleAction(number=ctx.order.number)
     order = await move(
-        uow, clock, ctx.order, "rate", actor_id=resident.id, note=str(rating), rating=rating
+        uow, clock, ctx.order, Move.RATE, actor_id=resident.id, note=str(rating), rating=rating
     )
     if order.assignee_id is not None:
         await uow.outbox.add(
@@ -370,7 +370,7 @@ async def comment_order(
     if ctx.order.rating is None or ctx.order.comment is not None:
         raise StaleAction(number=ctx.order.number)
     order = await move(
-        uow, clock, ctx.order, "comment", actor_id=resident.id, note=comment, comment=comment
+        uow, clock, ctx.order, Move.COMMENT, actor_id=resident.id, note=comment, comment=comment
     )
     return order
 

@@ -28,6 +28,7 @@ from workflows.model import (
     VisitKind,
     VisitOutcome,
 )
+from workflows.vocabulary import TimerKind
 
 # The order columns that hold a moment a timer answers to.
 OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at"]
@@ -188,14 +189,19 @@ class TimerRepository(Protocol):
     """The ledger of timers that fired: each (kind, subject, due_at) fires once."""
 
     async def fire(
-        self, kind: str, subject_id: int, due_at: datetime, at: datetime, outcome: str = "fired"
+        self,
+        kind: TimerKind,
+        subject_id: int,
+        due_at: datetime,
+        at: datetime,
+        outcome: str = "fired",
     ) -> bool:
         """Record the fire in this transaction; False if that timer fired before."""
         ...
 
     async def orders_due(
         self,
-        kind: str,
+        kind: TimerKind,
         statuses: Iterable[OrderStatus],
         column: OrderMoment,
         before: datetime,

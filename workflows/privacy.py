@@ -14,10 +14,11 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
+from workflows.vocabulary import Move
 
 FORGOTTEN = "—"  # what stands where the name and the words were
 # Timeline notes that are figures, not words: a rating's stars are kept for the statistics.
-KEPT_NOTES = frozenset({"rate"})
+KEPT_NOTES = frozenset({Move.RATE})
 
 
 async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
@@ -37,14 +38,14 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     for order in orders:
         if order.status in OPEN_STATUSES:
             moved = await move(
-                uow, clock, order, "cancel", actor_id=person.id, note=None, assignee_id=None
+                uow, clock, order, Move.CANCEL, actor_id=person.id, note=None, assignee_id=None
             )
             if order.assignee_id is not None:
                 await uow.outbox.add(
                     Notice(order.assignee_id, "task.cancelled", {"number": moved.number})
                 )
         elif order.status == OrderStatus.RESOLVED:
-            await move(uow, clock, order, "confirm", actor_id=person.id, closed_at=clock.now())
+            await move(uow, clock, order, Move.CONFIRM, actor_id=person.id, closed_at=clock.now())
     forgotten = await uow.orders.scrub_resident(person.id, FORGOTTEN)
     await uow.visits.unlink_orders([o.id for o in orders])
     if person.telegram_id is not None:

@@ -21,8 +21,9 @@ from workflows.dispatch import (
 )
 from workflows.model import KeyHousehold, Notice, OrderStatus, Person, Role, Visit
 from workflows.ports import Clock, UnitOfWork
+from workflows.vocabulary import Move
 
-WITHDRAW = "withdraw"
+WITHDRAW = Move.WITHDRAW
 # The queue reason the dispatcher reads ("reason.role_withdrawn" in the catalogs).
 ROLE_WITHDRAWN = "role_withdrawn"
 HELD = (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY)

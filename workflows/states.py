@@ -9,36 +9,37 @@ from workflows.errors import DomainError, StaleAction
 from workflows.model import Order, OrderEvent
 from workflows.model import OrderStatus as S
 from workflows.ports import Clock, UnitOfWork
+from workflows.vocabulary import Move
 
 # action -> (statuses it may start from, status it leads to); None keeps the status.
-MOVES: dict[str, tuple[frozenset[S], S | None]] = {
-    "queue": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.QUEUED),
-    "offer": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.OFFERED),
-    "pool": (frozenset({S.QUEUED}), S.POOL),
-    "accept": (frozenset({S.OFFERED}), S.ACCEPTED),
-    "claim": (frozenset({S.POOL}), S.ACCEPTED),
-    "decline": (frozenset({S.OFFERED}), None),
-    "on_way": (frozenset({S.ACCEPTED}), S.ON_WAY),
-    "note": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
-    "resolve": (frozenset({S.ACCEPTED, S.ON_WAY}), S.RESOLVED),
-    "escalate": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
-    "confirm": (frozenset({S.RESOLVED}), S.CLOSED),
-    "reopen": (frozenset({S.RESOLVED}), S.ACCEPTED),
-    "cancel": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.CANCELLED),
-    "add_info": (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
-    "rate": (frozenset({S.CLOSED}), None),
-    "comment": (frozenset({S.CLOSED}), None),
+MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
+    Move.QUEUE: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.QUEUED),
+    Move.OFFER: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.OFFERED),
+    Move.POOL: (frozenset({S.QUEUED}), S.POOL),
+    Move.ACCEPT: (frozenset({S.OFFERED}), S.ACCEPTED),
+    Move.CLAIM: (frozenset({S.POOL}), S.ACCEPTED),
+    Move.DECLINE: (frozenset({S.OFFERED}), None),
+    Move.ON_WAY: (frozenset({S.ACCEPTED}), S.ON_WAY),
+    Move.NOTE: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.RESOLVE: (frozenset({S.ACCEPTED, S.ON_WAY}), S.RESOLVED),
+    Move.ESCALATE: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.CONFIRM: (frozenset({S.RESOLVED}), S.CLOSED),
+    Move.REOPEN: (frozenset({S.RESOLVED}), S.ACCEPTED),
+    Move.CANCEL: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.CANCELLED),
+    Move.ADD_INFO: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
+    Move.RATE: (frozenset({S.CLOSED}), None),
+    Move.COMMENT: (frozenset({S.CLOSED}), None),
     # Timers (no actor): a lapsed offer, a missed resolution deadline, no confirmation in time.
-    "breach_accept": (frozenset({S.OFFERED}), None),
-    "breach_resolve": (frozenset({S.ACCEPTED, S.ON_WAY}), None),
-    "autoclose": (frozenset({S.RESOLVED}), S.CLOSED),
+    Move.BREACH_ACCEPT: (frozenset({S.OFFERED}), None),
+    Move.BREACH_RESOLVE: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.AUTOCLOSE: (frozenset({S.RESOLVED}), S.CLOSED),
     # The organisation file took the holder's role away: the work goes back to dispatch.
-    "withdraw": (frozenset({S.ACCEPTED, S.ON_WAY}), S.QUEUED),
+    Move.WITHDRAW: (frozenset({S.ACCEPTED, S.ON_WAY}), S.QUEUED),
     # The follow-up 回访 some days after closing: asked, answered, or reopened to the worker.
-    "followup": (frozenset({S.CLOSED}), None),
-    "followup_ok": (frozenset({S.CLOSED}), None),
-    "followup_unsure": (frozenset({S.CLOSED}), None),
-    "followup_reopen": (frozenset({S.CLOSED}), S.ACCEPTED),
+    Move.FOLLOWUP: (frozenset({S.CLOSED}), None),
+    Move.FOLLOWUP_OK: (frozenset({S.CLOSED}), None),
+    Move.FOLLOWUP_UNSURE: (frozenset({S.CLOSED}), None),
+    Move.FOLLOWUP_REOPEN: (frozenset({S.CLOSED}), S.ACCEPTED),
 }
 
 # Where an order may go next from each status (derived, for documentation and checks).
@@ -48,13 +49,13 @@ ALLOWED: dict[S, frozenset[S]] = {
 }
 
 
-def can(action: str, status: S) -> bool:
+def can(action: Move, status: S) -> bool:
     """Return whether the action may be taken on an order in this status."""
     starts, _ = MOVES[action]
     return status in starts
 
 
-def target(action: str, status: S) -> S:
+def target(action: Move, status: S) -> S:
     """Return the status an action leads to from this status."""
     _, to = MOVES[action]
     return to if to is not None else status
@@ -64,7 +65,7 @@ async def move(
     uow: UnitOfWork,
     clock: Clock,
     order: Order,
-    action: str,
+    action: Move,
     *,
     actor_id: int | None,
     to: S | None = None,

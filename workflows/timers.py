@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from workflows.ports import Clock, UnitOfWork
+from workflows.vocabulary import TimerKind
 
 UnitsOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 Effect = Callable[[UnitOfWork], Awaitable[None]]
@@ -107,7 +108,7 @@ class TimerPolicy:
 class Due:
     """A timer found due: its ledger key (kind, subject, moment) and what firing it does."""
 
-    kind: str
+    kind: TimerKind
     subject_id: int
     due_at: datetime
     effect: Effect

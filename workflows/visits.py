@@ -24,7 +24,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import Due, Effect, Moot, TimerPolicy
-from workflows.vocabulary import Verb
+from workflows.vocabulary import TimerKind, Verb
 
 
 def next_opening(
@@ -55,7 +55,7 @@ async def visits_to_open(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> 
         opened = next_opening(latest.get(key.household_id), key, now, policy)
         if opened is not None:
             effect = _open_visit(policy, key.household_id, opened)
-            due.append(Due("visit_open", key.household_id, opened, effect))
+            due.append(Due(TimerKind.VISIT_OPEN, key.household_id, opened, effect))
     return due
 
 
@@ -134,7 +134,7 @@ async def missed_visits(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
     """Find each visit not logged by its due time and the grace period: the dispatcher is told."""
     visits = await uow.visits.unlogged_due(clock.now() - policy.visit_grace)
     return [
-        Due("visit_missed", visit.id, visit.due_at, _missed(clock, policy, visit.id))
+        Due(TimerKind.VISIT_MISSED, visit.id, visit.due_at, _missed(clock, policy, visit.id))
         for visit in visits
     ]
 

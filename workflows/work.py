@@ -8,7 +8,7 @@ from workflows.model import Action, Notice, Order, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Move, Verb
 
 
 async def held_task(uow: UnitOfWork, person: Person, order_id: int) -> OrderContext:
@@ -19,7 +19,7 @@ async def held_task(uow: UnitOfWork, person: Person, order_id: int) -> OrderCont
 async def on_my_way(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) -> Order:
     """Mark the task as under way; the resident is told the worker is coming."""
     ctx = await held_task(uow, person, order_id)
-    order = await move(uow, clock, ctx.order, "on_way", actor_id=person.id)
+    order = await move(uow, clock, ctx.order, Move.ON_WAY, actor_id=person.id)
     await resident_notice(
         uow, OrderContext(order, ctx.category, ctx.place), "order.on_way", worker=person.name
     )
@@ -32,7 +32,7 @@ async def add_note(
     """Record a progress note; the resident sees it."""
     ctx = await held_task(uow, person, order_id)
     note = clean_text(text, limit=MAX_NOTE)
-    order = await move(uow, clock, ctx.order, "note", actor_id=person.id, note=note)
+    order = await move(uow, clock, ctx.order, Move.NOTE, actor_id=person.id, note=note)
     await resident_notice(uow, ctx, "order.note", worker=person.name, note=note)
     return order
 
@@ -52,7 +52,7 @@ async def resolve_task(
         uow,
         clock,
         ctx.order,
-        "resolve",
+        Move.RESOLVE,
         actor_id=person.id,
         note=note,
         photo=photo,

@@ -22,6 +22,7 @@ from workflows.errors import InvalidInput, OrderAlreadyTaken
 from workflows.model import Notice, OrderStatus, Person, VisitKind
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
+from workflows.vocabulary import TimerKind
 
 
 @dataclass
@@ -262,7 +263,7 @@ async def test_due_orders_are_read_to_their_own_category_bound_and_once(db: Db) 
     async def due(limit: datetime, category: int = water) -> list[int]:
         async with db.uow() as uow:
             found = await uow.timers.orders_due(
-                "remind_accept",
+                TimerKind.REMIND_ACCEPT,
                 {OrderStatus.OFFERED},
                 "accept_due",
                 late,
@@ -275,7 +276,7 @@ async def test_due_orders_are_read_to_their_own_category_bound_and_once(db: Db) 
     assert await due(order.accept_due - timedelta(seconds=1)) == []
     assert await due(late, category=water + 1) == []  # another category's bound says nothing
     async with db.uow() as uow:
-        assert await uow.timers.fire("remind_accept", order.id, order.accept_due, now)
+        assert await uow.timers.fire(TimerKind.REMIND_ACCEPT, order.id, order.accept_due, now)
         await uow.commit()
     assert await due(order.accept_due) == []
 
@@ -312,7 +313,7 @@ async def test_a_timer_raced_by_two_instances_fires_once(db: Db) -> None:
 
     async def fire() -> bool:
         async with db.uow() as uow:
-            fired = await uow.timers.fire("digest", 1, due_at, db.clock.now())
+            fired = await uow.timers.fire(TimerKind.DIGEST, 1, due_at, db.clock.now())
             await asyncio.sleep(0.05)  # the other sweep reaches its insert meanwhile
             await uow.commit()
             return fired

@@ -39,6 +39,7 @@ from workflows.orders import (
     reopen_order,
 )
 from workflows.states import can
+from workflows.vocabulary import Move
 from workflows.work import add_note, on_my_way, resolve_task
 
 WORKER_OPS = ("accept", "decline", "on_way", "note", "resolve", "escalate")
@@ -57,22 +58,22 @@ WORKER_MOVES = {"accept", "decline", "on_way", "note", "resolve", "escalate"}
 UNVERSIONED = {"place", "decline", "escalate"}
 NOWHERE = 424_242  # an order id nobody has
 # The state-table action behind each tap.
-ACTIONS = {
-    "place": "queue",
-    "accept": "accept",
-    "decline": "decline",
-    "claim": "claim",
-    "hand": "offer",
-    "on_way": "on_way",
-    "note": "note",
-    "resolve": "resolve",
-    "escalate": "escalate",
-    "confirm": "confirm",
-    "reopen": "reopen",
-    "rate": "rate",
-    "comment": "rate",
-    "cancel": "cancel",
-    "info": "add_info",
+ACTIONS: dict[str, Move] = {
+    "place": Move.QUEUE,
+    "accept": Move.ACCEPT,
+    "decline": Move.DECLINE,
+    "claim": Move.CLAIM,
+    "hand": Move.OFFER,
+    "on_way": Move.ON_WAY,
+    "note": Move.NOTE,
+    "resolve": Move.RESOLVE,
+    "escalate": Move.ESCALATE,
+    "confirm": Move.CONFIRM,
+    "reopen": Move.REOPEN,
+    "rate": Move.RATE,
+    "comment": Move.RATE,
+    "cancel": Move.CANCEL,
+    "info": Move.ADD_INFO,
 }
 
 Step = tuple[

@@ -9,6 +9,7 @@ from workflows.errors import OrderAlreadyTaken, StaleAction
 from workflows.model import OPEN_STATUSES, WORKING_STATUSES
 from workflows.model import OrderStatus as S
 from workflows.states import ALLOWED, MOVES, can, move, target
+from workflows.vocabulary import Move
 
 
 def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
@@ -23,10 +24,10 @@ def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
         "followup_unsure",
         "followup_reopen",
     ]
-    assert target("rate", S.CLOSED) == S.CLOSED
+    assert target(Move.RATE, S.CLOSED) == S.CLOSED
     # …unless the resident says at the follow-up that it is broken again.
     assert ALLOWED[S.CLOSED] == {S.ACCEPTED}
-    assert target("followup_reopen", S.CLOSED) == S.ACCEPTED
+    assert target(Move.FOLLOWUP_REOPEN, S.CLOSED) == S.ACCEPTED
 
 
 def test_the_loop_runs_through_the_table() -> None:
@@ -48,13 +49,13 @@ def test_every_status_is_reachable_from_queued() -> None:
 
 
 def test_only_open_orders_can_be_cancelled_and_only_working_ones_resolved() -> None:
-    assert {s for s in S if can("cancel", s)} == OPEN_STATUSES
-    assert {s for s in S if can("resolve", s)} == WORKING_STATUSES
-    assert {s for s in S if can("add_info", s)} == OPEN_STATUSES
+    assert {s for s in S if can(Move.CANCEL, s)} == OPEN_STATUSES
+    assert {s for s in S if can(Move.RESOLVE, s)} == WORKING_STATUSES
+    assert {s for s in S if can(Move.ADD_INFO, s)} == OPEN_STATUSES
 
 
 @pytest.mark.parametrize("action", sorted(MOVES))
-def test_each_move_leads_where_the_table_allows(action: str) -> None:
+def test_each_move_leads_where_the_table_allows(action: Move) -> None:
     starts, to = MOVES[action]
     for status in starts:
         assert target(action, status) == (to if to is not None else status)
@@ -68,9 +69,9 @@ async def test_a_move_the_table_forbids_is_stale_and_writes_nothing() -> None:
     events = len(await w.uow.orders.events(order.id))
 
     with pytest.raises(StaleAction):
-        await move(w.uow, w.clock, order, "confirm", actor_id=w.org.resident.id)
+        await move(w.uow, w.clock, order, Move.CONFIRM, actor_id=w.org.resident.id)
     with pytest.raises(StaleAction):  # an explicit target outside the table
-        await move(w.uow, w.clock, order, "accept", actor_id=None, to=S.CLOSED)
+        await move(w.uow, w.clock, order, Move.ACCEPT, actor_id=None, to=S.CLOSED)
 
     assert w.order(order.id) == order
     assert len(await w.uow.orders.events(order.id)) == events
@@ -79,10 +80,12 @@ async def test_a_move_the_table_forbids_is_stale_and_writes_nothing() -> None:
 async def test_a_move_on_a_stale_read_loses_and_says_so() -> None:
     w = sample_world()
     stale = await w.place(w.org.repairs)
-    await move(w.uow, w.clock, stale, "accept", actor_id=w.org.unit_head.id)
+    await move(w.uow, w.clock, stale, Move.ACCEPT, actor_id=w.org.unit_head.id)
 
     with pytest.raises(StaleAction):
-        await move(w.uow, w.clock, stale, "accept", actor_id=w.org.unit_head.id)
+        await move(w.uow, w.clock, stale, Move.ACCEPT, actor_id=w.org.unit_head.id)
     with pytest.raises(OrderAlreadyTaken):
-        await move(w.uow, w.clock, stale, "decline", actor_id=None, taken_error=OrderAlreadyTaken)
+        await move(
+            w.uow, w.clock, stale, Move.DECLINE, actor_id=None, taken_error=OrderAlreadyTaken
+        )
     assert w.order(stale.id).status == S.ACCEPTED

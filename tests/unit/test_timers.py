@@ -22,6 +22,7 @@ from workflows.model import (
 from workflows.orders import answer_followup, confirm_fixed, rate_order, reopen_after_followup
 from workflows.timers import QuietHours, TimerPolicy
 from workflows.visits import log_visit
+from workflows.vocabulary import TimerKind
 
 POLICY = TimerPolicy()
 
@@ -344,7 +345,7 @@ async def test_a_failing_timer_is_recorded_once_and_not_retried() -> None:
         raise RuntimeError("boom")
 
     due = w.clock.now()
-    assert not await fire_once(lambda: w.uow, w.clock, "test", 1, due, broken)
-    assert not await fire_once(lambda: w.uow, w.clock, "test", 1, due, broken)
+    assert not await fire_once(lambda: w.uow, w.clock, TimerKind.DIGEST, 1, due, broken)
+    assert not await fire_once(lambda: w.uow, w.clock, TimerKind.DIGEST, 1, due, broken)
     assert calls == 1
-    assert w.uow.ledger.fired("test") == [("test", 1, due, "failed")]
+    assert w.uow.ledger.fired(TimerKind.DIGEST) == [(TimerKind.DIGEST, 1, due, "failed")]
