@@ -210,6 +210,119 @@ def test_no_unit_of_work_defers_its_commit() -> None:
     assert mentions == []
 
 
+# Where a verb or an order's move is named: (call, position of that argument, its keyword).
+VOCABULARY_ARGS = {
+    "Action": (1, "verb"),
+    "of": (0, "verb"),  # Action.of
+    "move": (3, "action"),
+    "can": (0, "action"),
+    "target": (0, "action"),
+    "_own": (2, "action"),
+    "_event": (3, "action"),
+    "verb_button": (0, "verb"),
+    "button": (1, "data"),  # ctx.button(label, data): the data is built from a Verb
+}
+# Tables keyed by the vocabulary (their keys must be enum members, not strings).
+VOCABULARY_TABLES = ("CALLBACKS", "ASKS_TEXT", "STATES", "MOVES", "LABELS", "TARGETS")
+
+
+def _is_str(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def vocabulary_literals(source: str) -> list[int]:
+    """Return the lines that write a button verb or an order's move as a string literal.
+
+    Found: such an argument of Action(...), Action.of(...), move(...), can(...) and the like
+    (VOCABULARY_ARGS), an `action=`/`verb=` keyword, a string key of a table keyed by the
+    vocabulary, a comparison of `.verb`/`.action` with a string, and callback data written out
+    ('acc:…', f"acc:{id}") whose prefix is a Verb's code.
+    """
+    from workflows.vocabulary import Move, Verb
+
+    codes = {str(v) for v in Verb}
+    moves = {str(m) for m in Move}
+    data = re.compile("^(" + "|".join(sorted(map(re.escape, codes))) + ")(:|$)")
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in VOCABULARY_ARGS:
+                index, keyword = VOCABULARY_ARGS[name]
+                arg = node.args[index] if len(node.args) > index else None
+                given = [k.value for k in node.keywords if k.arg == keyword]
+                if any(_is_str(a) for a in [arg, *given]) or (
+                    name == "button" and isinstance(arg, ast.JoinedStr)
+                ):
+                    lines.add(node.lineno)
+            for k in node.keywords:
+                if k.arg in ("action", "verb") and _is_str(k.value):
+                    value = k.value.value  # type: ignore[attr-defined]
+                    if value in moves or value in codes:
+                        lines.add(node.lineno)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            named = {t.id for t in targets if isinstance(t, ast.Name)}
+            if (
+                named & set(VOCABULARY_TABLES)
+                and isinstance(node.value, ast.Dict)
+                and any(_is_str(key) for key in node.value.keys)
+            ):
+                lines.add(node.lineno)
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            about = any(
+                isinstance(side, ast.Attribute) and side.attr in ("verb", "action")
+                for side in sides
+            )
+            if about and any(_is_str(side) for side in sides):
+                lines.add(node.lineno)
+        elif isinstance(node, ast.JoinedStr) and node.values and _is_str(node.values[0]):
+            if data.match(node.values[0].value):  # type: ignore[attr-defined]
+                lines.add(node.lineno)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and ":" in node.value
+            and data.match(node.value)
+        ):
+            lines.add(node.lineno)
+    return sorted(lines)
+
+
+def test_verbs_and_moves_are_named_by_their_enums() -> None:
+    """No string literal stands for a button verb or an order's move outside the vocabulary."""
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for package in ("workflows", "handlers")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "vocabulary.py"
+        if (lines := vocabulary_literals(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_vocabulary_check_sees_literals() -> None:
+    """A verb or a move written as a string is found, however it is written."""
+    source = (
+        'Action("btn.x", "acc", 1)\n'  # 1
+        'Action(label="btn.x", verb="acc", target_id=1)\n'  # 2
+        'Action.of("acc", 1)\n'  # 3
+        'await move(uow, clock, order, "cancel", actor_id=None)\n'  # 4
+        'await move(uow, clock, order, action="cancel", actor_id=None)\n'  # 5
+        'CALLBACKS = {"acc": (accept, 1, False)}\n'  # 6
+        'if a.verb == "hd": pass\n'  # 7
+        'b = ctx.button("btn.claim", f"clm:{order.id}")\n'  # 8
+        'b = Button(name, f"rc:{c.id}")\n'  # 9
+        'b = Button("中文", "lang:zh")\n'  # 10
+        "Action.of(Verb.ACCEPT, 1)\n"  # 11: fine
+        'await move(uow, clock, order, Move.CANCEL, actor_id=None, note="ok")\n'  # 12: fine
+        'ctx.say("task.noted", number=1)\n'  # 13: fine
+    )
+    assert vocabulary_literals(source) == list(range(1, 11))
+
+
 def run(*command: str) -> subprocess.CompletedProcess[str]:
     """Run a tool from this environment in the project root."""
     return subprocess.run(
