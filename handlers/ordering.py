@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers.context import Context
@@ -30,6 +33,72 @@ from workflows.vocabulary import Move, Step, Verb
 MY_ORDERS_SHOWN = 10
 
 
+class DraftStep(enum.StrEnum):
+    """What the /new conversation asks next."""
+
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    MEDIA = "media"
+    URGENCY = "urgency"
+    CONFIRM = "confirm"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The order a resident is writing in /new, kept in the chat state between messages."""
+
+    step: DraftStep = DraftStep.CATEGORY
+    category_id: int | None = None
+    description: str = ""
+    photos: tuple[str, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+    urgency: Urgency = Urgency.NORMAL
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the draft as the chat state keeps it (the keys it has always had)."""
+        data: dict[str, Any] = {"step": self.step.value}
+        if self.category_id is not None:
+            data["category_id"] = self.category_id
+        if self.description:
+            data["description"] = self.description
+        if self.photos:
+            data["photos"] = list(self.photos)
+        if self.latitude is not None and self.longitude is not None:
+            data.update(latitude=self.latitude, longitude=self.longitude)
+        if self.step == DraftStep.CONFIRM:
+            data["urgency"] = self.urgency.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Draft:
+        """Rebuild a draft from the chat state (also one saved before the draft was typed)."""
+        category = data.get("category_id")
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        return cls(
+            step=DraftStep(data.get("step", DraftStep.CATEGORY)),
+            category_id=None if category is None else int(category),
+            description=str(data.get("description", "")),
+            photos=tuple(str(p) for p in data.get("photos", [])),
+            latitude=None if latitude is None else float(latitude),
+            longitude=None if longitude is None else float(longitude),
+            urgency=Urgency(data.get("urgency", Urgency.NORMAL)),
+        )
+
+    def order(self) -> OrderDraft:
+        """Return the order to place from a finished draft."""
+        if self.category_id is None:
+            raise InvalidInput(reason="expired")
+        return OrderDraft(
+            category_id=self.category_id,
+            description=self.description,
+            urgency=self.urgency,
+            photos=self.photos,
+            latitude=self.latitude,
+            longitude=self.longitude,
+        )
+
+
 async def new_order(ctx: Context) -> None:
     """Start an order: ask for the category."""
     person = ctx.require()
@@ -42,24 +111,27 @@ async def new_order(ctx: Context) -> None:
         raise NotRegistered()
     categories = await ctx.uow.categories.list()
     buttons = [Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id)) for c in categories]
-    await ctx.set_state(ChatState(Step.NEW, {"step": "category"}))
+    await _keep(ctx, Draft())
     ctx.say("new.ask_category", rows(buttons, 2))
 
 
-def _draft(ctx: Context) -> dict[str, Any]:
+def _draft(ctx: Context) -> Draft:
     if ctx.state is None or ctx.state.name != Step.NEW:
         raise InvalidInput(reason="expired")
-    return dict(ctx.state.data)
+    return Draft.from_dict(ctx.state.data)
+
+
+async def _keep(ctx: Context, draft: Draft) -> None:
+    await ctx.set_state(ChatState(Step.NEW, draft.to_dict()))
 
 
 async def category_chosen(ctx: Context, category_id: int) -> None:
     """Keep the category and ask for a description."""
-    data = _draft(ctx)
+    draft = _draft(ctx)
     category = await ctx.uow.categories.get(category_id)
     if category is None:
         raise InvalidInput(reason="category")
-    data.update(step="description", category_id=category.id)
-    await ctx.set_state(ChatState(Step.NEW, data))
+    await _keep(ctx, replace(draft, step=DraftStep.DESCRIPTION, category_id=category.id))
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
     ctx.say("new.ask_description")
@@ -67,52 +139,41 @@ async def category_chosen(ctx: Context, category_id: int) -> None:
 
 async def draft_input(ctx: Context) -> None:
     """Take the description, then photos and a location, as the step asks."""
-    data = _draft(ctx)
+    draft = _draft(ctx)
     event = ctx.event
-    if data.get("step") == "description":
+    done = rows([ctx.verb_button(Verb.MEDIA_DONE)], 1)
+    if draft.step == DraftStep.DESCRIPTION:
         if not event.text or event.command:
             ctx.say("new.need_text")
             return
         # Check the length now, so the resident can fix it at once.
         description = clean_text(event.text, limit=ctx.limits.description, minimum=MIN_DESCRIPTION)
-        data.update(step="media", description=description)
-        await ctx.set_state(ChatState(Step.NEW, data))
-        ctx.say("new.ask_media", rows([ctx.verb_button(Verb.MEDIA_DONE)], 1))
+        await _keep(ctx, replace(draft, step=DraftStep.MEDIA, description=description))
+        ctx.say("new.ask_media", done)
         return
-    if data.get("step") == "media":
+    if draft.step == DraftStep.MEDIA:
         if event.photo:
-            photos = list(data.get("photos", []))
-            if len(photos) >= ctx.limits.photos:
+            if len(draft.photos) >= ctx.limits.photos:
                 raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
-            photos.append(event.photo)
-            data["photos"] = photos
-            await ctx.set_state(ChatState(Step.NEW, data))
-            ctx.say(
-                "new.photo_added",
-                rows([ctx.verb_button(Verb.MEDIA_DONE)], 1),
-                count=len(photos),
-            )
+            photos = (*draft.photos, event.photo)
+            await _keep(ctx, replace(draft, photos=photos))
+            ctx.say("new.photo_added", done, count=len(photos))
             return
         if event.latitude is not None and event.longitude is not None:
-            data.update(latitude=event.latitude, longitude=event.longitude)
-            await ctx.set_state(ChatState(Step.NEW, data))
-            ctx.say(
-                "new.location_added",
-                rows([ctx.verb_button(Verb.MEDIA_DONE)], 1),
-            )
+            await _keep(ctx, replace(draft, latitude=event.latitude, longitude=event.longitude))
+            ctx.say("new.location_added", done)
             return
-        ctx.say("new.media_hint", rows([ctx.verb_button(Verb.MEDIA_DONE)], 1))
+        ctx.say("new.media_hint", done)
         return
     ctx.say("new.use_buttons")
 
 
 async def media_done(ctx: Context) -> None:
     """Ask how urgent it is."""
-    data = _draft(ctx)
-    if data.get("step") != "media":
+    draft = _draft(ctx)
+    if draft.step != DraftStep.MEDIA:
         raise InvalidInput(reason="expired")
-    data["step"] = "urgency"
-    await ctx.set_state(ChatState(Step.NEW, data))
+    await _keep(ctx, replace(draft, step=DraftStep.URGENCY))
     ctx.answer()
     ctx.clear_buttons()
     ctx.say(
@@ -129,46 +190,34 @@ async def media_done(ctx: Context) -> None:
 
 async def urgency_chosen(ctx: Context, urgency: str) -> None:
     """Show the summary with Confirm / Cancel."""
-    data = _draft(ctx)
-    if data.get("step") != "urgency" or urgency not in {u.value for u in Urgency}:
+    draft = _draft(ctx)
+    if draft.step != DraftStep.URGENCY or urgency not in {u.value for u in Urgency}:
         raise InvalidInput(reason="expired")
-    data.update(step="confirm", urgency=urgency)
-    await ctx.set_state(ChatState(Step.NEW, data))
-    category = await ctx.uow.categories.get(int(data["category_id"]))
+    draft = replace(draft, step=DraftStep.CONFIRM, urgency=Urgency(urgency))
+    await _keep(ctx, draft)
+    category = (
+        None if draft.category_id is None else await ctx.uow.categories.get(draft.category_id)
+    )
     ctx.answer()
     ctx.show_choice(ctx.t(f"btn.{urgency}"))
     ctx.say(
         "new.confirm",
-        rows(
-            [
-                ctx.verb_button(Verb.DRAFT_OK),
-                ctx.verb_button(Verb.DRAFT_CANCEL),
-            ],
-            2,
-        ),
+        rows([ctx.verb_button(Verb.DRAFT_OK), ctx.verb_button(Verb.DRAFT_CANCEL)], 2),
         category=category.names.pick(ctx.lang) if category else "",
-        description=data["description"],
-        photos=len(data.get("photos", [])),
+        description=draft.description,
+        photos=len(draft.photos),
         urgency=urgency,
     )
 
 
 async def confirmed(ctx: Context) -> None:
     """Place the order and give the order number at once."""
-    data = _draft(ctx)
-    if data.get("step") != "confirm":
+    draft = _draft(ctx)
+    if draft.step != DraftStep.CONFIRM:
         raise InvalidInput(reason="expired")
     person = ctx.require()
-    draft = OrderDraft(
-        category_id=int(data["category_id"]),
-        description=str(data["description"]),
-        urgency=Urgency(data.get("urgency", "normal")),
-        photos=tuple(data.get("photos", [])),
-        latitude=data.get("latitude"),
-        longitude=data.get("longitude"),
-    )
     await ctx.set_state(None)
-    order = await place_order(ctx.uow, ctx.clock, person, draft, ctx.limits)
+    order = await place_order(ctx.uow, ctx.clock, person, draft.order(), ctx.limits)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("new.placed", number=order.number, status=order.status.value)

@@ -209,7 +209,7 @@ class TimerKind(enum.StrEnum):
 class Step(enum.StrEnum):
     """The name of a chat's step (workflows.model.ChatState.name): what its next message is."""
 
-    NEW = "new"  # the order draft (workflows.model.OrderDraft)
+    NEW = "new"  # the order draft (handlers.ordering.Draft)
     PHONE = "phone"
     INFO = "info"
     REOPEN = "reopen"
