@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.mappers import to_event, to_order
 from storage.models import OrderEventRow, OrderRow, PoolOfferRow
 from storage.places import SqlPlaces
-from workflows.model import Order, OrderEvent, OrderStatus, Urgency
+from workflows.model import Order, OrderChanges, OrderEvent, OrderStatus, Urgency
 
 
 def _db_value(value: Any) -> Any:
@@ -72,7 +72,7 @@ class SqlOrders:
         to_status: OrderStatus,
         *,
         expect_version: int | None = None,
-        **changes: Any,
+        changes: OrderChanges | None = None,
     ) -> Order | None:
         query = (
             update(OrderRow)
@@ -83,7 +83,7 @@ class SqlOrders:
             .values(
                 status=to_status.value,
                 version=OrderRow.version + 1,
-                **{k: _db_value(v) for k, v in changes.items()},
+                **{k: _db_value(v) for k, v in (changes or OrderChanges()).set().items()},
             )
             .execution_options(synchronize_session=False)
         )
@@ -94,11 +94,11 @@ class SqlOrders:
             return None
         return await self.get(order_id)
 
-    async def update(self, order_id: int, **changes: Any) -> None:
+    async def update(self, order_id: int, changes: OrderChanges) -> None:
         await self.session.execute(
             update(OrderRow)
             .where(OrderRow.id == order_id)
-            .values(**{k: _db_value(v) for k, v in changes.items()})
+            .values(**{k: _db_value(v) for k, v in changes.set().items()})
             .execution_options(synchronize_session=False)
         )
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.mappers import to_person
 from storage.models import OrderRow, PersonRow, RoleRow, TeamMemberRow, TeamRow
-from workflows.model import OrderStatus, Person, Role, RoleAssignment
+from workflows.model import OrderStatus, Person, PersonChanges, Role, RoleAssignment
 
 BUSY = (OrderStatus.OFFERED.value, OrderStatus.ACCEPTED.value, OrderStatus.ON_WAY.value)
 
@@ -86,9 +86,9 @@ class SqlPeople:
         await self.session.flush()
         return (await self._people([row]))[0]
 
-    async def update(self, person_id: int, **fields: Any) -> None:
+    async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(
-            update(PersonRow).where(PersonRow.id == person_id).values(**fields)
+            update(PersonRow).where(PersonRow.id == person_id).values(**changes.set())
         )
 
     async def set_reachable(self, person_id: int, reachable: bool) -> bool:

@@ -22,9 +22,11 @@ from workflows.model import (
     Names,
     Notice,
     Order,
+    OrderChanges,
     OrderEvent,
     OrderStatus,
     Person,
+    PersonChanges,
     Place,
     PlaceKind,
     Role,
@@ -208,9 +210,11 @@ class FakePeople:
         return next((p for p in self.store.people.values() if p.code == code), None)
 
     async def forget(self, person_id: int, placeholder: str) -> None:
-        await self.update(
-            person_id, name=placeholder, phone=None, telegram_id=None, household_id=None
-        )
+        person = self.store.people.get(person_id)
+        if person is not None:
+            self.store.people[person_id] = dataclasses.replace(
+                person, name=placeholder, phone=None, telegram_id=None, household_id=None
+            )
 
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
@@ -228,7 +232,8 @@ class FakePeople:
         self.store.people[person.id] = person
         return person
 
-    async def update(self, person_id: int, **fields: Any) -> None:
+    async def update(self, person_id: int, changes: PersonChanges) -> None:
+        fields = changes.set()
         unknown = set(fields) - PERSON_FIELDS
         if unknown:
             raise TypeError(f"people have no column(s) {sorted(unknown)}")
@@ -363,7 +368,7 @@ class FakeOrders:
         to_status: OrderStatus,
         *,
         expect_version: int | None = None,
-        **changes: Any,
+        changes: OrderChanges | None = None,
     ) -> Order | None:
         order = self.store.orders.get(order_id)
         allowed = {OrderStatus(s) for s in from_statuses}
@@ -371,15 +376,15 @@ class FakeOrders:
             return None
         if expect_version is not None and order.version != expect_version:
             return None
-        moved = _apply(order, changes)
+        moved = _apply(order, (changes or OrderChanges()).set())
         moved = dataclasses.replace(moved, status=OrderStatus(to_status), version=order.version + 1)
         self.store.orders[order_id] = moved
         return moved
 
-    async def update(self, order_id: int, **changes: Any) -> None:
+    async def update(self, order_id: int, changes: OrderChanges) -> None:
         order = self.store.orders.get(order_id)
         if order is not None:
-            self.store.orders[order_id] = _apply(order, changes)
+            self.store.orders[order_id] = _apply(order, changes.set())
 
     async def add_event(self, event: OrderEvent) -> None:
         if event.order_id not in self.store.orders:

@@ -25,6 +25,7 @@ from workflows.model import (
     Action,
     Notice,
     Order,
+    OrderChanges,
     OrderEvent,
     OrderStatus,
     Urgency,
@@ -231,7 +232,12 @@ def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
     async def effect(uow: UnitOfWork) -> None:
         ctx = await _current(uow, seen, "resolved_at", RESOLVED)
         order = await move(
-            uow, clock, ctx.order, Move.AUTOCLOSE, actor_id=None, closed_at=clock.now()
+            uow,
+            clock,
+            ctx.order,
+            Move.AUTOCLOSE,
+            actor_id=None,
+            changes=OrderChanges(closed_at=clock.now()),
         )
         hours = round(policy.autoclose_after.total_seconds() / 3600)
         await resident_notice(

@@ -23,6 +23,7 @@ from workflows.model import (
     HouseholdPlace,
     Notice,
     Order,
+    OrderChanges,
     OrderEvent,
     OrderStatus,
     Person,
@@ -201,9 +202,9 @@ async def offer(
         to=OrderStatus.OFFERED,
         target_id=person.id,
         note=note,
-        assignee_id=person.id,
-        level=role,
-        accept_due=due(clock, ctx, "accept"),
+        changes=OrderChanges(
+            assignee_id=person.id, level=role, accept_due=due(clock, ctx, "accept")
+        ),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=True)
@@ -268,8 +269,7 @@ async def to_queue(
         actor_id=actor_id,
         to=OrderStatus.QUEUED,
         note=note or reason,
-        assignee_id=None,
-        level=Role.COMMUNITY_CADRE,
+        changes=OrderChanges(assignee_id=None, level=Role.COMMUNITY_CADRE),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await notify_dispatchers(uow, ctx, reason, note)
@@ -336,7 +336,12 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
     if not volunteers:
         return await to_queue(uow, clock, ctx, "no_volunteer", actor_id=None)
     order = await move(
-        uow, clock, ctx.order, Move.POOL, actor_id=None, level=Role.VOLUNTEER, assignee_id=None
+        uow,
+        clock,
+        ctx.order,
+        Move.POOL,
+        actor_id=None,
+        changes=OrderChanges(level=Role.VOLUNTEER, assignee_id=None),
     )
     for volunteer in volunteers:
         await uow.orders.add_pool_offer(order.id, volunteer.id)
@@ -363,7 +368,7 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
         ctx.order,
         Move.ACCEPT,
         actor_id=person.id,
-        resolve_due=due(clock, ctx, "resolve"),
+        changes=OrderChanges(resolve_due=due(clock, ctx, "resolve")),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False, photos=False)
@@ -450,8 +455,7 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         Move.CLAIM,
         actor_id=person.id,
         taken_error=OrderAlreadyTaken,
-        assignee_id=person.id,
-        resolve_due=due(clock, ctx, "resolve"),
+        changes=OrderChanges(assignee_id=person.id, resolve_due=due(clock, ctx, "resolve")),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -364,3 +364,53 @@ class AuditEntry:
     actor: str = ""  # a name, or "cli" for the command line
     subject: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+class Keep(enum.Enum):
+    """A change's field left alone: the column keeps its value (None would clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def _set(changes: object) -> dict[str, Any]:
+    """Return the fields a change sets (those not left at KEEP), by column name."""
+    return {
+        f.name: value
+        for f in fields(changes)  # type: ignore[arg-type]
+        if (value := getattr(changes, f.name)) is not KEEP
+    }
+
+
+@dataclass(frozen=True)
+class OrderChanges:
+    """The columns a move or an update of an order sets besides its status; KEEP leaves one."""
+
+    assignee_id: int | Keep | None = KEEP
+    level: Role | Keep | None = KEEP
+    accept_due: datetime | Keep | None = KEEP
+    resolve_due: datetime | Keep | None = KEEP
+    resolved_at: datetime | Keep | None = KEEP
+    closed_at: datetime | Keep | None = KEEP
+    rating: int | Keep | None = KEEP
+    comment: str | Keep | None = KEEP
+
+    def set(self) -> dict[str, Any]:
+        """Return the columns this change sets, by name."""
+        return _set(self)
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    """The columns an update of a person sets; KEEP leaves one."""
+
+    telegram_id: int | Keep | None = KEEP
+    household_id: int | Keep | None = KEEP
+    phone: str | Keep | None = KEEP
+    lang: str | Keep = KEEP
+
+    def set(self) -> dict[str, Any]:
+        """Return the columns this change sets, by name."""
+        return _set(self)

@@ -24,6 +24,7 @@ from workflows.model import (
     Action,
     Notice,
     Order,
+    OrderChanges,
     OrderEvent,
     OrderStatus,
     Person,
@@ -189,7 +190,14 @@ async def cancel_order(uow: UnitOfWork, clock: Clock, resident: Person, order_id
     """Cancel an open order; whoever holds it is told."""
     ctx = await own_order(uow, resident, order_id)
     holder = ctx.order.assignee_id
-    order = await move(uow, clock, ctx.order, Move.CANCEL, actor_id=resident.id, assignee_id=None)
+    order = await move(
+        uow,
+        clock,
+        ctx.order,
+        Move.CANCEL,
+        actor_id=resident.id,
+        changes=OrderChanges(assignee_id=None),
+    )
     if holder is not None:
         await uow.outbox.add(Notice(holder, "task.cancelled", {"number": order.number}))
     return order
@@ -231,7 +239,12 @@ async def confirm_fixed(uow: UnitOfWork, clock: Clock, resident: Person, order_i
     """Close a resolved order as satisfied; the resident is then asked for a rating."""
     ctx = await own_order(uow, resident, order_id)
     order = await move(
-        uow, clock, ctx.order, Move.CONFIRM, actor_id=resident.id, closed_at=clock.now()
+        uow,
+        clock,
+        ctx.order,
+        Move.CONFIRM,
+        actor_id=resident.id,
+        changes=OrderChanges(closed_at=clock.now()),
     )
     if order.assignee_id is not None:
         await uow.outbox.add(Notice(order.assignee_id, "task.confirmed", {"number": order.number}))
@@ -251,8 +264,7 @@ async def reopen_order(
         Move.REOPEN,
         actor_id=resident.id,
         note=reason,
-        resolved_at=None,
-        resolve_due=due(clock, ctx, "resolve"),
+        changes=OrderChanges(resolved_at=None, resolve_due=due(clock, ctx, "resolve")),
     )
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
@@ -330,11 +342,13 @@ async def reopen_after_followup(
         Move.FOLLOWUP_REOPEN,
         actor_id=resident.id,
         note=reason,
-        resolved_at=None,
-        closed_at=None,
-        rating=None,
-        comment=None,
-        resolve_due=due(clock, ctx, "resolve"),
+        changes=OrderChanges(
+            resolved_at=None,
+            closed_at=None,
+            rating=None,
+            comment=None,
+            resolve_due=due(clock, ctx, "resolve"),
+        ),
     )
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
@@ -352,7 +366,13 @@ async def rate_order(
     if ctx.order.rating is not None:
         raise StaleAction(number=ctx.order.number)
     order = await move(
-        uow, clock, ctx.order, Move.RATE, actor_id=resident.id, note=str(rating), rating=rating
+        uow,
+        clock,
+        ctx.order,
+        Move.RATE,
+        actor_id=resident.id,
+        note=str(rating),
+        changes=OrderChanges(rating=rating),
     )
     if order.assignee_id is not None:
         await uow.outbox.add(
@@ -370,7 +390,13 @@ async def comment_order(
     if ctx.order.rating is None or ctx.order.comment is not None:
         raise StaleAction(number=ctx.order.number)
     order = await move(
-        uow, clock, ctx.order, Move.COMMENT, actor_id=resident.id, note=comment, comment=comment
+        uow,
+        clock,
+        ctx.order,
+        Move.COMMENT,
+        actor_id=resident.id,
+        note=comment,
+        changes=OrderChanges(comment=comment),
     )
     return order
 

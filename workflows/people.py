@@ -14,7 +14,7 @@ from workflows.dispatch import (
     suggest,
 )
 from workflows.errors import InvalidInput, InvalidInvite, NotRegistered
-from workflows.model import Action, AuditEntry, Notice, Order, OrderStatus, Person
+from workflows.model import Action, AuditEntry, Notice, Order, OrderStatus, Person, PersonChanges
 from workflows.ports import Clock, UnitOfWork
 from workflows.text import display_name, phone_characters
 from workflows.vocabulary import Verb
@@ -51,7 +51,7 @@ async def register_resident(
     if person is None:
         person = await uow.people.add_resident(telegram_id, shown, lang, household_id)
     else:
-        await uow.people.update(person.id, household_id=household_id)
+        await uow.people.update(person.id, PersonChanges(household_id=household_id))
     await uow.chats.put(telegram_id, None)
     refreshed = await uow.people.get(person.id)
     assert refreshed is not None
@@ -70,7 +70,7 @@ async def set_phone(uow: UnitOfWork, person: Person, phone: str) -> None:
     cleaned = "".join(ch for ch in text if ch in "0123456789+")
     if not 5 <= sum(ch != "+" for ch in cleaned) <= 20:
         raise InvalidInput(reason="phone")
-    await uow.people.update(person.id, phone=cleaned)
+    await uow.people.update(person.id, PersonChanges(phone=cleaned))
 
 
 async def join_staff(
@@ -83,11 +83,11 @@ async def join_staff(
     existing = await uow.people.by_telegram(telegram_id)
     if existing is not None and existing.id != person_id:
         # A resident who is also staff: one person from now on, with the household and orders.
-        await uow.people.update(existing.id, telegram_id=None)
+        await uow.people.update(existing.id, PersonChanges(telegram_id=None))
         if existing.household_id is not None:
-            await uow.people.update(person_id, household_id=existing.household_id)
+            await uow.people.update(person_id, PersonChanges(household_id=existing.household_id))
         await uow.orders.transfer_resident(existing.id, person_id)
-    await uow.people.update(person_id, telegram_id=telegram_id, lang=lang)
+    await uow.people.update(person_id, PersonChanges(telegram_id=telegram_id, lang=lang))
     await uow.audit.record(
         AuditEntry(clock.now(), "join", person_id, "", f"person {person_id}", {"invite": "used"})
     )
@@ -113,7 +113,7 @@ async def set_language(uow: UnitOfWork, person: Person, lang: str) -> None:
     """Switch the person's language."""
     if lang not in LANGUAGES:
         raise InvalidInput(reason="language")
-    await uow.people.update(person.id, lang=lang)
+    await uow.people.update(person.id, PersonChanges(lang=lang))
 
 
 async def require_person(uow: UnitOfWork, telegram_id: int) -> Person:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from workflows.model import (
     AuditEntry,
@@ -15,9 +15,11 @@ from workflows.model import (
     KeyHousehold,
     Notice,
     Order,
+    OrderChanges,
     OrderEvent,
     OrderStatus,
     Person,
+    PersonChanges,
     Place,
     PlaceKind,
     Role,
@@ -66,7 +68,7 @@ class PersonRepository(Protocol):
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person: ...
-    async def update(self, person_id: int, **fields: Any) -> None: ...
+    async def update(self, person_id: int, changes: PersonChanges) -> None: ...
     async def set_reachable(self, person_id: int, reachable: bool) -> bool:
         """Set whether Telegram can reach the person; False if it already was so."""
         ...
@@ -110,12 +112,12 @@ class OrderRepository(Protocol):
         to_status: OrderStatus,
         *,
         expect_version: int | None = None,
-        **changes: Any,
+        changes: OrderChanges | None = None,
     ) -> Order | None:
         """Move the order only if it is unchanged since read; None if someone moved it first."""
         ...
 
-    async def update(self, order_id: int, **changes: Any) -> None: ...
+    async def update(self, order_id: int, changes: OrderChanges) -> None: ...
     async def add_event(self, event: OrderEvent) -> None: ...
     async def events(self, order_id: int) -> list[OrderEvent]: ...
     async def of_resident(self, resident_id: int, limit: int = 20) -> list[Order]: ...

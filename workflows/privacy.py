@@ -8,6 +8,7 @@ from workflows.model import (
     AuditEntry,
     Notice,
     Order,
+    OrderChanges,
     OrderStatus,
     Person,
     Traces,
@@ -38,14 +39,27 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     for order in orders:
         if order.status in OPEN_STATUSES:
             moved = await move(
-                uow, clock, order, Move.CANCEL, actor_id=person.id, note=None, assignee_id=None
+                uow,
+                clock,
+                order,
+                Move.CANCEL,
+                actor_id=person.id,
+                note=None,
+                changes=OrderChanges(assignee_id=None),
             )
             if order.assignee_id is not None:
                 await uow.outbox.add(
                     Notice(order.assignee_id, "task.cancelled", {"number": moved.number})
                 )
         elif order.status == OrderStatus.RESOLVED:
-            await move(uow, clock, order, Move.CONFIRM, actor_id=person.id, closed_at=clock.now())
+            await move(
+                uow,
+                clock,
+                order,
+                Move.CONFIRM,
+                actor_id=person.id,
+                changes=OrderChanges(closed_at=clock.now()),
+            )
     forgotten = await uow.orders.scrub_resident(person.id, FORGOTTEN)
     await uow.visits.unlink_orders([o.id for o in orders])
     if person.telegram_id is not None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from workflows.cards import retire_spent_cards
 from workflows.errors import DomainError, StaleAction
-from workflows.model import Order, OrderEvent
+from workflows.model import Order, OrderChanges, OrderEvent
 from workflows.model import OrderStatus as S
 from workflows.ports import Clock, UnitOfWork
 from workflows.vocabulary import Move
@@ -73,7 +71,7 @@ async def move(
     target_id: int | None = None,
     photo: str | None = None,
     taken_error: type[DomainError] = StaleAction,
-    **changes: Any,
+    changes: OrderChanges | None = None,
 ) -> Order:
     """Apply an allowed move as a conditional write and record it on the order's timeline.
 
@@ -85,7 +83,7 @@ async def move(
     if new_status != order.status and new_status not in ALLOWED[order.status]:
         raise StaleAction(number=order.number)
     moved = await uow.orders.move(
-        order.id, [order.status], new_status, expect_version=order.version, **changes
+        order.id, [order.status], new_status, expect_version=order.version, changes=changes
     )
     if moved is None:
         raise taken_error(number=order.number)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, deferrable, holding, resident_notice
-from workflows.model import Action, Notice, Order, OrderStatus, Person
+from workflows.model import Action, Notice, Order, OrderChanges, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
 from workflows.states import move
@@ -56,7 +56,7 @@ async def resolve_task(
         actor_id=person.id,
         note=note,
         photo=photo,
-        resolved_at=clock.now(),
+        changes=OrderChanges(resolved_at=clock.now()),
     )
     resident = await uow.people.get(order.resident_id)
     if resident is not None:

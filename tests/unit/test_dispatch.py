@@ -24,7 +24,7 @@ from workflows.errors import (
     OrderNotFound,
     StaleAction,
 )
-from workflows.model import EDIT_KEY, Order, OrderStatus, Person, Role
+from workflows.model import EDIT_KEY, Order, OrderStatus, Person, PersonChanges, Role
 from workflows.work import held_task
 
 
@@ -301,7 +301,7 @@ async def test_escalation_climbs_one_level_at_a_time_and_the_resident_is_told() 
 async def test_escalation_skips_an_empty_level() -> None:
     w = sample_world()
     org = w.org
-    await w.uow.people.update(org.building_head.id, telegram_id=None)
+    await w.uow.people.update(org.building_head.id, PersonChanges(telegram_id=None))
     w.uow.settle()
     order = await w.accepted(org.repairs)
 

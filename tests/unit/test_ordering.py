@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes import OrgBuilder, sample_world
 from workflows.errors import InvalidInput, NotRegistered
-from workflows.model import Action, CategoryKind, OrderStatus, Role, Urgency
+from workflows.model import Action, CategoryKind, OrderStatus, PersonChanges, Role, Urgency
 from workflows.orders import MAX_DESCRIPTION, OrderDraft, place_order
 from workflows.vocabulary import Verb
 
@@ -83,7 +83,7 @@ async def test_among_equals_the_least_loaded_gets_the_order() -> None:
 async def test_staff_without_telegram_are_skipped() -> None:
     w = sample_world()
     org = w.org
-    await w.uow.people.update(org.grid_worker.id, telegram_id=None)
+    await w.uow.people.update(org.grid_worker.id, PersonChanges(telegram_id=None))
     w.uow.settle()
 
     order = await w.place(org.grid_matters)
