@@ -224,6 +224,16 @@ async def order(
     )
 
 
+async def change_order(uow: ports.UnitOfWork, order_id: int, **changes: Any) -> None:
+    """Set order columns for a test's setting (the one place that writes them by name)."""
+    await uow.orders.update(order_id, **changes)
+
+
+async def change_person(uow: ports.UnitOfWork, person_id: int, **changes: Any) -> None:
+    """Set a person's columns for a test's setting (the one place that writes them by name)."""
+    await uow.people.update(person_id, **changes)
+
+
 # --- the meta-test ------------------------------------------------------------------------------
 
 
@@ -366,7 +376,7 @@ class TestPersonRepository:
             first = await resident(uow, org)
             second = await resident(uow, org)
             with pytest.raises(Exception):  # noqa: B017 -- ValueError or IntegrityError
-                await uow.people.update(second.id, telegram_id=first.telegram_id)
+                await change_person(uow, second.id, telegram_id=first.telegram_id)
 
     async def test_set_reachable_says_whether_it_changed(self, side: Side) -> None:
         org = side.org
@@ -406,7 +416,7 @@ class TestPersonRepository:
             before = (await uow.people.workload([worker.id])).get(worker.id, 0)
             for status in (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.RESOLVED):
                 placed = await order(uow, org, person.id, status=status)
-                await uow.orders.update(placed.id, assignee_id=worker.id)
+                await change_order(uow, placed.id, assignee_id=worker.id)
             load = await uow.people.workload([worker.id, person.id])
             assert load.get(worker.id, 0) == before + 2  # offered and accepted; not resolved
             assert load.get(person.id, 0) == 0
@@ -578,7 +588,7 @@ class TestOrderRepository:
             accepted = await order(uow, org, person.id, status=OrderStatus.ACCEPTED)
             pool = await order(uow, org, person.id, status=OrderStatus.POOL)
             for placed in (offered, accepted):
-                await uow.orders.update(placed.id, assignee_id=worker.id)
+                await change_order(uow, placed.id, assignee_id=worker.id)
             mine = await uow.orders.of_assignee(worker.id, [OrderStatus.ACCEPTED])
             assert [o.id for o in mine] == [accepted.id]
             both = await uow.orders.of_assignee(
@@ -614,7 +624,7 @@ class TestOrderRepository:
             person = await resident(uow, org)
             other = await resident(uow, org, room=1)
             placed = await order(uow, org, person.id, status=OrderStatus.CLOSED)
-            await uow.orders.update(placed.id, comment="很好", rating=5)
+            await change_order(uow, placed.id, comment="很好", rating=5)
             kept = await order(uow, org, other.id, description="别人的")
             said = OrderEvent(
                 placed.id, T0, person.id, "comment", None, None, "我家电话", None, "p"
@@ -691,14 +701,14 @@ class TestOutboxRepository:
             await uow.commit()
         assert len(await side.deliver()) == 1
         async with side.unit() as uow:
-            await uow.people.update(a.id, telegram_id=next(_telegram_ids))
+            await change_person(uow, a.id, telegram_id=next(_telegram_ids))
             assert await uow.outbox.take_back(["offer:3"]) == []
 
     async def test_a_notice_to_someone_without_a_chat_is_not_queued(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:
             person = await resident(uow, org)
-            await uow.people.update(person.id, telegram_id=None)
+            await change_person(uow, person.id, telegram_id=None)
             await uow.outbox.add(Notice(person.id, "order.placed"))
             await uow.outbox.add(Notice(-1, "order.placed"))
             await uow.commit()
@@ -791,10 +801,10 @@ class TestTimerRepository:
             due = {}
             for hours in (3, 1, 2, 5):
                 placed = await order(uow, org, person.id, status=OrderStatus.OFFERED)
-                await uow.orders.update(placed.id, accept_due=T0 + timedelta(hours=hours))
+                await change_order(uow, placed.id, accept_due=T0 + timedelta(hours=hours))
                 due[hours] = placed.id
             closed = await order(uow, org, person.id, status=OrderStatus.CLOSED)
-            await uow.orders.update(closed.id, accept_due=T0)
+            await change_order(uow, closed.id, accept_due=T0)
 
             async def found(**bounds: Any) -> list[int]:
                 orders = await uow.timers.orders_due(
@@ -980,15 +990,15 @@ class TestReportRepository:
             person = await resident(uow, org)
             now = T0 + timedelta(days=3)
             late_offer = await order(uow, org, person.id, status=OrderStatus.OFFERED)
-            await uow.orders.update(late_offer.id, accept_due=now - timedelta(hours=1))
+            await change_order(uow, late_offer.id, accept_due=now - timedelta(hours=1))
             late_fix = await order(uow, org, person.id, status=OrderStatus.ACCEPTED)
-            await uow.orders.update(late_fix.id, resolve_due=now)
+            await change_order(uow, late_fix.id, resolve_due=now)
             in_time = await order(uow, org, person.id, status=OrderStatus.ACCEPTED)
-            await uow.orders.update(in_time.id, resolve_due=now + timedelta(hours=1))
+            await change_order(uow, in_time.id, resolve_due=now + timedelta(hours=1))
             stale_accept = await order(uow, org, person.id, status=OrderStatus.ACCEPTED)
-            await uow.orders.update(stale_accept.id, accept_due=now - timedelta(days=1))
+            await change_order(uow, stale_accept.id, accept_due=now - timedelta(days=1))
             closed = await order(uow, org, person.id, status=OrderStatus.CLOSED)
-            await uow.orders.update(closed.id, resolve_due=now - timedelta(days=1))
+            await change_order(uow, closed.id, resolve_due=now - timedelta(days=1))
             mine = {o.id for o in (late_offer, late_fix, in_time, stale_accept, closed)}
             overdue = await uow.reports.overdue([org.community.id], now)
             assert [o.id for o in overdue if o.id in mine] == [late_offer.id, late_fix.id]
@@ -1057,7 +1067,7 @@ class TestUnitOfWork:
             await uow.chats.put(1, ChatState("kept"))
             await uow.commit()
             await uow.chats.put(1, ChatState("dropped"))
-            await uow.people.update(kept.id, lang="en")
+            await change_person(uow, kept.id, lang="en")
             await uow.rollback()
             assert await uow.chats.get(1) == ChatState("kept")
             assert await uow.people.get(kept.id) == kept
