@@ -482,6 +482,9 @@ class FakeOutbox:
         self.store = store
 
     async def add(self, notice: Notice) -> None:
+        person = self.store.people.get(notice.person_id)
+        if person is None or person.telegram_id is None:
+            return  # nobody to tell yet, as in SqlOutbox: the timeline keeps the record
         self.store.notices.append(notice)
 
     async def forget(self, traces: Traces, placeholder: str) -> int:
@@ -775,13 +778,14 @@ class FakeReports:
         until: datetime,
     ) -> list[OrderEvent]:
         wanted = set(community_ids)
-        return [
+        found = [
             e
             for e in self.store.events
             if e.action in actions
             and since <= e.at < until
             and self.store.order_community[e.order_id] in wanted
         ]
+        return sorted(found, key=lambda e: e.at)  # by time, then as written (like SQL)
 
     async def placed_moments(
         self, community_ids: Sequence[int], since: datetime, until: datetime
@@ -831,7 +835,8 @@ class FakeAudit:
         self.store = store
 
     async def record(self, entry: AuditEntry) -> None:
-        self.store.audit.append(entry)
+        # The actor column holds 100 characters, as in SqlAudit.
+        self.store.audit.append(dataclasses.replace(entry, actor=entry.actor[:100]))
 
     async def latest(self, limit: int) -> list[AuditEntry]:
         return list(reversed(self.store.audit))[:limit]

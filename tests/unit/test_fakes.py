@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 
 from tests.fakes import (
+    FakeAudit,
     FakeCategories,
     FakeChats,
     FakeClock,
@@ -16,7 +17,11 @@ from tests.fakes import (
     FakeOutbox,
     FakePeople,
     FakePlaces,
+    FakeReports,
+    FakeTimers,
     FakeUnitOfWork,
+    FakeUpdateLog,
+    FakeVisits,
     sample_world,
 )
 from workflows import ports
@@ -38,9 +43,16 @@ PAIRS = [
     (ports.OutboxRepository, FakeOutbox),
     (ports.ChatRepository, FakeChats),
     (ports.InviteRepository, FakeInvites),
+    (ports.TimerRepository, FakeTimers),
+    (ports.VisitRepository, FakeVisits),
+    (ports.ReportRepository, FakeReports),
+    (ports.AuditRepository, FakeAudit),
+    (ports.UpdateLog, FakeUpdateLog),
     (ports.UnitOfWork, FakeUnitOfWork),
+    (ports.UpdateUnitOfWork, FakeUnitOfWork),
     (ports.Clock, FakeClock),
 ]
+# What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 
 
 def _port_methods(port: type) -> list[str]:
@@ -64,9 +76,20 @@ def test_each_fake_has_the_ports_methods_with_the_same_signature(port: type, fak
         ), f"{fake.__name__}.{name} async-ness"
 
 
+def test_every_port_has_a_fake_compared_here() -> None:
+    protocols = {
+        v
+        for v in vars(ports).values()
+        if isinstance(v, type)
+        and v.__module__ == ports.__name__
+        and getattr(v, "_is_protocol", False)
+    }
+    assert protocols == {port for port, _ in PAIRS}
+
+
 def test_the_fake_unit_of_work_has_every_repository() -> None:
     uow = FakeUnitOfWork()
-    for name in ports.UnitOfWork.__annotations__:
+    for name in [*ports.UnitOfWork.__annotations__, *ports.UpdateUnitOfWork.__annotations__]:
         assert hasattr(uow, name), name
 
 
