@@ -29,8 +29,14 @@ from workflows.model import (
     Role,
     Urgency,
 )
-from workflows.ports import Clock, UnitOfWork
+from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
+from workflows.worktime import (
+    DEFAULT_WORKING_HOURS,
+    WithClosedDays,
+    WorkingHours,
+    add_working_time,
+)
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -125,9 +131,21 @@ def allowed(category: Category, urgency: Urgency, what: str) -> timedelta:
     return timedelta(hours=hours)
 
 
-def due(clock: Clock, ctx: OrderContext, what: str) -> datetime:
-    """Return the deadline to accept or to resolve, from the category and urgency."""
-    return clock.now() + allowed(ctx.category, ctx.order.urgency, what)
+def due(clock: Clock, ctx: OrderContext, what: str, calendar: WorkCalendar) -> datetime:
+    """Return the deadline to accept or to resolve, from the category and urgency.
+
+    A normal order of a working-time category counts only the community's working hours on
+    its working days (the calendar's, less the community's closed days); an urgent order, and
+    every order of another category, counts calendar time.
+    """
+    now = clock.now()
+    time_allowed = allowed(ctx.category, ctx.order.urgency, what)
+    if not ctx.category.working_time or ctx.order.urgency == Urgency.URGENT:
+        return now + time_allowed
+    community = ctx.place.community
+    hours = WorkingHours.parse(community.working_hours or DEFAULT_WORKING_HOURS)
+    days = WithClosedDays(calendar, frozenset(community.closed_days))
+    return add_working_time(now, time_allowed, hours, days)
 
 
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
@@ -202,7 +220,7 @@ async def offer(
         note=note,
         assignee_id=person.id,
         level=role,
-        accept_due=due(clock, ctx, "accept"),
+        accept_due=due(clock, ctx, "accept", uow.calendar),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=True)
@@ -368,7 +386,7 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
         ctx.order,
         "accept",
         actor_id=person.id,
-        resolve_due=due(clock, ctx, "resolve"),
+        resolve_due=due(clock, ctx, "resolve", uow.calendar),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False, photos=False)
@@ -456,7 +474,7 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         actor_id=person.id,
         taken_error=OrderAlreadyTaken,
         assignee_id=person.id,
-        resolve_due=due(clock, ctx, "resolve"),
+        resolve_due=due(clock, ctx, "resolve", uow.calendar),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False)

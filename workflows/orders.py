@@ -251,7 +251,7 @@ async def reopen_order(
         actor_id=resident.id,
         note=reason,
         resolved_at=None,
-        resolve_due=due(clock, ctx, "resolve"),
+        resolve_due=due(clock, ctx, "resolve", uow.calendar),
     )
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
@@ -333,7 +333,7 @@ async def reopen_after_followup(
         closed_at=None,
         rating=None,
         comment=None,
-        resolve_due=due(clock, ctx, "resolve"),
+        resolve_due=due(clock, ctx, "resolve", uow.calendar),
     )
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason

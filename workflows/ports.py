@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from workflows.model import (
@@ -38,6 +38,14 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """Return the current time, timezone-aware UTC."""
+        ...
+
+
+class WorkCalendar(Protocol):
+    """Which days are working days (national holidays and 调休 make-up days included)."""
+
+    def is_workday(self, day: date) -> bool:
+        """Return whether people work on this local date."""
         ...
 
 
@@ -309,6 +317,7 @@ class UnitOfWork(Protocol):
     timers: TimerRepository
     visits: VisitRepository
     reports: ReportRepository
+    calendar: WorkCalendar
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""
