@@ -31,12 +31,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
-from workflows.worktime import (
-    DEFAULT_WORKING_HOURS,
-    WithClosedDays,
-    WorkingHours,
-    add_working_time,
-)
+from workflows.worktime import add_working_time, counts_working_time, schedule
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -140,12 +135,9 @@ def due(clock: Clock, ctx: OrderContext, what: str, calendar: WorkCalendar) -> d
     """
     now = clock.now()
     time_allowed = allowed(ctx.category, ctx.order.urgency, what)
-    if not ctx.category.working_time or ctx.order.urgency == Urgency.URGENT:
+    if not counts_working_time(ctx.category, ctx.order.urgency):
         return now + time_allowed
-    community = ctx.place.community
-    hours = WorkingHours.parse(community.working_hours or DEFAULT_WORKING_HOURS)
-    days = WithClosedDays(calendar, frozenset(community.closed_days))
-    return add_working_time(now, time_allowed, hours, days)
+    return add_working_time(now, time_allowed, *schedule(ctx.place.community, calendar))
 
 
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from workflows.model import Category, Place, Urgency
 from workflows.ports import WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -124,3 +125,14 @@ def working_minutes_between(
 ) -> int:
     """Return the whole working minutes between two moments, for reports."""
     return int(working_time_between(start, end, hours, calendar).total_seconds() // 60)
+
+
+def counts_working_time(category: Category, urgency: Urgency) -> bool:
+    """Return whether an order's deadlines count working time: normal ones of such categories."""
+    return category.working_time and urgency != Urgency.URGENT
+
+
+def schedule(community: Place, calendar: WorkCalendar) -> tuple[WorkingHours, WorkCalendar]:
+    """Return a community's working hours and its calendar less its closed days."""
+    hours = WorkingHours.parse(community.working_hours or DEFAULT_WORKING_HOURS)
+    return hours, WithClosedDays(calendar, frozenset(community.closed_days))

@@ -274,7 +274,14 @@ async def test_working_time_skips_the_weekend_and_urgent_orders_do_not(world: Wo
     await world.later(days=3, hours=6)  # Tuesday 08:00: a working day and a half still left
     await world.api.wait_idle()
     assert not late(normal)
-    await world.later(days=1, hours=1, minutes=1)  # Wednesday 09:01
+    assert not [t for t in worker.texts() if "离办结期限" in t and "拖椅子" in t]
+    # The reminder goes with a fifth of the time left in working time too: Tuesday 14:48.
+    await world.later(hours=6, minutes=47)
+    await world.api.wait_idle()
+    assert not [t for t in worker.texts() if "离办结期限" in t and "拖椅子" in t]
+    await world.later(minutes=2)
+    await worker.wait_for(lambda m: "离办结期限" in m.text and "拖椅子" in m.text)
+    await world.later(hours=18, minutes=12)  # Wednesday 09:01
     await worker.wait_for(lambda m: bool(late(normal)))
     order = await world.get(normal)
     assert order.assignee_id != world.place.grid_worker.id
