@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row
@@ -58,8 +59,19 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
 def to_place(row: PlaceRow | Row[Any]) -> Place:
     """Return the domain place for a row."""
     return Place(
-        row.id, PlaceKind(row.kind), row.code, Names(row.name_zh, row.name_en), row.parent_id
+        row.id,
+        PlaceKind(row.kind),
+        row.code,
+        Names(row.name_zh, row.name_en),
+        row.parent_id,
+        working_hours=row.working_hours or "",
+        closed_days=closed_days(row.closed_days),
     )
+
+
+def closed_days(stored: list[Any] | None) -> tuple[date, ...]:
+    """Return the closed days stored as ISO dates."""
+    return tuple(date.fromisoformat(day) for day in stored or ())
 
 
 def to_household(row: HouseholdRow | Row[Any]) -> Household:
@@ -83,6 +95,7 @@ def to_category(row: CategoryRow) -> Category:
         urgent_resolve_hours=row.urgent_resolve_hours,
         followup_days=row.followup_days,
         followup_visit=row.followup_visit,
+        working_time=bool(row.working_time),
     )
 
 

@@ -117,6 +117,9 @@ class PlaceRow(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A street's or community's working hours and closed days (ISO dates), from the org file.
+    working_hours: Mapped[str | None] = mapped_column(String(100))
+    closed_days: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class HouseholdRow(Base):
@@ -189,6 +192,7 @@ class CategoryRow(Base):
     urgent_resolve_hours: Mapped[int] = mapped_column(Integer)
     followup_days: Mapped[int] = mapped_column(Integer, default=7)
     followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
+    working_time: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -7,7 +7,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.mappers import to_household, to_place
+from storage.mappers import closed_days, to_household, to_place
 from storage.models import HouseholdRow, PlaceRow
 from workflows.model import Household, HouseholdPlace, Names, Place, PlaceKind
 
@@ -82,6 +82,8 @@ class SqlPlaces:
                 found[f"{level}__code"],
                 Names(found[f"{level}__name_zh"], found[f"{level}__name_en"]),
                 found[f"{level}__parent_id"],
+                working_hours=found[f"{level}__working_hours"] or "",
+                closed_days=closed_days(found[f"{level}__closed_days"]),
             )
             for level in _LEVELS
         )

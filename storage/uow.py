@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.calendar import CHINA
 from storage.notices import SqlOutbox
 from storage.orders import SqlOrders
 from storage.people import SqlPeople
@@ -29,6 +30,7 @@ from workflows.ports import (
     TimerRepository,
     UpdateLog,
     VisitRepository,
+    WorkCalendar,
 )
 
 
@@ -48,6 +50,7 @@ class SqlUnitOfWork:
     timers: TimerRepository
     visits: VisitRepository
     reports: ReportRepository
+    calendar: WorkCalendar = CHINA
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from storage.calendar import CHINA
 from workflows.dispatch import accept_task
 from workflows.model import (
     OPEN_STATUSES,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         UnitOfWork,
         UpdateLog,
         VisitRepository,
+        WorkCalendar,
     )
 
 # Statuses that count towards a person's workload, as in the SQL repository.
@@ -884,6 +886,7 @@ class FakeUnitOfWork:
         self.visits: VisitRepository = FakeVisits(self.store)
         self.reports: ReportRepository = FakeReports(self.store)
         self.updates: UpdateLog = FakeUpdateLog(self.store)
+        self.calendar: WorkCalendar = CHINA
         self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

@@ -465,6 +465,16 @@ def wrong_lang(data: dict[str, Any]) -> str:
     return "people[2].lang: Input should be 'zh' or 'en'"
 
 
+def bad_working_hours(data: dict[str, Any]) -> str:
+    data["communities"][1]["working_hours"] = "9-5"
+    return "communities[1].working_hours: '9-5' is not valid working hours"
+
+
+def bad_closed_day(data: dict[str, Any]) -> str:
+    data["street"]["closed_days"] = ["2026-13-01"]
+    return "street.closed_days[0]: Input should be a valid date"
+
+
 BAD_FILES: list[Callable[[dict[str, Any]], str]] = [
     unknown_scope,
     rooms_both_ways,
@@ -494,6 +504,8 @@ BAD_FILES: list[Callable[[dict[str, Any]], str]] = [
     misspelt_field,
     missing_field,
     wrong_lang,
+    bad_working_hours,
+    bad_closed_day,
 ]
 
 
@@ -716,3 +728,28 @@ def test_duplicate_place_code_is_named_not_reported_as_unknown(
     assert cli.main(["org", "import", str(path)]) == 1
     err = capsys.readouterr().err
     assert "duplicate place code 'c-heping'" in err and "unknown" not in err
+
+
+async def test_working_time_hours_and_closed_days_are_stored(sessions: Sessions) -> None:
+    """A community keeps the street's hours unless it sets its own, and both sets of closed days."""
+    data = sample_data()
+    data["street"]["closed_days"] = ["2026-12-31"]
+    data["communities"][1]["working_hours"] = "09:00-12:00, 14:00-18:00"
+    await import_org(sessions, parse_org(dump(data)))
+    async with sessions() as session:
+        rows = {
+            row.code: row
+            for row in await session.scalars(
+                select(PlaceRow).where(PlaceRow.kind.in_(("street", "community")))
+            )
+        }
+        categories = {
+            row.code: row.working_time for row in await session.scalars(select(CategoryRow))
+        }
+    heping = rows["c-heping"]
+    assert heping.working_hours == "08:30-12:00, 13:30-17:30"
+    assert heping.closed_days == ["2026-11-20", "2026-12-31"]
+    other = rows[data["communities"][1]["code"]]
+    assert other.working_hours == "09:00-12:00, 14:00-18:00"
+    assert other.closed_days == ["2026-12-31"]
+    assert categories["neighbour_dispute"] is True and categories["water_power_gas"] is False

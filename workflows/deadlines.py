@@ -23,11 +23,14 @@ from workflows.dispatch import (
 from workflows.model import (
     WORKING_STATUSES,
     Action,
+    Category,
     Notice,
     Order,
     OrderChanges,
     OrderEvent,
     OrderStatus,
+    Place,
+    PlaceKind,
     Urgency,
 )
 from workflows.ports import Clock, OrderMoment, UnitOfWork
@@ -42,6 +45,12 @@ from workflows.timers import (
 )
 from workflows.visits import open_followup_visit
 from workflows.vocabulary import Move, TimerKind, Verb
+from workflows.worktime import (
+    add_working_time,
+    counts_working_time,
+    schedule,
+    working_time_between,
+)
 
 OFFERED = frozenset({OrderStatus.OFFERED})
 RESOLVED = frozenset({OrderStatus.RESOLVED})
@@ -70,15 +79,18 @@ async def reminders_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
     """Find each holder whose time to accept (or to resolve) is 80% gone."""
     now = clock.now()
     categories = {c.id: c for c in await uow.categories.list()}
+    working = any(c.working_time for c in categories.values())
+    communities = await uow.places.children(None, PlaceKind.COMMUNITY) if working else []
     due: list[Due] = []
     for what in ("accept", "resolve"):
         column: OrderMoment = "accept_due" if what == "accept" else "resolve_due"
         statuses = OFFERED if what == "accept" else WORKING_STATUSES
         kind = TimerKind.REMIND_ACCEPT if what == "accept" else TimerKind.REMIND_RESOLVE
         # A deadline is due for its reminder once it is nearer than its category's lead: the
-        # sweep reads those (by index, up to the longest lead), not every open order.
+        # sweep reads those (by index, up to the longest lead), not every open order. A lead in
+        # working time reaches as far as it does in the community where it reaches furthest.
         limits = {
-            (c.id, u.value): now + remind_lead(allowed(c, u, what), policy)
+            (c.id, u.value): _lead_limit(uow, now, c, u, what, policy, communities)
             for c in categories.values()
             for u in Urgency
         }
@@ -91,11 +103,46 @@ async def reminders_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
             category = categories.get(order.category_id)
             if deadline is None or category is None or now >= deadline:
                 continue  # past the deadline the breach speaks instead
-            if now < deadline - remind_lead(allowed(category, order.urgency, what), policy):
+            lead = remind_lead(allowed(category, order.urgency, what), policy)
+            if not await _reminder_time(uow, now, deadline, lead, category, order):
                 continue
             effect = _reminder(clock, order, deadline, what, column, statuses)
             due.append(Due(kind, order.id, deadline, effect))
     return due
+
+
+def _lead_limit(
+    uow: UnitOfWork,
+    now: datetime,
+    category: Category,
+    urgency: Urgency,
+    what: str,
+    policy: TimerPolicy,
+    communities: list[Place],
+) -> datetime:
+    """Return the latest deadline of the category and urgency whose reminder may be due now."""
+    lead = remind_lead(allowed(category, urgency, what), policy)
+    if not counts_working_time(category, urgency) or not communities:
+        return now + lead
+    return max(add_working_time(now, lead, *schedule(c, uow.calendar)) for c in communities)
+
+
+async def _reminder_time(
+    uow: UnitOfWork,
+    now: datetime,
+    deadline: datetime,
+    lead: timedelta,
+    category: Category,
+    order: Order,
+) -> bool:
+    """Return whether the order's deadline is within its reminder lead (in working time if so)."""
+    if not counts_working_time(category, order.urgency):
+        return now >= deadline - lead
+    place = await uow.places.household_place(order.household_id) if order.household_id else None
+    if place is None:
+        return True  # its household is gone: the widest community's limit found it due
+    left = working_time_between(now, deadline, *schedule(place.community, uow.calendar))
+    return left <= lead
 
 
 def _reminder(

@@ -30,9 +30,10 @@ from workflows.model import (
     Role,
     Urgency,
 )
-from workflows.ports import Clock, UnitOfWork
+from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
 from workflows.vocabulary import Move, Verb
+from workflows.worktime import add_working_time, counts_working_time, schedule
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -127,9 +128,18 @@ def allowed(category: Category, urgency: Urgency, what: str) -> timedelta:
     return timedelta(hours=hours)
 
 
-def due(clock: Clock, ctx: OrderContext, what: str) -> datetime:
-    """Return the deadline to accept or to resolve, from the category and urgency."""
-    return clock.now() + allowed(ctx.category, ctx.order.urgency, what)
+def due(clock: Clock, ctx: OrderContext, what: str, calendar: WorkCalendar) -> datetime:
+    """Return the deadline to accept or to resolve, from the category and urgency.
+
+    A normal order of a working-time category counts only the community's working hours on
+    its working days (the calendar's, less the community's closed days); an urgent order, and
+    every order of another category, counts calendar time.
+    """
+    now = clock.now()
+    time_allowed = allowed(ctx.category, ctx.order.urgency, what)
+    if not counts_working_time(ctx.category, ctx.order.urgency):
+        return now + time_allowed
+    return add_working_time(now, time_allowed, *schedule(ctx.place.community, calendar))
 
 
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
@@ -203,7 +213,7 @@ async def offer(
         target_id=person.id,
         note=note,
         changes=OrderChanges(
-            assignee_id=person.id, level=role, accept_due=due(clock, ctx, "accept")
+            assignee_id=person.id, level=role, accept_due=due(clock, ctx, "accept", uow.calendar)
         ),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
@@ -368,7 +378,7 @@ async def accept_task(uow: UnitOfWork, clock: Clock, person: Person, order_id: i
         ctx.order,
         Move.ACCEPT,
         actor_id=person.id,
-        changes=OrderChanges(resolve_due=due(clock, ctx, "resolve")),
+        changes=OrderChanges(resolve_due=due(clock, ctx, "resolve", uow.calendar)),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False, photos=False)
@@ -455,7 +465,9 @@ async def claim_from_pool(uow: UnitOfWork, clock: Clock, person: Person, order_i
         Move.CLAIM,
         actor_id=person.id,
         taken_error=OrderAlreadyTaken,
-        changes=OrderChanges(assignee_id=person.id, resolve_due=due(clock, ctx, "resolve")),
+        changes=OrderChanges(
+            assignee_id=person.id, resolve_due=due(clock, ctx, "resolve", uow.calendar)
+        ),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await send_task_card(uow, ctx, person, offered=False)

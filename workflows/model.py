@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflows.vocabulary import Verb
@@ -96,6 +96,10 @@ class Place:
     code: str
     names: Names
     parent_id: int | None
+    # A street's or community's working hours ("08:30-12:00, 13:30-17:30"; empty: the default)
+    # and closed days; a community's include what it inherits from its street.
+    working_hours: str = ""
+    closed_days: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,8 @@ class Category:
     urgent_resolve_hours: int
     followup_days: int
     followup_visit: bool = False
+    # Normal orders' deadlines count working time (hours of working days), not calendar time.
+    working_time: bool = False
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,9 @@ async def reopen_order(
         Move.REOPEN,
         actor_id=resident.id,
         note=reason,
-        changes=OrderChanges(resolved_at=None, resolve_due=due(clock, ctx, "resolve")),
+        changes=OrderChanges(
+            resolved_at=None, resolve_due=due(clock, ctx, "resolve", uow.calendar)
+        ),
     )
     order = await _back_to_the_worker(
         uow, clock, OrderContext(order, ctx.category, ctx.place), reason
@@ -347,7 +349,7 @@ async def reopen_after_followup(
             closed_at=None,
             rating=None,
             comment=None,
-            resolve_due=due(clock, ctx, "resolve"),
+            resolve_due=due(clock, ctx, "resolve", uow.calendar),
         ),
     )
     order = await _back_to_the_worker(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from workflows.model import (
@@ -41,6 +41,14 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """Return the current time, timezone-aware UTC."""
+        ...
+
+
+class WorkCalendar(Protocol):
+    """Which days are working days (national holidays and 调休 make-up days included)."""
+
+    def is_workday(self, day: date) -> bool:
+        """Return whether people work on this local date."""
         ...
 
 
@@ -317,6 +325,7 @@ class UnitOfWork(Protocol):
     timers: TimerRepository
     visits: VisitRepository
     reports: ReportRepository
+    calendar: WorkCalendar
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""

@@ -35,12 +35,27 @@ class PlaceEntry:
     depth: int
     path: str
     rooms: tuple[str, ...] = ()
+    working_hours: str | None = None
+    closed_days: tuple[str, ...] = ()
 
 
 def place_entries(org: OrgFile) -> list[PlaceEntry]:
     """Return every place of the file, widest first, the street's departments after it."""
     street = org.street
-    entries = [PlaceEntry(street.code, PlaceKind.STREET, street.name, None, 0, 0, "street")]
+    street_closed = {day.isoformat() for day in street.closed_days}
+    entries = [
+        PlaceEntry(
+            street.code,
+            PlaceKind.STREET,
+            street.name,
+            None,
+            0,
+            0,
+            "street",
+            working_hours=street.working_hours,
+            closed_days=tuple(sorted(street_closed)),
+        )
+    ]
     for i, department in enumerate(org.departments):
         entries.append(
             PlaceEntry(
@@ -57,7 +72,18 @@ def place_entries(org: OrgFile) -> list[PlaceEntry]:
         c_path = f"communities[{c}]"
         entries.append(
             PlaceEntry(
-                community.code, PlaceKind.COMMUNITY, community.name, street.code, c, 1, c_path
+                community.code,
+                PlaceKind.COMMUNITY,
+                community.name,
+                street.code,
+                c,
+                1,
+                c_path,
+                # A community keeps what it inherits: deadlines then read only the community.
+                working_hours=community.working_hours or street.working_hours,
+                closed_days=tuple(
+                    sorted(street_closed | {day.isoformat() for day in community.closed_days})
+                ),
             )
         )
         for g, grid in enumerate(community.grids):

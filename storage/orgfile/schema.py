@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,6 +17,7 @@ from pydantic import (
 )
 
 from workflows.model import CategoryKind, Role
+from workflows.worktime import WorkingHours
 
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SKILL = re.compile(r"[a-z0-9_]{1,32}")
@@ -58,6 +60,20 @@ Phone = Annotated[str, BeforeValidator(_number_as_text), Field(min_length=1, max
 Positive = Annotated[int, Field(gt=0)]
 
 
+def _working_hours(value: str) -> str:
+    try:
+        WorkingHours.parse(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not valid working hours: write periods of the day like "
+            "08:30-12:00, 13:30-17:30, in order"
+        ) from None
+    return value
+
+
+WorkingHoursText = Annotated[str, AfterValidator(_working_hours)]
+
+
 class Spec(BaseModel):
     """Common configuration of every part of the file: unknown keys are errors."""
 
@@ -76,6 +92,10 @@ class StreetSpec(Spec):
 
     code: Code
     name: BilingualName
+    # When the street works, for categories whose deadlines count working time; unset: the
+    # default 08:30-12:00, 13:30-17:30. Closed days are taken out of every community's calendar.
+    working_hours: WorkingHoursText | None = None
+    closed_days: list[date] = []
 
 
 class DepartmentSpec(Spec):
@@ -149,6 +169,9 @@ class CommunitySpec(Spec):
     code: Code
     name: BilingualName
     grids: list[GridSpec] = []
+    # Its own working hours (unset: the street's) and closed days (added to the street's).
+    working_hours: WorkingHoursText | None = None
+    closed_days: list[date] = []
 
 
 class RoleSpec(Spec):
@@ -202,6 +225,10 @@ class CategorySpec(Spec):
     urgent_resolve_hours: Positive
     followup_days: Positive = 7
     followup_visit: bool = False
+    # Normal orders' deadlines count working time (the community's working hours on working
+    # days: not weekends, public holidays or closed days; 调休 weekend days work); urgent
+    # orders always count calendar time.
+    working_time: bool = False
 
 
 class KeyHouseholdSpec(Spec):

@@ -244,3 +244,44 @@ async def test_a_timer_pending_over_a_restart_fires_once(sample_db: str) -> None
                 order = await uow.orders.get(order_id)
     assert [e.action for e in events].count("breach_accept") == 1
     assert order is not None and order.status == OrderStatus.QUEUED
+
+
+async def test_working_time_skips_the_weekend_and_urgent_orders_do_not(world: World) -> None:
+    """邻里纠纷 counts working time (16 hours, 08:30–12:00 and 13:30–17:30 on working days).
+
+    Accepted Friday 17:00, its time runs out on Wednesday 09:00, not on Saturday morning as 16
+    calendar hours would; an urgent one accepted at the same moment keeps its 8 calendar hours.
+    """
+    worker = await world.join(world.place.grid_worker)
+    resident = await world.resident("孙奶奶", "101")
+    neighbour = await world.resident("钱大爷", "102")
+    await world.later(days=4, hours=8)  # from Monday 09:00 to Friday 17:00, Shanghai time
+    normal = await world.order(resident, "邻里纠纷", "楼上每天半夜拖椅子")
+    worker.press("接单", await worker.wait_for(lambda m: "拖椅子" in m.text))
+    await worker.wait_for(f"您已接下任务 {normal:05d}")
+    urgent = await world.order(neighbour, "邻里纠纷", "两家在楼道里吵起来了", urgent=True)
+    worker.press("接单", await worker.wait_for(lambda m: "吵起来" in m.text))
+    await worker.wait_for(f"您已接下任务 {urgent:05d}")
+
+    def late(number: int) -> list[str]:
+        return [t for t in worker.texts() if "超过办结期限" in t and f"{number:05d}" in t]
+
+    await world.later(hours=9)  # Saturday 02:00: the urgent order is late, the normal one not
+    await world.api.wait_idle()
+    assert late(urgent) and not late(normal)
+    assert (await world.get(urgent)).assignee_id != world.place.grid_worker.id
+
+    await world.later(days=3, hours=6)  # Tuesday 08:00: a working day and a half still left
+    await world.api.wait_idle()
+    assert not late(normal)
+    assert not [t for t in worker.texts() if "离办结期限" in t and "拖椅子" in t]
+    # The reminder goes with a fifth of the time left in working time too: Tuesday 14:48.
+    await world.later(hours=6, minutes=47)
+    await world.api.wait_idle()
+    assert not [t for t in worker.texts() if "离办结期限" in t and "拖椅子" in t]
+    await world.later(minutes=2)
+    await worker.wait_for(lambda m: "离办结期限" in m.text and "拖椅子" in m.text)
+    await world.later(hours=18, minutes=12)  # Wednesday 09:01
+    await worker.wait_for(lambda m: bool(late(normal)))
+    order = await world.get(normal)
+    assert order.assignee_id != world.place.grid_worker.id
