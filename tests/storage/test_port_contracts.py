@@ -280,6 +280,22 @@ class TestClock:
         assert second >= first
 
 
+class TestWorkCalendar:
+    """Both units of work use the library-backed calendar: holidays off, 调休 Saturdays on."""
+
+    async def test_holidays_and_make_up_days(self, side: Side) -> None:
+        from datetime import date
+
+        async with side.unit() as uow:
+            calendar: ports.WorkCalendar = uow.calendar
+            assert calendar.is_workday(date(2026, 10, 1)) is False  # National Day
+            assert calendar.is_workday(date(2026, 10, 10)) is True  # a 调休 Saturday
+            assert calendar.is_workday(date(2026, 10, 17)) is False  # an ordinary Saturday
+            assert calendar.is_workday(date(2026, 10, 16)) is True  # an ordinary Friday
+            assert calendar.is_workday(date(2031, 1, 4)) is False  # beyond the data: a Saturday
+            assert calendar.is_workday(date(2031, 1, 6)) is True  # beyond the data: a Monday
+
+
 class TestPlaceRepository:
     async def test_places_are_found_by_id_code_and_parent(self, side: Side) -> None:
         org = side.org
@@ -1079,7 +1095,7 @@ class TestUnitOfWork:
             # Every repository is there, and reads in the same transaction.
             assert uow.places and uow.people and uow.categories and uow.orders
             assert uow.outbox and uow.chats and uow.invites and uow.audit
-            assert uow.timers and uow.visits and uow.reports
+            assert uow.timers and uow.visits and uow.reports and uow.calendar
 
 
 class TestUpdateUnitOfWork:

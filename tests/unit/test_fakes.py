@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
+from storage.calendar import ChinaCalendar
 from tests.fakes import (
     FakeAudit,
     FakeCategories,
@@ -51,6 +52,7 @@ PAIRS = [
     (ports.UnitOfWork, FakeUnitOfWork),
     (ports.UpdateUnitOfWork, FakeUnitOfWork),
     (ports.Clock, FakeClock),
+    (ports.WorkCalendar, ChinaCalendar),
 ]
 # What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 
