@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.emulator.records import Waits
+
 POSTGRES = os.environ.get("SANDAN_TEST_POSTGRES_URL")
 _names = itertools.count()
 
@@ -144,3 +146,9 @@ def sample_db(databases: Databases, sample_template: str) -> Iterator[str]:
 def pytest_report_header() -> str:
     """Say which database the run uses."""
     return f"sandan test database: {backend()}"
+
+
+# How long a simulated person waits for the bot before a test fails: a bound for a bot that never
+# answers, not a timing assertion. CI's machine has two cores shared with other work, where a
+# step the bot takes in 50 ms now and then takes seconds; 5 s made such tests fail for no fault.
+Waits.seconds = 20.0

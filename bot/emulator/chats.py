@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.emulator.records import JSON, Match, SentMessage, Stored, TranscriptLine
+from bot.emulator.records import JSON, Match, SentMessage, Stored, TranscriptLine, Waits
 from bot.emulator.updates import update_type
 
 if TYPE_CHECKING:
@@ -67,12 +67,13 @@ class FakeChat:
         """This chat's transcript as text."""
         return self.api.render_transcript(self.transcript)
 
-    async def wait_for(self, match: Match = None, *, timeout: float = 5.0) -> SentMessage:
+    async def wait_for(self, match: Match = None, *, timeout: float | None = None) -> SentMessage:
         """Wait for the first bot message sent or edited after the cursor that matches.
 
         ``match`` is a substring of the text/caption, a predicate, or None for any message. The
         result is a snapshot of the message as it was at that send/edit; the cursor moves past it.
         """
+        timeout = Waits.seconds if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -86,7 +87,7 @@ class FakeChat:
                 raise AssertionError(self._timeout_report(match, timeout))
             await self.api.activity.changed.wait(remaining)
 
-    async def next_message(self, *, timeout: float = 5.0) -> SentMessage:
+    async def next_message(self, *, timeout: float | None = None) -> SentMessage:
         """Wait for any bot message after the cursor."""
         return await self.wait_for(None, timeout=timeout)
 

@@ -11,6 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
+
+
+class Waits:
+    """How long a simulated person waits for the bot when a test names no bound (seconds).
+
+    A bound for a bot that never answers, not a measure of speed: a test suite on a small,
+    busy machine may raise it (tests/conftest.py does).
+    """
+
+    seconds: float = 5.0
+
+
 Match = str | Callable[["SentMessage"], bool] | None
 
 

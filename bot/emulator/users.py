@@ -12,7 +12,7 @@ from bot.emulator.chats import FakeChat, FakeGroup
 from bot.emulator.files import fake_jpeg, scaled
 from bot.emulator.formatting import utf16_len
 from bot.emulator.keyboards import find_button
-from bot.emulator.records import JSON, CallbackAnswer, InlineButton, SentMessage, Stored, now
+from bot.emulator.records import JSON, CallbackAnswer, InlineButton, SentMessage, Stored, Waits, now
 
 if TYPE_CHECKING:
     from bot.emulator.server import FakeBotAPI
@@ -191,9 +191,10 @@ class FakeUser(FakeChat):
         return self._tap_located(*located)
 
     async def tap(
-        self, button: str, message: SentMessage | None = None, *, timeout: float = 5.0
+        self, button: str, message: SentMessage | None = None, *, timeout: float | None = None
     ) -> str:
         """Wait until such an inline button is on screen (ignoring the cursor), then press it."""
+        timeout = Waits.seconds if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -225,8 +226,9 @@ class FakeUser(FakeChat):
             self.blocked = False
             self._member_update("kicked", "member")
 
-    async def wait_answer(self, query_id: str, timeout: float = 5.0) -> CallbackAnswer:
+    async def wait_answer(self, query_id: str, timeout: float | None = None) -> CallbackAnswer:
         """Wait for the bot's answerCallbackQuery to this press."""
+        timeout = Waits.seconds if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
