@@ -12,6 +12,7 @@ from handlers.events import Button, Send, rows
 from workflows.errors import InvalidInput, OrderNotFound
 from workflows.model import ChatState, OrderEvent
 from workflows.supervision import (
+    LINK_PREFIX,
     Powers,
     add_staff_note,
     chase,
@@ -28,7 +29,6 @@ from workflows.vocabulary import Move, Step, Verb
 
 MAX_UNITS = 4096  # Telegram's limit of a message, in UTF-16 code units
 MARGIN = 96  # room for the "…earlier entries" line
-LINK_PREFIX = "o_"  # /o_00042: a command Telegram shows as a link to tap
 
 
 def units(text: str) -> int:

@@ -40,6 +40,7 @@ from workflows.ports import Clock, UnitOfWork
 from workflows.states import can, move
 from workflows.vocabulary import Move, Verb
 
+LINK_PREFIX = "o_"  # /o_00042: a command Telegram shows as a link to tap, to look the order up
 CHASE_WINDOW = timedelta(hours=1)
 CHASES_PER_WINDOW = 1  # one chase of an order an hour, whoever taps: the holder is not spammed
 
@@ -77,6 +78,11 @@ PUBLIC_NOTES = frozenset(
 )
 # Lines of a resident's timeline that name the worker who did them (as the notices do).
 WORKER_MOVES = frozenset({Move.ACCEPT, Move.CLAIM, Move.ON_WAY, Move.NOTE, Move.RESOLVE})
+
+
+def link(order: Order) -> str:
+    """Return the command that looks the order up, tappable in any message: /o_00042."""
+    return f"/{LINK_PREFIX}{order.number}"
 
 
 class ChasedRecently(DomainError):
@@ -233,7 +239,7 @@ async def chase(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) ->
         elif target.id == holder_id and order.status in (OrderStatus.ACCEPTED, OrderStatus.ON_WAY):
             actions = work_actions(order.id)
             ref = Card.TASK.ref(order.id)
-        params = card_params(now_ctx, target.lang) | {"name": person.name}
+        params = card_params(now_ctx, target.lang) | {"name": person.name, "link": link(order)}
         await uow.outbox.add(Notice(target.id, "chase.notice", params, actions, ref=ref))
     return order
 

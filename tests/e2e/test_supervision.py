@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.demo import tap
 from bot.emulator import FakeUser
 from tests.e2e.conftest import World
-from workflows.model import OrderStatus, Person
+from workflows.model import OrderEvent, OrderStatus, Person
+from workflows.vocabulary import Move
 
 NOT_FOUND = "没有找到这个订单"  # error.order_not_found: unknown and out of scope alike
 
@@ -56,6 +57,9 @@ async def test_staff_in_scope_see_the_timeline_others_get_the_unknown_number_rep
     own = await resident.wait_for("办理经过")
     assert "您 下单" in own.text and f"{world.place.unit_head.name} 接单" in own.text
     assert own.button_texts() == []
+    resident.send("/my")  # each of their orders carries its link
+    item = await resident.wait_for("厨房水龙头一直滴水")
+    assert f"/o_{number}" in item.text
 
     for outsider in (stranger, neighbour):
         outsider.send(f"/order {number}")
@@ -127,6 +131,7 @@ async def test_chase_reassign_and_escalate_from_the_supervisors_digest(world: Wo
     await supervisor.wait_for("已催办")
     chased = await dispatcher.wait_for("催办订单")
     assert "陈红" in chased.text and "楼道灯坏了很黑" in chased.text
+    assert f"/o_{number}" in chased.text  # tap to see the order and its timeline
     again = supervisor.press("催办", report)
     assert "刚催办过" in ((await supervisor.wait_answer(again)).text or "")
 
@@ -193,3 +198,42 @@ async def test_a_dispatcher_reassigns_an_accepted_order_and_the_old_holder_is_to
     order = await world.get(order_id)
     assert order.status == OrderStatus.OFFERED
     assert order.assignee_id == world.place.grid_worker.id
+
+
+async def test_a_long_timeline_fits_one_message_and_pages_back_to_earlier_entries(
+    world: World,
+) -> None:
+    """Thirty long notes: the newest fit in 4096 UTF-16 units, the rest one tap away."""
+    worker = await world.join(world.place.unit_head)
+    dispatcher = await world.join(world.place.dispatcher)
+    resident = await world.resident("周奶奶", "201")
+    order_id = await accepted(world, worker, resident, "楼上漏水到我家")
+    async with world.app.unit_of_work() as uow:
+        for n in range(30):
+            await uow.orders.add_event(
+                OrderEvent(
+                    order_id=order_id,
+                    at=world.clock.now(),
+                    actor_id=world.place.dispatcher.id,
+                    action=Move.STAFF_NOTE,
+                    from_status=OrderStatus.ACCEPTED,
+                    to_status=OrderStatus.ACCEPTED,
+                    note=f"第{n:02d}条𠀀" + "情况说明" * 100,  # 𠀀 counts two UTF-16 units
+                )
+            )
+        await uow.commit()
+
+    dispatcher.send(f"/order {order_id}")
+    first = await dispatcher.wait_for("办理经过")
+    assert len(first.text.encode("utf-16-le")) // 2 <= 4096
+    assert "第29条" in first.text and "第00条" not in first.text
+    assert "更早的记录" in first.text and "⏪ 更早的记录" in first.button_texts()
+    pages = [first]
+    while "⏪ 更早的记录" in pages[-1].button_texts():
+        dispatcher.press("⏪ 更早的记录", pages[-1])
+        pages.append(await dispatcher.wait_for("办理经过"))
+        assert len(pages[-1].text.encode("utf-16-le")) // 2 <= 4096
+    assert 3 <= len(pages) <= 5
+    assert "第00条" in pages[-1].text and "下单" in pages[-1].text
+    shown = "".join(p.text for p in pages)
+    assert all(f"第{n:02d}条" in shown for n in range(30))
