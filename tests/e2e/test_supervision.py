@@ -67,6 +67,12 @@ async def test_staff_in_scope_see_the_timeline_others_get_the_unknown_number_rep
         outsider.send("/order 99999")
         await outsider.wait_for(NOT_FOUND)
         assert not [t for t in outsider.texts() if "厨房水龙头" in t]
+    # Buttons forged or kept from elsewhere are refused the same way; the resident may not chase.
+    forged = stranger.press_data(f"chs:{order_id}", stranger.last)
+    assert NOT_FOUND in ((await stranger.wait_answer(forged)).text or "")
+    chasing = resident.press_data(f"chs:{order_id}", resident.last)
+    assert "没有权限" in ((await resident.wait_answer(chasing)).text or "")
+    assert not [e for e in await world.timeline(order_id) if e.action == "chase"]
 
 
 async def test_an_internal_note_is_on_the_staff_timeline_and_never_with_the_resident(
