@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import followups, ordering, privacy, registration, tasks
+from handlers import followups, lookup, ordering, privacy, registration, tasks
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
@@ -43,6 +43,7 @@ COMMANDS: dict[str, Handler] = {
     "queue": tasks.queue,
     "forget": privacy.ask_forget,
     "stats": followups.stats,
+    "order": lookup.order_command,
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -79,6 +80,13 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.NOT_HOME: (followups.not_home, 1, False),
     Verb.NEEDS_HELP: (followups.needs_help, 1, False),
     Verb.HELP_CATEGORY: (followups.help_category, 1, True),
+    # Supervision (issue 15).
+    Verb.LOOKUP: (lookup.view, 1, True),
+    Verb.CHASE: (lookup.chase_tapped, 1, False),
+    Verb.REASSIGN: (lookup.reassign_tapped, 1, False),
+    Verb.REASSIGN_TO: (lookup.reassign_picked, 1, True),
+    Verb.SUPERVISE_ESCALATE: (lookup.escalate_tapped, 1, False),
+    Verb.STAFF_NOTE: (lookup.note_tapped, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -93,6 +101,10 @@ STATES: dict[Step, Handler] = {
     Step.ESCALATE: tasks.text_given,
     Step.FOLLOWUP: followups.followup_reason,
     Step.VISIT_HELP: followups.help_given,
+    # Supervision (issue 15).
+    Step.STAFF_NOTE: lookup.text_given,
+    Step.REASSIGN: lookup.text_given,
+    Step.SUPERVISE_ESCALATE: lookup.text_given,
 }
 
 
@@ -329,6 +341,9 @@ class Conversations:
                     ctx.say(key)
             return
         step = COMMANDS.get(command)
+        if step is None and lookup.is_link(command):
+            await lookup.order_link(ctx, command)
+            return
         if step is None:
             ctx.say("hint.unknown_command", command=command[:32])
             return

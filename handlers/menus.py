@@ -77,6 +77,7 @@ def help_key(person: Person | None) -> list[str]:
         keys.append("help.dispatcher")
     if person.has_role(Role.SUPERVISOR):
         keys.append("help.supervisor")
+    keys.append("lookup.help")  # /order 00042: any order in their scope, with its timeline
     keys.append("help.staff_home" if person.household_id is not None else "help.staff_no_home")
     keys.append("help.staff_common")
     return keys

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers.context import Context
-from handlers.events import Button, rows
+from handlers.events import Button, Send, rows
 from handlers.registration import ask_community
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, load
@@ -28,6 +28,7 @@ from workflows.orders import (
     reopen_order,
 )
 from workflows.states import can
+from workflows.supervision import link
 from workflows.vocabulary import Move, Step, Verb
 
 MY_ORDERS_SHOWN = 10
@@ -251,15 +252,23 @@ async def my_orders(ctx: Context) -> None:
                 ctx.verb_button(Verb.SATISFIED, order.id),
                 ctx.verb_button(Verb.NOT_SATISFIED, order.id),
             ]
-        ctx.say(
+        item = ctx.t(
             "my.item",
-            rows(buttons, 2),
-            ref=Card.ORDER.ref(order.id) if buttons else None,
             number=order.number,
             category=ctx_order.category.names.pick(ctx.lang),
             status=order.status.value,
             description=_short(order.description),
             date=order.created_at.strftime("%m-%d"),
+        )
+        # Its link (/o_00042) to tap for the whole timeline (handlers/lookup.py).
+        tap_to_see = ctx.t("lookup.my_link", link=link(order))
+        ctx.send(
+            Send(
+                ctx.event.chat_id,
+                f"{item}\n{tap_to_see}",
+                rows(buttons, 2),
+                ref=Card.ORDER.ref(order.id) if buttons else None,
+            )
         )
 
 

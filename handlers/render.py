@@ -120,8 +120,10 @@ def render(
         return edit
     if key == REPLY:
         return reply_message(chat_id, params)
-    if key in reports.DRAWN:
-        return reports.draw(texts, chat_id, lang, key, params)
+    if key in reports.DRAWN:  # a digest's overdue lines carry 督办 buttons, four to an order
+        supervise = [action_button(texts, lang, a) for a in actions]
+        keyboard = rows(supervise, reports.SUPERVISE_WIDTH)
+        return reports.draw(texts, chat_id, lang, key, params, keyboard)
     buttons = [action_button(texts, lang, a) for a in actions]
     width = 1 if any(a.verb == Verb.HAND_OVER for a in actions) else BUTTONS_PER_ROW
     if any(a.verb == Verb.RATE for a in actions):

@@ -6,16 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from handlers.charts import ChartLabels, draw_chart
-from handlers.events import Send
+from handlers.events import Keyboard, Send
 from handlers.texts import Texts
 
 REPORT = "digest.report"
 CHART = "digest.chart"
 DRAWN = frozenset({REPORT, CHART})
 TITLES = {"daily": "digest.title_daily", "weekly": "digest.title_weekly"}
+SUPERVISE_WIDTH = 4  # an overdue order's buttons: its number, 催办, 改派, 上报
 
 
-def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, Any]) -> Send:
+def draw(
+    texts: Texts,
+    chat_id: int,
+    lang: str,
+    key: str,
+    params: Mapping[str, Any],
+    buttons: Keyboard = (),
+) -> Send:
     """Return the message for a digest notice: the report's text, or the chart as a photo."""
     if key == CHART:
         png = draw_chart(
@@ -26,7 +34,7 @@ def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, A
         )
         caption = texts(lang, "digest.chart_caption", scope=params.get("scope", ""))
         return Send(chat_id, caption, upload=png)
-    return Send(chat_id, report_text(texts, lang, params))
+    return Send(chat_id, report_text(texts, lang, params), buttons)
 
 
 def chart_labels(texts: Texts, lang: str) -> ChartLabels:

@@ -12,12 +12,14 @@ import pytest
 from handlers.menus import RESIDENT_COMMANDS
 from handlers.texts import Texts
 from workflows.model import OrderStatus, Role, Urgency
+from workflows.vocabulary import Move
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit",
+    "lookup", "chase", "staffnote", "reassign",  # supervision (issue 15)
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -36,7 +38,7 @@ def keys_in_code() -> set[str]:
                     found.add(node.value)
     # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
     # the digest.* lines and chart labels rather than from one text each.
-    return found - {"btn.star", "digest.report", "digest.chart"}
+    return found - {"btn.star", "digest.report", "digest.chart", "lookup.move_"}
 
 
 def dynamic_keys() -> set[str]:
@@ -45,6 +47,7 @@ def dynamic_keys() -> set[str]:
     keys |= {f"urgency.{u.value}" for u in Urgency}
     keys |= {f"role.{r.value}" for r in Role}
     keys |= {f"btn.star{n}" for n in range(1, 6)}
+    keys |= {f"lookup.move_{m.value}" for m in Move}  # a timeline's lines (handlers/lookup.py)
     keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue", "stats")}
     keys |= {
         f"reason.{r}"

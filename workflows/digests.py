@@ -17,6 +17,7 @@ from typing import Any
 from workflows.errors import DomainError
 from workflows.model import (
     OPEN_STATUSES,
+    Action,
     Category,
     HouseholdPlace,
     Notice,
@@ -30,7 +31,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.timers import Due, Effect, Moot, TimerPolicy, clock_time
-from workflows.vocabulary import Move, TimerKind
+from workflows.vocabulary import Move, TimerKind, Verb
 
 CHART_DAYS = 14
 LISTED = 10
@@ -282,6 +283,22 @@ def _late_since(order: Order, now: datetime) -> datetime | None:
     return None
 
 
+def supervise_actions(params: dict[str, Any]) -> tuple[Action, ...]:
+    """Return the 督办 buttons of each overdue order the report lists: look it up (its number),
+    催办, 改派 and 上报; four to a line, at most LISTED lines (workflows/supervision.py acts)."""
+    actions: list[Action] = []
+    for item in params.get("overdue_list", []):
+        number = str(item["number"])
+        order_id = int(number)
+        actions += [
+            Action.of(Verb.LOOKUP, order_id, arg="0", params={"number": number}),
+            Action.of(Verb.CHASE, order_id),
+            Action.of(Verb.REASSIGN, order_id),
+            Action.of(Verb.SUPERVISE_ESCALATE, order_id),
+        ]
+    return tuple(actions)
+
+
 async def chart(
     uow: UnitOfWork, policy: TimerPolicy, scope: Scope, last_day: date
 ) -> dict[str, Any]:
@@ -327,7 +344,9 @@ async def queue_report(
         else f"{first_day:%m-%d} – {last_day:%m-%d}"
     )
     params["until"] = until.astimezone(policy.zone).strftime("%H:%M")
-    await uow.outbox.add(Notice(person.id, "digest.report", params, urgent=False))
+    await uow.outbox.add(
+        Notice(person.id, "digest.report", params, supervise_actions(params), urgent=False)
+    )
     await uow.outbox.add(
         Notice(
             person.id, "digest.chart", await chart(uow, policy, scope, chart_until), urgent=False

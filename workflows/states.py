@@ -38,6 +38,14 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
     Move.FOLLOWUP_OK: (frozenset({S.CLOSED}), None),
     Move.FOLLOWUP_UNSURE: (frozenset({S.CLOSED}), None),
     Move.FOLLOWUP_REOPEN: (frozenset({S.CLOSED}), S.ACCEPTED),
+    # Supervision (issue 15): 催办, 改派 (to another person, as an offer), 上报, internal notes.
+    Move.CHASE: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), None),
+    Move.REASSIGN: (frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY}), S.OFFERED),
+    Move.SUPERVISE_ESCALATE: (frozenset({S.OFFERED, S.ACCEPTED, S.ON_WAY}), None),
+    Move.STAFF_NOTE: (
+        frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY, S.RESOLVED}),
+        None,
+    ),
 }
 
 # Where an order may go next from each status (derived, for documentation and checks).

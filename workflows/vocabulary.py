@@ -68,6 +68,13 @@ class Verb(enum.StrEnum):
     # Privacy, and a button that only closes its card.
     FORGET = "fg"
     NOOP = "noop"
+    # Supervision (issue 15): look an order up, 督办 from the digest, internal notes.
+    LOOKUP = "o"  # show an order and its timeline; the arg is the page of older entries
+    CHASE = "chs"  # 催办: the holder is chased
+    REASSIGN = "ra"  # 改派: pick another person
+    REASSIGN_TO = "rat"  # the person picked (the arg); a reason is asked next
+    SUPERVISE_ESCALATE = "sup"  # 上报 by a supervisor or dispatcher; a reason is asked next
+    STAFF_NOTE = "sn"  # 备注: an internal note only staff see
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -129,6 +136,18 @@ TARGETS: dict[Verb, Target] = {
         Target.PLACE,
     ),
     Verb.CATEGORY: Target.CATEGORY,
+    # Supervision (issue 15).
+    **dict.fromkeys(
+        (
+            Verb.LOOKUP,
+            Verb.CHASE,
+            Verb.REASSIGN,
+            Verb.REASSIGN_TO,
+            Verb.SUPERVISE_ESCALATE,
+            Verb.STAFF_NOTE,
+        ),
+        Target.ORDER,
+    ),
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -158,6 +177,13 @@ LABELS: dict[Verb, str] = {
     Verb.DRAFT_CANCEL: "btn.cancel",
     Verb.FORGET: "btn.forget_yes",
     Verb.NOOP: "btn.no",
+    # Supervision (issue 15).
+    Verb.LOOKUP: "lookup.btn_view",
+    Verb.CHASE: "chase.btn",
+    Verb.REASSIGN: "reassign.btn",
+    Verb.REASSIGN_TO: "reassign.btn_to",
+    Verb.SUPERVISE_ESCALATE: "lookup.btn_escalate",
+    Verb.STAFF_NOTE: "staffnote.btn",
 }
 
 
@@ -189,6 +215,11 @@ class Move(enum.StrEnum):
     FOLLOWUP_OK = "followup_ok"
     FOLLOWUP_UNSURE = "followup_unsure"
     FOLLOWUP_REOPEN = "followup_reopen"
+    # Supervision (issue 15).
+    CHASE = "chase"  # 催办: someone chased the holder (target: the holder)
+    REASSIGN = "reassign"  # 改派: a dispatcher or supervisor gave it to another person
+    SUPERVISE_ESCALATE = "supervise_escalate"  # 上报 by a supervisor or dispatcher
+    STAFF_NOTE = "staff_note"  # 备注: an internal note, never shown to the resident
 
 
 class TimerKind(enum.StrEnum):
@@ -220,6 +251,10 @@ class Step(enum.StrEnum):
     ESCALATE = "escalate"
     FOLLOWUP = "followup"
     VISIT_HELP = "visit_help"
+    # Supervision (issue 15).
+    STAFF_NOTE = "staff_note"
+    REASSIGN = "reassign"
+    SUPERVISE_ESCALATE = "supervise_escalate"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:
