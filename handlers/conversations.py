@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import followups, ordering, privacy, registration, tasks
+from handlers import followups, moves, ordering, privacy, registration, tasks
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
@@ -43,6 +43,7 @@ COMMANDS: dict[str, Handler] = {
     "queue": tasks.queue,
     "forget": privacy.ask_forget,
     "stats": followups.stats,
+    "merge": moves.merge,  # moves (issue 15)
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -79,6 +80,21 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.NOT_HOME: (followups.not_home, 1, False),
     Verb.NEEDS_HELP: (followups.needs_help, 1, False),
     Verb.HELP_CATEGORY: (followups.help_category, 1, True),
+    # moves (issue 15)
+    Verb.EXTEND: (moves.ask_extend, 1, False),
+    Verb.EXTEND_BY: (moves.extend_by, 1, True),
+    Verb.EXTEND_OK: (moves.approve_extension, 1, False),
+    Verb.EXTEND_NO: (moves.refuse_extension, 1, False),
+    Verb.PAUSE: (moves.ask_pause, 1, False),
+    Verb.PAUSE_FOR: (moves.pause_for, 1, True),
+    Verb.RESUME: (moves.resume_now, 1, False),
+    Verb.TRANSFER: (moves.ask_transfer, 1, False),
+    Verb.TRANSFER_TO: (moves.transfer_to, 1, True),
+    Verb.RETURN: (moves.ask_return, 1, False),
+    Verb.DUP_SAME: (moves.same_thing, 1, False),
+    Verb.DUP_NEW: (ordering.place_anyway, 0, False),
+    Verb.FOLLOWER_OK: (moves.follower_fixed, 1, False),
+    Verb.FOLLOWER_BAD: (moves.follower_not_fixed, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -93,6 +109,13 @@ STATES: dict[Step, Handler] = {
     Step.ESCALATE: tasks.text_given,
     Step.FOLLOWUP: followups.followup_reason,
     Step.VISIT_HELP: followups.help_given,
+    # moves (issue 15)
+    Step.EXTEND_DATE: moves.date_given,
+    Step.EXTEND_REASON: moves.reason_given,
+    Step.PAUSE_DATE: moves.date_given,
+    Step.PAUSE_REASON: moves.reason_given,
+    Step.TRANSFER_REASON: moves.reason_given,
+    Step.RETURN_REASON: moves.reason_given,
 }
 
 

@@ -123,6 +123,12 @@ def to_order(row: OrderRow) -> Order:
         level=Role(row.level) if row.level else None,
         version=row.version,
         building_id=row.building_id,
+        extension_requested_at=row.extension_requested_at,
+        extension_until=row.extension_until,
+        paused_until=row.paused_until,
+        resolve_left=row.resolve_left,
+        department_id=row.department_id,
+        merged_into_id=row.merged_into_id,
     )
 
 

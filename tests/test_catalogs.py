@@ -18,6 +18,7 @@ PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit",
+    "extend", "pause", "transfer", "dup",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -50,6 +51,7 @@ def dynamic_keys() -> set[str]:
         f"reason.{r}"
         for r in (
             "no_rule", "all_declined", "escalated", "no_volunteer", "info", "no_answer", "overdue",
+            "returned", "transferred",
         )
     }  # fmt: skip
     keys |= {

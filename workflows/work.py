@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, deferrable, holding, resident_notice
+from workflows.followers import follower_actions, tell_followers
 from workflows.model import Action, Notice, Order, OrderChanges, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
@@ -88,4 +89,7 @@ async def resolve_task(
                 ref=Card.ORDER.ref(order.id),
             )
         )
+    await tell_followers(
+        uow, order, ctx, "dup.follower_resolved", follower_actions(order.id), note=note
+    )
     return order
