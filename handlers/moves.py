@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from handlers.context import Context
+from handlers.context import Context, is_id
 from handlers.events import Button, rows
 from workflows.dispatch import load
 from workflows.errors import InvalidInput, StaleAction
@@ -226,7 +226,7 @@ async def ask_transfer(ctx: Context, order_id: int) -> None:
 
 async def transfer_to(ctx: Context, order_id: int, department_id: str) -> None:
     """Keep the department chosen and ask for the reason."""
-    if not department_id.isdigit():
+    if not is_id(department_id):
         raise InvalidInput(reason="expired")
     octx = await load(ctx.uow, order_id)
     await may_transfer(ctx.uow, ctx.require(), octx)

@@ -96,6 +96,7 @@ def to_category(row: CategoryRow) -> Category:
         followup_days=row.followup_days,
         followup_visit=row.followup_visit,
         working_time=bool(row.working_time),
+        duplicate_days=row.duplicate_days,
     )
 
 

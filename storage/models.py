@@ -193,6 +193,7 @@ class CategoryRow(Base):
     followup_days: Mapped[int] = mapped_column(Integer, default=7)
     followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_days: Mapped[int] = mapped_column(Integer, default=3)  # moves (issue 15, 0011)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

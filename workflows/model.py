@@ -190,6 +190,8 @@ class Category:
     followup_visit: bool = False
     # Normal orders' deadlines count working time (hours of working days), not calendar time.
     working_time: bool = False
+    # moves (issue 15): open orders of the last days like a new one are offered first; 0: never.
+    duplicate_days: int = 3
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ from workflows.worktime import (
 DAY_CHOICES = (1, 3, 7)  # the +1 day / +3 days / +1 week buttons
 NEW_DEADLINE_AT = time(18, 0)  # a typed date for a new deadline: that day's evening, local
 RESUME_AT = time(9, 0)  # a paused order resumes in the morning of its date, local
-DUPLICATE_DAYS = 3  # open orders of the last days are offered as the same thing
+DUPLICATE_DAYS = 3  # a category's duplicate_days when the organisation file does not say
 MAX_DUPLICATES = 3
 PAUSED = frozenset({OrderStatus.PAUSED})
 
@@ -451,11 +451,12 @@ async def return_order(
 # --- duplicates ------------------------------------------------------------------------------
 
 
-async def alike(
-    uow: UnitOfWork, clock: Clock, resident: Person, category_id: int, days: int = DUPLICATE_DAYS
-) -> list[Order]:
-    """Return open orders of the category in the resident's building from the last days."""
-    if resident.household_id is None:
+async def alike(uow: UnitOfWork, clock: Clock, resident: Person, category_id: int) -> list[Order]:
+    """Return open orders of the category in the resident's building from the category's last
+    `duplicate_days` days (none when it is 0)."""
+    category = await uow.categories.get(category_id)
+    days = DUPLICATE_DAYS if category is None else category.duplicate_days
+    if resident.household_id is None or days <= 0:
         return []
     place = await uow.places.household_place(resident.household_id)
     if place is None:

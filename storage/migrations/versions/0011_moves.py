@@ -1,4 +1,4 @@
-"""moves: 延期 requests, 挂起 until a date, 转办 department, merged orders and their followers
+"""moves: 延期 requests, 挂起 until a date, 转办 department, merged orders, duplicate_days
 
 Revision ID: 0011
 Revises: 0008
@@ -38,6 +38,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_orders_building_category", ["building_id", "category_id", "created_at"]
         )
+    with op.batch_alter_table("categories", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("duplicate_days", sa.Integer(), nullable=False, server_default="3")
+        )
     op.create_table(
         "order_followers",
         sa.Column("order_id", sa.Integer(), nullable=False),
@@ -64,6 +68,8 @@ def downgrade() -> None:
     """Revert this revision."""
     op.drop_index("ix_order_followers_person_id", table_name="order_followers")
     op.drop_table("order_followers")
+    with op.batch_alter_table("categories", schema=None) as batch_op:
+        batch_op.drop_column("duplicate_days")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_building_category")
         batch_op.drop_index("ix_orders_due_resume")
