@@ -57,7 +57,10 @@ async def resolve_task(
         actor_id=person.id,
         note=note,
         photo=photo,
-        changes=OrderChanges(resolved_at=clock.now()),
+        # (a 延期 request still pending is moot once it is resolved: moves, issue 15)
+        changes=OrderChanges(
+            resolved_at=clock.now(), extension_requested_at=None, extension_until=None
+        ),
     )
     resident = await uow.people.get(order.resident_id)
     if resident is not None:
