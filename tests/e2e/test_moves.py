@@ -55,6 +55,10 @@ async def test_an_extension_approved_moves_the_deadline_and_one_refused_does_not
 
     card = await dispatcher.wait_for("延期申请")
     assert "要等配件到货" in card.text and world.place.unit_head.name in card.text
+    # The holder cannot approve their own request (a forged button is refused politely).
+    forged = worker.press_data(f"exy:{order_id}", worker.messages[-1])
+    assert "没有权限" in ((await worker.wait_answer(forged)).text or "")
+    assert (await world.get(order_id)).resolve_due == due
     dispatcher.press("同意延期", card)
     await dispatcher.wait_for("已同意")
     told = await worker.wait_for("批准")
