@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import followups, lookup, ordering, privacy, registration, tasks
+from handlers import followups, lookup, moves, ordering, privacy, registration, tasks
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
@@ -44,6 +44,7 @@ COMMANDS: dict[str, Handler] = {
     "forget": privacy.ask_forget,
     "stats": followups.stats,
     "order": lookup.order_command,
+    "merge": moves.merge,  # moves (issue 15)
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -87,6 +88,21 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.REASSIGN_TO: (lookup.reassign_picked, 1, True),
     Verb.SUPERVISE_ESCALATE: (lookup.escalate_tapped, 1, False),
     Verb.STAFF_NOTE: (lookup.note_tapped, 1, False),
+    # moves (issue 15)
+    Verb.EXTEND: (moves.ask_extend, 1, False),
+    Verb.EXTEND_BY: (moves.extend_by, 1, True),
+    Verb.EXTEND_OK: (moves.approve_extension, 1, False),
+    Verb.EXTEND_NO: (moves.refuse_extension, 1, False),
+    Verb.PAUSE: (moves.ask_pause, 1, False),
+    Verb.PAUSE_FOR: (moves.pause_for, 1, True),
+    Verb.RESUME: (moves.resume_now, 1, False),
+    Verb.TRANSFER: (moves.ask_transfer, 1, False),
+    Verb.TRANSFER_TO: (moves.transfer_to, 1, True),
+    Verb.RETURN: (moves.ask_return, 1, False),
+    Verb.DUP_SAME: (moves.same_thing, 1, False),
+    Verb.DUP_NEW: (ordering.place_anyway, 0, False),
+    Verb.FOLLOWER_OK: (moves.follower_fixed, 1, False),
+    Verb.FOLLOWER_BAD: (moves.follower_not_fixed, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -105,6 +121,13 @@ STATES: dict[Step, Handler] = {
     Step.STAFF_NOTE: lookup.text_given,
     Step.REASSIGN: lookup.text_given,
     Step.SUPERVISE_ESCALATE: lookup.text_given,
+    # moves (issue 15)
+    Step.EXTEND_DATE: moves.date_given,
+    Step.EXTEND_REASON: moves.reason_given,
+    Step.PAUSE_DATE: moves.date_given,
+    Step.PAUSE_REASON: moves.reason_given,
+    Step.TRANSFER_REASON: moves.reason_given,
+    Step.RETURN_REASON: moves.reason_given,
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from handlers import moves
 from handlers.context import Context
 from handlers.events import Button, Send, rows
 from handlers.registration import ask_community
@@ -212,10 +213,29 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
 
 
 async def confirmed(ctx: Context) -> None:
-    """Place the order and give the order number at once."""
+    """Place the order and give the order number at once.
+
+    moves (issue 15): open orders like it in the building are offered first (the same thing?).
+    """
     draft = _draft(ctx)
     if draft.step != DraftStep.CONFIRM:
         raise InvalidInput(reason="expired")
+    if draft.category_id is not None and await moves.offer_alike(ctx, draft.category_id):
+        ctx.answer()
+        ctx.clear_buttons()
+        return
+    await _place_draft(ctx, draft)
+
+
+async def place_anyway(ctx: Context) -> None:
+    """moves (issue 15): not the same thing as the neighbours' orders: place it after all."""
+    draft = _draft(ctx)
+    if draft.step != DraftStep.CONFIRM:
+        raise InvalidInput(reason="expired")
+    await _place_draft(ctx, draft)
+
+
+async def _place_draft(ctx: Context, draft: Draft) -> None:
     person = ctx.require()
     await ctx.set_state(None)
     order = await place_order(ctx.uow, ctx.clock, person, draft.order(), ctx.limits)

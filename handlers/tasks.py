@@ -131,7 +131,8 @@ async def my_tasks(ctx: Context) -> None:
     if not person.is_staff:
         raise NotAllowed()
     orders = await ctx.uow.orders.of_assignee(
-        person.id, (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY)
+        person.id,
+        (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY, OrderStatus.PAUSED),
     )
     if not orders:
         ctx.say("tasks.none")
@@ -145,6 +146,9 @@ async def my_tasks(ctx: Context) -> None:
                 Action.of(Verb.DECLINE, order.id),
             )
             card = Card.OFFER
+        elif order.status == OrderStatus.PAUSED:  # moves (issue 15): it can be resumed early
+            actions = (Action.of(Verb.RESUME, order.id),)
+            card = Card.TASK
         else:
             actions = work_actions(order.id)
             card = Card.TASK

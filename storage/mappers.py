@@ -96,6 +96,7 @@ def to_category(row: CategoryRow) -> Category:
         followup_days=row.followup_days,
         followup_visit=row.followup_visit,
         working_time=bool(row.working_time),
+        duplicate_days=row.duplicate_days,
     )
 
 
@@ -123,6 +124,12 @@ def to_order(row: OrderRow) -> Order:
         level=Role(row.level) if row.level else None,
         version=row.version,
         building_id=row.building_id,
+        extension_requested_at=row.extension_requested_at,
+        extension_until=row.extension_until,
+        paused_until=row.paused_until,
+        resolve_left=row.resolve_left,
+        department_id=row.department_id,
+        merged_into_id=row.merged_into_id,
     )
 
 

@@ -193,6 +193,7 @@ class CategoryRow(Base):
     followup_days: Mapped[int] = mapped_column(Integer, default=7)
     followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_days: Mapped[int] = mapped_column(Integer, default=3)  # moves (issue 15, 0011)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -208,6 +209,9 @@ class OrderRow(Base):
         Index("ix_orders_due_resolve", "status", "resolve_due", "category_id", "urgency", "id"),
         Index("ix_orders_due_autoclose", "status", "resolved_at", "id"),
         Index("ix_orders_due_followup", "status", "closed_at", "category_id", "urgency", "id"),
+        # moves (issue 15, 0011): the auto-resume sweep; a new order's open neighbours.
+        Index("ix_orders_due_resume", "status", "paused_until", "id"),
+        Index("ix_orders_building_category", "building_id", "category_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -232,6 +236,13 @@ class OrderRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # moves (issue 15, 0011): 延期 pending, 挂起 until, 转办 department, merged into.
+    extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolve_left: Mapped[int | None] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
 
 
 class OrderEventRow(Base):
@@ -257,6 +268,19 @@ class PoolOfferRow(Base):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class OrderFollowerRow(Base):
+    """moves (issue 15, 0011): a neighbour who reported the same thing follows the order."""
+
+    __tablename__ = "order_followers"
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class OutboxRow(Base):

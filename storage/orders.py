@@ -10,9 +10,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.mappers import to_event, to_order
-from storage.models import OrderEventRow, OrderRow, PoolOfferRow
+from storage.models import OrderEventRow, OrderFollowerRow, OrderRow, PoolOfferRow
 from storage.places import SqlPlaces
-from workflows.model import Order, OrderChanges, OrderEvent, OrderStatus, Urgency
+from workflows.model import (
+    OPEN_STATUSES,
+    Order,
+    OrderChanges,
+    OrderEvent,
+    OrderStatus,
+    Urgency,
+)
 
 
 def _db_value(value: Any) -> Any:
@@ -227,3 +234,35 @@ class SqlOrders:
                 PoolOfferRow.order_id == order_id, PoolOfferRow.person_id == person_id
             )
         )
+
+    # moves (issue 15): duplicates and their followers.
+    async def open_alike(
+        self, building_id: int, category_id: int, since: datetime, exclude_resident: int
+    ) -> list[Order]:
+        rows = await self.session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.building_id == building_id,
+                OrderRow.category_id == category_id,
+                OrderRow.created_at >= since,
+                OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
+                OrderRow.resident_id != exclude_resident,
+            )
+            .order_by(OrderRow.id)
+        )
+        return [to_order(r) for r in rows]
+
+    async def add_follower(self, order_id: int, person_id: int, at: datetime) -> bool:
+        if await self.session.get(OrderFollowerRow, (order_id, person_id)) is not None:
+            return False
+        self.session.add(OrderFollowerRow(order_id=order_id, person_id=person_id, joined_at=at))
+        await self.session.flush()
+        return True
+
+    async def followers(self, order_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(OrderFollowerRow.person_id)
+            .where(OrderFollowerRow.order_id == order_id)
+            .order_by(OrderFollowerRow.joined_at, OrderFollowerRow.person_id)
+        )
+        return list(rows)

@@ -120,6 +120,7 @@ class FakeStore:
     order_community: dict[int, int] = field(default_factory=dict)
     events: list[OrderEvent] = field(default_factory=list)
     pool_offers: list[tuple[int, int]] = field(default_factory=list)
+    followers: list[tuple[int, int]] = field(default_factory=list)  # (order id, person id)
     notices: list[Notice] = field(default_factory=list)
     # Notices Telegram accepted, with the chat and the message id it gave (FakeOutbox.deliver).
     delivered: list[tuple[Notice, int, int]] = field(default_factory=list)
@@ -475,6 +476,31 @@ class FakeOrders:
     async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
         if (order_id, person_id) in self.store.pool_offers:
             self.store.pool_offers.remove((order_id, person_id))
+
+    async def open_alike(
+        self, building_id: int, category_id: int, since: datetime, exclude_resident: int
+    ) -> list[Order]:
+        return sorted(
+            (
+                o
+                for o in self.store.orders.values()
+                if o.building_id == building_id
+                and o.category_id == category_id
+                and o.created_at >= since
+                and o.status in OPEN_STATUSES
+                and o.resident_id != exclude_resident
+            ),
+            key=lambda o: o.id,
+        )
+
+    async def add_follower(self, order_id: int, person_id: int, at: datetime) -> bool:
+        if (order_id, person_id) in self.store.followers:
+            return False
+        self.store.followers.append((order_id, person_id))
+        return True
+
+    async def followers(self, order_id: int) -> list[int]:
+        return [pid for oid, pid in self.store.followers if oid == order_id]
 
 
 class FakeOutbox:

@@ -20,6 +20,7 @@ PREFIXES = (
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit",
     "lookup", "chase", "staffnote", "reassign",  # supervision (issue 15)
+    "extend", "pause", "transfer", "dup",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -53,6 +54,7 @@ def dynamic_keys() -> set[str]:
         f"reason.{r}"
         for r in (
             "no_rule", "all_declined", "escalated", "no_volunteer", "info", "no_answer", "overdue",
+            "returned", "transferred",
         )
     }  # fmt: skip
     keys |= {

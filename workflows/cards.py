@@ -25,6 +25,7 @@ class Card(enum.StrEnum):
     TASK = "task"  # the working card of a taken task: on my way, note, resolve, escalate
     ORDER = "order"  # the resident's card of their order: add information, cancel, confirm
     QUEUE = "queue"  # a dispatcher's card of a queued order: hand it to someone
+    EXTEND = "extend"  # moves (issue 15): a 延期 request to approve or refuse
 
     def ref(self, order_id: int) -> str:
         """Return the ref of this kind of card for an order, as the outbox keeps it."""
@@ -41,6 +42,8 @@ SPENT_BY: dict[OrderStatus, tuple[Card, ...]] = {
     OrderStatus.RESOLVED: (Card.OFFER, Card.TASK, Card.QUEUE),
     OrderStatus.CLOSED: (Card.OFFER, Card.TASK, Card.ORDER, Card.QUEUE),
     OrderStatus.CANCELLED: (Card.OFFER, Card.TASK, Card.ORDER, Card.QUEUE),
+    # moves (issue 15): a paused task's working card is spent; a new one comes on resume.
+    OrderStatus.PAUSED: (Card.OFFER, Card.TASK, Card.QUEUE, Card.EXTEND),
 }
 
 

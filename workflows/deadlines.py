@@ -20,6 +20,7 @@ from workflows.dispatch import (
     resident_notice,
     work_actions,
 )
+from workflows.followers import tell_followers
 from workflows.model import (
     WORKING_STATUSES,
     Action,
@@ -298,6 +299,7 @@ def _autoclose(clock: Clock, policy: TimerPolicy, seen: Order) -> Effect:
             await uow.outbox.add(
                 Notice(order.assignee_id, "task.auto_closed", {"number": order.number})
             )
+        await tell_followers(uow, order, ctx, "dup.follower_closed")
 
     return effect
 
@@ -326,8 +328,8 @@ async def followups_due(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> l
     due = []
     for order in orders:
         category = categories.get(order.category_id)
-        if category is None or order.closed_at is None:
-            continue
+        if category is None or order.closed_at is None or order.merged_into_id is not None:
+            continue  # (an order closed as merged is followed up through the one it joined)
         at = order.closed_at + timedelta(days=category.followup_days)
         if at > now or at < now - policy.followup_window:
             continue  # not yet; or long past (the bot was off): a late question helps nobody

@@ -88,9 +88,11 @@ async def candidates(
 ) -> list[Person]:
     """Return who may take the order at this role level: narrowest scope, then least loaded."""
     if role == Role.DEPT_LIAISON:
-        if ctx.category.department_id is None:
+        # moves (issue 15): an order transferred (转办) is with its new department.
+        department = ctx.order.department_id or ctx.category.department_id
+        if department is None:
             return []
-        scopes = [ctx.category.department_id]
+        scopes = [department]
     else:
         scopes = ctx.place.scope_ids()
     people = [
@@ -241,6 +243,8 @@ async def send_task_card(
         params["phone"] = (resident.phone if resident else None) or "—"
         actions = work_actions(ctx.order.id)
         key = "task.card"
+    if ctx.order.level == Role.DEPT_LIAISON:  # moves (issue 15): a department may pass it on
+        actions += (Action.of(Verb.TRANSFER, ctx.order.id), Action.of(Verb.RETURN, ctx.order.id))
     card = Card.OFFER if offered else Card.TASK
     if photos:
         for photo in ctx.order.photos:
@@ -257,6 +261,9 @@ def work_actions(order_id: int) -> tuple[Action, ...]:
         Action.of(Verb.NOTE, order_id),
         Action.of(Verb.RESOLVE, order_id),
         Action.of(Verb.ESCALATE, order_id),
+        # moves (issue 15): ask for more time, or pause while waiting on a third party.
+        Action.of(Verb.EXTEND, order_id),
+        Action.of(Verb.PAUSE, order_id),
     )
 
 
@@ -295,9 +302,12 @@ async def notify_dispatchers(
         params = card_params(ctx, dispatcher.lang)
         params["reason"] = reason
         params["note"] = note or "—"
-        actions = tuple(
-            Action.of(Verb.HAND_OVER, ctx.order.id, arg=str(p.id), params={"name": p.name})
-            for p in suggestions
+        actions = (
+            *(
+                Action.of(Verb.HAND_OVER, ctx.order.id, arg=str(p.id), params={"name": p.name})
+                for p in suggestions
+            ),
+            Action.of(Verb.TRANSFER, ctx.order.id),  # moves (issue 15): 转办
         )
         await uow.outbox.add(
             Notice(dispatcher.id, "queue.new", params, actions, ref=Card.QUEUE.ref(ctx.order.id))

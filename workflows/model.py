@@ -46,6 +46,9 @@ class OrderStatus(enum.StrEnum):
     RESOLVED = "resolved"  # awaiting the resident's confirmation
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # moves (issue 15): waiting on a third party (parts, the property company) until a date;
+    # its time to resolve stands still meanwhile.
+    PAUSED = "paused"
 
 
 OPEN_STATUSES = frozenset(
@@ -55,6 +58,7 @@ OPEN_STATUSES = frozenset(
         OrderStatus.POOL,
         OrderStatus.ACCEPTED,
         OrderStatus.ON_WAY,
+        OrderStatus.PAUSED,  # open, but nobody is late with it: its resolve clock stands still
     }
 )
 WORKING_STATUSES = frozenset({OrderStatus.ACCEPTED, OrderStatus.ON_WAY})
@@ -186,6 +190,8 @@ class Category:
     followup_visit: bool = False
     # Normal orders' deadlines count working time (hours of working days), not calendar time.
     working_time: bool = False
+    # moves (issue 15): open orders of the last days like a new one are offered first; 0: never.
+    duplicate_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,16 @@ class Order:
     level: Role | None = None
     version: int = 0
     building_id: int | None = None  # where the order is, down to the building, for statistics
+    # moves (issue 15). A pending 延期 request: when it was asked and the deadline asked for
+    # (both None when none is pending).
+    extension_requested_at: datetime | None = None
+    extension_until: datetime | None = None
+    # A paused order: when it resumes, and how much of its time to resolve was left (seconds,
+    # working seconds for a working-time order) when it was paused.
+    paused_until: datetime | None = None
+    resolve_left: int | None = None
+    department_id: int | None = None  # the department it was transferred to (转办), if any
+    merged_into_id: int | None = None  # closed as merged: the earlier order it follows
 
     @property
     def number(self) -> str:
@@ -402,6 +418,13 @@ class OrderChanges:
     closed_at: datetime | Keep | None = KEEP
     rating: int | Keep | None = KEEP
     comment: str | Keep | None = KEEP
+    # moves (issue 15)
+    extension_requested_at: datetime | Keep | None = KEEP
+    extension_until: datetime | Keep | None = KEEP
+    paused_until: datetime | Keep | None = KEEP
+    resolve_left: int | Keep | None = KEEP
+    department_id: int | Keep | None = KEEP
+    merged_into_id: int | Keep | None = KEEP
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

@@ -20,6 +20,7 @@ from workflows.dispatch import (
     work_actions,
 )
 from workflows.errors import InvalidInput, NotAllowed, NotRegistered, NotYourOrder, StaleAction
+from workflows.followers import tell_followers
 from workflows.model import (
     Action,
     Notice,
@@ -248,6 +249,7 @@ async def confirm_fixed(uow: UnitOfWork, clock: Clock, resident: Person, order_i
     )
     if order.assignee_id is not None:
         await uow.outbox.add(Notice(order.assignee_id, "task.confirmed", {"number": order.number}))
+    await tell_followers(uow, order, ctx, "dup.follower_closed")
     return order
 
 

@@ -33,7 +33,7 @@ from workflows.model import (
 from workflows.vocabulary import TimerKind
 
 # The order columns that hold a moment a timer answers to.
-OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at"]
+OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at", "paused_until"]
 
 
 class Clock(Protocol):
@@ -154,6 +154,22 @@ class OrderRepository(Protocol):
     async def add_pool_offer(self, order_id: int, person_id: int) -> None: ...
     async def drop_pool_offer(self, order_id: int, person_id: int) -> None:
         """Stop offering the pool order to the person (they left its teams or roles)."""
+        ...
+
+    # moves (issue 15): duplicates and their followers.
+    async def open_alike(
+        self, building_id: int, category_id: int, since: datetime, exclude_resident: int
+    ) -> list[Order]:
+        """Return the open orders of the category in the building placed at or after `since`
+        by other residents, oldest first."""
+        ...
+
+    async def add_follower(self, order_id: int, person_id: int, at: datetime) -> bool:
+        """Make the person a follower of the order; False if they already were."""
+        ...
+
+    async def followers(self, order_id: int) -> list[int]:
+        """Return the ids of the people following the order, in the order they joined."""
         ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflows.cards import retire_spent_cards
 from workflows.errors import DomainError, StaleAction
-from workflows.model import Order, OrderChanges, OrderEvent
+from workflows.model import OPEN_STATUSES, Order, OrderChanges, OrderEvent
 from workflows.model import OrderStatus as S
 from workflows.ports import Clock, UnitOfWork
 from workflows.vocabulary import Move
@@ -46,7 +46,29 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
         frozenset({S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.ON_WAY, S.RESOLVED}),
         None,
     ),
+    # moves (issue 15). 延期: asked by the holder, decided by the dispatcher or supervisor.
+    Move.EXTEND_ASK: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.EXTEND_OK: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.EXTEND_NO: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    # 挂起: waiting on a third party until a date; resumed by hand or when the date comes.
+    Move.PAUSE: (frozenset({S.ACCEPTED, S.ON_WAY}), S.PAUSED),
+    Move.RESUME: (frozenset({S.PAUSED}), S.ACCEPTED),
+    Move.AUTO_RESUME: (frozenset({S.PAUSED}), S.ACCEPTED),
+    # 转办 to another department's liaison (offered; queued when it has none); 退单 to dispatch.
+    Move.TRANSFER: (frozenset({S.QUEUED, S.OFFERED, S.ACCEPTED, S.ON_WAY}), S.OFFERED),
+    Move.RETURN: (frozenset({S.OFFERED, S.ACCEPTED, S.ON_WAY}), S.QUEUED),
+    # Duplicates: a neighbour joins as a follower; staff merge a later order into an earlier
+    # one (closed as merged); a follower answers the confirmation question.
+    Move.JOIN: (OPEN_STATUSES, None),
+    Move.MERGE: (OPEN_STATUSES, S.CLOSED),
+    Move.FOLLOWER_OK: (frozenset({S.RESOLVED, S.CLOSED}), None),
+    Move.FOLLOWER_BAD: (frozenset({S.RESOLVED, S.CLOSED}), None),
 }
+
+# moves (issue 15): a paused order is open like the others — it can still be cancelled, take
+# information, go back to dispatch (queued or offered to someone else) or lose its holder.
+for _paused_too in (Move.QUEUE, Move.OFFER, Move.CANCEL, Move.ADD_INFO, Move.WITHDRAW):
+    MOVES[_paused_too] = (MOVES[_paused_too][0] | {S.PAUSED}, MOVES[_paused_too][1])
 
 # Where an order may go next from each status (derived, for documentation and checks).
 ALLOWED: dict[S, frozenset[S]] = {

@@ -10,6 +10,7 @@ from workflows.deadlines import (
     unconfirmed,
 )
 from workflows.digests import digests_due
+from workflows.moves import resumes_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
 
@@ -23,4 +24,5 @@ FINDERS: tuple[Finder, ...] = (
     visits_to_open,
     missed_visits,
     digests_due,
+    resumes_due,  # moves (issue 15): paused orders whose date came
 )

@@ -75,6 +75,21 @@ class Verb(enum.StrEnum):
     REASSIGN_TO = "rat"  # the person picked (the arg); a reason is asked next
     SUPERVISE_ESCALATE = "sup"  # 上报 by a supervisor or dispatcher; a reason is asked next
     STAFF_NOTE = "sn"  # 备注: an internal note only staff see
+    # moves (issue 15): 延期, 挂起, 转办, 退单, duplicates and their followers.
+    EXTEND = "ext"  # the holder asks for more time: the new date's choices follow
+    EXTEND_BY = "exd"  # the arg is days added to the deadline, or "d" to type a date
+    EXTEND_OK = "exy"
+    EXTEND_NO = "exn"
+    PAUSE = "ps"  # the holder pauses the order: the resume date's choices follow
+    PAUSE_FOR = "psd"  # the arg is days until it resumes, or "d" to type a date
+    RESUME = "rs"
+    TRANSFER = "tf"  # the departments to transfer to follow
+    TRANSFER_TO = "tft"  # the arg is the department's id
+    RETURN = "rt"
+    DUP_SAME = "dps"  # the resident's new order is the same as this open one
+    DUP_NEW = "dpn"  # it is not: place it after all
+    FOLLOWER_OK = "fok"
+    FOLLOWER_BAD = "fbad"
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -117,6 +132,20 @@ TARGETS: dict[Verb, Target] = {
             Verb.FOLLOWUP_FIXED,
             Verb.FOLLOWUP_BROKEN,
             Verb.FOLLOWUP_UNSURE,
+            # moves (issue 15)
+            Verb.EXTEND,
+            Verb.EXTEND_BY,
+            Verb.EXTEND_OK,
+            Verb.EXTEND_NO,
+            Verb.PAUSE,
+            Verb.PAUSE_FOR,
+            Verb.RESUME,
+            Verb.TRANSFER,
+            Verb.TRANSFER_TO,
+            Verb.RETURN,
+            Verb.DUP_SAME,
+            Verb.FOLLOWER_OK,
+            Verb.FOLLOWER_BAD,
         ),
         Target.ORDER,
     ),
@@ -184,6 +213,18 @@ LABELS: dict[Verb, str] = {
     Verb.REASSIGN_TO: "reassign.btn_to",
     Verb.SUPERVISE_ESCALATE: "lookup.btn_escalate",
     Verb.STAFF_NOTE: "staffnote.btn",
+    # moves (issue 15)
+    Verb.EXTEND: "extend.btn_ask",
+    Verb.EXTEND_OK: "extend.btn_approve",
+    Verb.EXTEND_NO: "extend.btn_refuse",
+    Verb.PAUSE: "pause.btn_pause",
+    Verb.RESUME: "pause.btn_resume",
+    Verb.TRANSFER: "transfer.btn_transfer",
+    Verb.RETURN: "transfer.btn_return",
+    Verb.DUP_SAME: "dup.btn_same",
+    Verb.DUP_NEW: "dup.btn_new",
+    Verb.FOLLOWER_OK: "dup.btn_fixed",
+    Verb.FOLLOWER_BAD: "dup.btn_not_fixed",
 }
 
 
@@ -220,6 +261,19 @@ class Move(enum.StrEnum):
     REASSIGN = "reassign"  # 改派: a dispatcher or supervisor gave it to another person
     SUPERVISE_ESCALATE = "supervise_escalate"  # 上报 by a supervisor or dispatcher
     STAFF_NOTE = "staff_note"  # 备注: an internal note, never shown to the resident
+    # moves (issue 15): 延期, 挂起, 转办, 退单, duplicates and merging.
+    EXTEND_ASK = "extend_ask"
+    EXTEND_OK = "extend_ok"
+    EXTEND_NO = "extend_no"
+    PAUSE = "pause"
+    RESUME = "resume"
+    AUTO_RESUME = "auto_resume"
+    TRANSFER = "transfer"
+    RETURN = "return"
+    JOIN = "join"  # a neighbour follows the order (their own report of the same thing)
+    MERGE = "merge"  # closed as merged: its resident follows the earlier order
+    FOLLOWER_OK = "follower_ok"
+    FOLLOWER_BAD = "follower_bad"
 
 
 class TimerKind(enum.StrEnum):
@@ -235,6 +289,8 @@ class TimerKind(enum.StrEnum):
     VISIT_MISSED = "visit_missed"
     DIGEST = "digest"
     WEEKLY = "weekly"
+    # moves (issue 15)
+    RESUME = "resume"  # a paused order's resume date came
 
 
 class Step(enum.StrEnum):
@@ -255,6 +311,13 @@ class Step(enum.StrEnum):
     STAFF_NOTE = "staff_note"
     REASSIGN = "reassign"
     SUPERVISE_ESCALATE = "supervise_escalate"
+    # moves (issue 15)
+    EXTEND_DATE = "extend_date"
+    EXTEND_REASON = "extend_reason"
+    PAUSE_DATE = "pause_date"
+    PAUSE_REASON = "pause_reason"
+    TRANSFER_REASON = "transfer_reason"
+    RETURN_REASON = "return_reason"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, deferrable, holding, resident_notice
+from workflows.followers import follower_actions, tell_followers
 from workflows.model import Action, Notice, Order, OrderChanges, OrderStatus, Person
 from workflows.orders import MAX_NOTE, clean_text
 from workflows.ports import Clock, UnitOfWork
@@ -56,7 +57,10 @@ async def resolve_task(
         actor_id=person.id,
         note=note,
         photo=photo,
-        changes=OrderChanges(resolved_at=clock.now()),
+        # (a 延期 request still pending is moot once it is resolved: moves, issue 15)
+        changes=OrderChanges(
+            resolved_at=clock.now(), extension_requested_at=None, extension_until=None
+        ),
     )
     resident = await uow.people.get(order.resident_id)
     if resident is not None:
@@ -88,4 +92,7 @@ async def resolve_task(
                 ref=Card.ORDER.ref(order.id),
             )
         )
+    await tell_followers(
+        uow, order, ctx, "dup.follower_resolved", follower_actions(order.id), note=note
+    )
     return order

@@ -229,6 +229,9 @@ class CategorySpec(Spec):
     # days: not weekends, public holidays or closed days; 调休 weekend days work); urgent
     # orders always count calendar time.
     working_time: bool = False
+    # moves (issue 15): a resident's new order is first shown the open orders of the category
+    # in their building placed in the last days ("the same thing?"); 0 never asks.
+    duplicate_days: int = Field(3, ge=0, le=30)
 
 
 class KeyHouseholdSpec(Spec):

@@ -201,6 +201,7 @@ async def write_categories(
                 "working_time": category.working_time,
                 "followup_days": category.followup_days,
                 "followup_visit": category.followup_visit,
+                "duplicate_days": category.duplicate_days,
                 "position": position,
             },
             CategoryRow,

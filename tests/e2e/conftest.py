@@ -88,7 +88,11 @@ class World:
         await tap(user, "好了")
         await tap(user, "紧急" if urgent else "一般")
         await tap(user, "确认提交")
-        placed = await user.wait_for("已下单")
+        # moves (issue 15): a neighbour's open order like it is offered first; not the same.
+        placed = await user.wait_for(lambda m: "已下单" in m.text or "邻居已经报告" in m.text)
+        if "邻居已经报告" in placed.text:
+            user.press("不是，继续报事", placed)
+            placed = await user.wait_for("已下单")
         number = placed.text.split("订单号 ")[1].split("。")[0]
         return int(number)
 

@@ -20,8 +20,11 @@ ACTORS = ["owner", "other_resident", "unit_head", "volunteer", "dispatcher", "st
 VERBS = [
     "rc", "rb", "ru", "rh", "lang", "nc", "nd", "nu", "nok", "nx", "cnl", "cnlok", "info",
     "ok", "bad", "rate", "skip", "acc", "dec", "clm", "way", "note", "res", "esc", "hd", "noop",
+    "ext", "exd", "exy", "exn", "ps", "psd", "rs", "tf", "tft", "rt", "dps", "dpn", "fok", "fbad",
 ]  # fmt: skip
-COMMANDS = ["/start", "/new", "/my", "/tasks", "/pool", "/queue", "/lang", "/help", "/cancel"]
+COMMANDS = [
+    "/start", "/new", "/my", "/tasks", "/pool", "/queue", "/lang", "/help", "/cancel", "/merge",
+]  # fmt: skip
 
 numbers = st.one_of(st.integers(-5, 60), st.integers(-(2**63), 2**63), st.text(max_size=5))
 callback_data = st.one_of(

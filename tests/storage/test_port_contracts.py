@@ -453,6 +453,30 @@ class TestCategoryRepository:
 
 
 class TestOrderRepository:
+    async def test_open_orders_alike_and_their_followers(self, side: Side) -> None:
+        """moves (issue 15): a new order's open neighbours, and who follows an order."""
+        org = side.org
+        async with side.unit() as uow:
+            first = await resident(uow, org, 0, "甲")
+            second = await resident(uow, org, 1, "乙")
+            old = await order(uow, org, first.id, created_at=T0 - timedelta(days=5))
+            open_one = await order(uow, org, first.id, created_at=T0, room=0)
+            closed = await order(uow, org, first.id, status=OrderStatus.CLOSED, created_at=T0)
+            own = await order(uow, org, second.id, created_at=T0, room=1)
+            since = T0 - timedelta(days=3)
+            found = await uow.orders.open_alike(org.building.id, org.category_id, since, second.id)
+            assert [o.id for o in found] == [open_one.id]
+            assert old.id not in [o.id for o in found] and closed.id not in [o.id for o in found]
+            mine = await uow.orders.open_alike(org.building.id, org.category_id, since, first.id)
+            assert [o.id for o in mine] == [own.id]
+            assert await uow.orders.open_alike(-1, org.category_id, since, second.id) == []
+
+            assert await uow.orders.followers(open_one.id) == []
+            assert await uow.orders.add_follower(open_one.id, second.id, T0) is True
+            assert await uow.orders.add_follower(open_one.id, second.id, T0) is False
+            assert await uow.orders.followers(open_one.id) == [second.id]
+            assert await uow.orders.followers(own.id) == []
+
     async def test_an_order_reads_back_as_written(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:

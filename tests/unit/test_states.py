@@ -23,6 +23,8 @@ def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
         "followup_ok",
         "followup_unsure",
         "followup_reopen",
+        "follower_ok",  # moves (issue 15): a neighbour following it answers too
+        "follower_bad",
     ]
     assert target(Move.RATE, S.CLOSED) == S.CLOSED
     # …unless the resident says at the follow-up that it is broken again.
@@ -31,9 +33,12 @@ def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
 
 
 def test_the_loop_runs_through_the_table() -> None:
-    assert ALLOWED[S.QUEUED] == {S.QUEUED, S.OFFERED, S.POOL, S.CANCELLED}
-    assert ALLOWED[S.POOL] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
-    assert ALLOWED[S.OFFERED] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED}
+    # (closed: merged into an earlier order — moves, issue 15)
+    assert ALLOWED[S.QUEUED] == {S.QUEUED, S.OFFERED, S.POOL, S.CANCELLED, S.CLOSED}
+    assert ALLOWED[S.POOL] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED, S.CLOSED}
+    assert ALLOWED[S.OFFERED] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED, S.CLOSED}
+    # paused waits on a third party; it resumes, or goes back to dispatch, or is cancelled
+    assert ALLOWED[S.PAUSED] == {S.ACCEPTED, S.QUEUED, S.OFFERED, S.CANCELLED, S.CLOSED}
     assert S.RESOLVED in ALLOWED[S.ACCEPTED] and S.RESOLVED in ALLOWED[S.ON_WAY]
     # confirm (or no answer in time), or reopen to the worker
     assert ALLOWED[S.RESOLVED] == {S.CLOSED, S.ACCEPTED}
@@ -71,7 +76,7 @@ async def test_a_move_the_table_forbids_is_stale_and_writes_nothing() -> None:
     with pytest.raises(StaleAction):
         await move(w.uow, w.clock, order, Move.CONFIRM, actor_id=w.org.resident.id)
     with pytest.raises(StaleAction):  # an explicit target outside the table
-        await move(w.uow, w.clock, order, Move.ACCEPT, actor_id=None, to=S.CLOSED)
+        await move(w.uow, w.clock, order, Move.ACCEPT, actor_id=None, to=S.RESOLVED)
 
     assert w.order(order.id) == order
     assert len(await w.uow.orders.events(order.id)) == events
