@@ -117,6 +117,9 @@ def render(
         if params.get("text_key"):  # written by a workflow: the text is said at delivery
             text = texts(lang, str(params["text_key"]), **dict(params.get("text_params") or {}))
             edit = replace(edit, text=text)
+        if actions:  # a card edited in place keeps buttons of the reader's language
+            buttons = [action_button(texts, lang, a) for a in actions]
+            edit = replace(edit, buttons=rows(buttons, BUTTONS_PER_ROW))
         return edit
     if key == REPLY:
         return reply_message(chat_id, params)

@@ -18,6 +18,8 @@ PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit",
+    # issue 16 (intake): menus, free words, voice, call-backs, safety numbers
+    "menu", "intake", "voice", "callback", "safety",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

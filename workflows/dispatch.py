@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.cards import Card
+from workflows.cards import Card, show_card
 from workflows.errors import (
     NoLongerInRole,
     NoOneToEscalateTo,
@@ -226,28 +226,37 @@ async def send_task_card(
 ) -> None:
     """Queue the task card for a worker: an offer to decide on, or the card of a taken task.
 
-    The resident's phone is on the card only once the task is theirs.
+    The resident's phone is on the card only once the task is theirs; the card of a taken
+    task is the offer they took, edited in place (workflows/cards.py show_card).
     """
-    params = card_params(ctx, person.lang)
-    resident = await uow.people.get(ctx.order.resident_id)
-    params["resident"] = resident.name if resident else ""
-    if offered:
-        actions: tuple[Action, ...] = (
-            Action.of(Verb.ACCEPT, ctx.order.id),
-            Action.of(Verb.DECLINE, ctx.order.id),
-        )
-        key = "task.offered"
-    else:
-        params["phone"] = (resident.phone if resident else None) or "—"
-        actions = work_actions(ctx.order.id)
-        key = "task.card"
-    card = Card.OFFER if offered else Card.TASK
+    params = await task_card_params(uow, ctx, person, phone=not offered)
     if photos:
         for photo in ctx.order.photos:
             await uow.outbox.add(
                 Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
             )
-    await uow.outbox.add(Notice(person.id, key, params, actions, ref=card.ref(ctx.order.id)))
+    if offered:
+        actions: tuple[Action, ...] = (
+            Action.of(Verb.ACCEPT, ctx.order.id),
+            Action.of(Verb.DECLINE, ctx.order.id),
+        )
+        await uow.outbox.add(
+            Notice(person.id, "task.offered", params, actions, ref=Card.OFFER.ref(ctx.order.id))
+        )
+        return
+    await show_card(uow, person.id, ctx.order.id, "task.card", params, work_actions(ctx.order.id))
+
+
+async def task_card_params(
+    uow: UnitOfWork, ctx: OrderContext, person: Person, *, phone: bool = True
+) -> dict[str, Any]:
+    """Return what the worker's card of a task says: the order, the resident, their phone."""
+    params = card_params(ctx, person.lang)
+    resident = await uow.people.get(ctx.order.resident_id)
+    params["resident"] = resident.name if resident else ""
+    if phone:
+        params["phone"] = (resident.phone if resident else None) or "—"
+    return params
 
 
 def work_actions(order_id: int) -> tuple[Action, ...]:

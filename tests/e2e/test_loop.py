@@ -11,6 +11,7 @@ from bot.demo import tap
 from bot.emulator import SentMessage
 from storage.models import HouseholdRow, PlaceRow
 from tests.e2e.conftest import World
+from tests.e2e.test_spent_buttons import sent_and_marked
 from workflows.model import OrderStatus, Role
 
 
@@ -51,14 +52,15 @@ async def test_order_dispatch_accept_resolve_rate(world: World) -> None:
 
 
 async def test_card_buttons_are_gone_after_use(world: World) -> None:
-    """A used task card cannot be pressed twice: its buttons are removed."""
+    """A used task card cannot be pressed twice: accepted, it becomes the working card."""
     worker = await world.join(world.place.unit_head)
     resident = await world.resident("李大爷", "102")
-    await world.order(resident, "水电气维修", "暖气不热")
+    order_id = await world.order(resident, "水电气维修", "暖气不热")
     card = await worker.wait_for("新任务")
+    await sent_and_marked(world, f"offer:{order_id}")
     worker.press("接单", card)
     await worker.wait_for("您已接下")
-    assert worker.message(card.message_id).buttons == []
+    assert "✅ 接单" not in worker.message(card.message_id).button_texts()
 
 
 async def test_decline_goes_to_next_candidate_then_to_dispatcher(world: World) -> None:
