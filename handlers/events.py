@@ -81,6 +81,8 @@ class Send:
     upload: bytes | None = None  # a PNG drawn here (a digest's chart), sent as the photo
     # What the message is about (workflows/cards.py), so that its buttons can be taken back.
     ref: str | None = None
+    # A persistent reply keyboard under the chat (the menu: rows of texts a tap sends).
+    menu: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)

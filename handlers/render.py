@@ -52,6 +52,7 @@ def reply_notice(person_id: int, message: Send) -> Notice:
             "ask_contact": message.ask_contact,
             "reply_keys": list(message.reply_keys),
             "remove_keyboard": message.remove_keyboard,
+            "menu": [list(row) for row in message.menu],
         },
         photo=message.photo,
         ref=message.ref,
@@ -68,6 +69,7 @@ def reply_message(chat_id: int, params: Mapping[str, Any]) -> Send:
         ask_contact=params.get("ask_contact"),
         reply_keys=tuple(params.get("reply_keys", [])),
         remove_keyboard=bool(params.get("remove_keyboard")),
+        menu=tuple(tuple(str(k) for k in row) for row in params.get("menu", [])),
     )
 
 

@@ -37,6 +37,7 @@ from workflows.model import (
     Visit,
     VisitKind,
     VisitOutcome,
+    Voice,
 )
 
 
@@ -66,6 +67,7 @@ def to_place(row: PlaceRow | Row[Any]) -> Place:
         row.parent_id,
         working_hours=row.working_hours or "",
         closed_days=closed_days(row.closed_days),
+        duty_phone=row.duty_phone or "",
     )
 
 
@@ -96,6 +98,7 @@ def to_category(row: CategoryRow) -> Category:
         followup_days=row.followup_days,
         followup_visit=row.followup_visit,
         working_time=bool(row.working_time),
+        keywords=tuple(str(k) for k in row.keywords or ()),
     )
 
 
@@ -123,6 +126,7 @@ def to_order(row: OrderRow) -> Order:
         level=Role(row.level) if row.level else None,
         version=row.version,
         building_id=row.building_id,
+        voices=tuple(Voice.from_dict(v) for v in row.voices or ()),
     )
 
 

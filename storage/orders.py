@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.mappers import to_event, to_order
 from storage.models import OrderEventRow, OrderRow, PoolOfferRow
 from storage.places import SqlPlaces
-from workflows.model import Order, OrderChanges, OrderEvent, OrderStatus, Urgency
+from workflows.model import Order, OrderChanges, OrderEvent, OrderStatus, Urgency, Voice
 
 
 def _db_value(value: Any) -> Any:
@@ -39,6 +39,7 @@ class SqlOrders:
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        voices: Sequence[Voice] = (),
     ) -> Order:
         place = await SqlPlaces(self.session).household_place(household_id)
         assert place is not None
@@ -52,6 +53,7 @@ class SqlOrders:
             urgency=urgency.value,
             status=status.value,
             photos=list(photos),
+            voices=[v.to_dict() for v in voices] or None,
             latitude=latitude,
             longitude=longitude,
             created_at=created_at,

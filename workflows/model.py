@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -100,6 +101,7 @@ class Place:
     # and closed days; a community's include what it inherits from its street.
     working_hours: str = ""
     closed_days: tuple[date, ...] = ()
+    duty_phone: str = ""  # a community's duty phone (值班电话), shown with emergency numbers
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,39 @@ class Category:
     followup_visit: bool = False
     # Normal orders' deadlines count working time (hours of working days), not calendar time.
     working_time: bool = False
+    # Words that suggest this category for what a resident wrote freely.
+    keywords: tuple[str, ...] = ()
+
+
+class VoiceKind(enum.StrEnum):
+    """What kind of sound a resident sent as (part of) a description."""
+
+    VOICE = "voice"
+    VIDEO_NOTE = "video_note"
+    AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice message, video note or audio file kept on an order: Telegram's file id."""
+
+    file_id: str
+    seconds: int
+    kind: VoiceKind = VoiceKind.VOICE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the clip as stored (JSON)."""
+        return {"file_id": self.file_id, "seconds": self.seconds, "kind": self.kind.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Voice:
+        """Rebuild a clip stored by to_dict."""
+        return cls(str(data["file_id"]), int(data.get("seconds", 0)), VoiceKind(data["kind"]))
+
+    @property
+    def length(self) -> str:
+        """Return its length as a clock shows it: 0:42."""
+        return f"{self.seconds // 60}:{self.seconds % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -214,6 +249,7 @@ class Order:
     level: Role | None = None
     version: int = 0
     building_id: int | None = None  # where the order is, down to the building, for statistics
+    voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files it was told in
 
     @property
     def number(self) -> str:

@@ -220,6 +220,8 @@ class Step(enum.StrEnum):
     ESCALATE = "escalate"
     FOLLOWUP = "followup"
     VISIT_HELP = "visit_help"
+    # issue 16 (intake): what a stranger wrote before registering, kept to offer it after.
+    KEPT = "kept"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

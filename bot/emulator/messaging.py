@@ -116,8 +116,10 @@ class Messaging:
             message["reply_markup"] = markup.inline
         if markup.keyboard is not None:
             chat.reply_keyboard = markup.keyboard
+            chat.keyboard_persistent = markup.persistent
         elif markup.remove:
             chat.reply_keyboard = None
+            chat.keyboard_persistent = False
         sent = SentMessage(
             message_id=message_id,
             chat_id=chat.id,

@@ -172,6 +172,8 @@ class CommunitySpec(Spec):
     # Its own working hours (unset: the street's) and closed days (added to the street's).
     working_hours: WorkingHoursText | None = None
     closed_days: list[date] = []
+    # The community's duty phone (值班电话), shown to a resident who chooses "urgent".
+    duty_phone: Phone | None = None
 
 
 class RoleSpec(Spec):
@@ -229,6 +231,8 @@ class CategorySpec(Spec):
     # days: not weekends, public holidays or closed days; 调休 weekend days work); urgent
     # orders always count calendar time.
     working_time: bool = False
+    # Words in what a resident writes freely that suggest this category ("漏水", "停电").
+    keywords: list[Annotated[str, Field(min_length=1, max_length=20)]] = []
 
 
 class KeyHouseholdSpec(Spec):

@@ -46,3 +46,115 @@ async def test_the_workers_card_is_one_message_edited_through_its_life(world: Wo
     assert cards[0].edits >= 4
     assert not [m for m in worker.messages if m.buttons]
     assert (await world.get(order_id)).status == OrderStatus.RESOLVED
+
+
+async def category_of(world: World, order_id: int) -> str:
+    """Return the Chinese name of an order's category."""
+    order = await world.get(order_id)
+    async with world.app.unit_of_work() as uow:
+        category = await uow.categories.get(order.category_id)
+    assert category is not None
+    return category.names.zh
+
+
+async def test_the_menu_needs_no_typing(world: World) -> None:
+    """Residents and staff get a persistent keyboard; a tap on it works like the command."""
+    resident = await world.resident("孙阿姨", "401")
+    assert resident.reply_keyboard == [
+        ["我要报事", "我的服务单"],
+        ["咨询", "帮助"],
+        ["请工作人员给我回电话"],
+    ]
+    assert resident.keyboard_persistent
+    resident.mark_read()
+    resident.send("我的服务单")
+    await resident.wait_for("您还没有订单")
+    resident.send("帮助")
+    await resident.wait_for("居民可以")
+    resident.send("我要报事")
+    await resident.wait_for("您需要哪方面的帮助")
+
+    worker = await world.join(world.place.unit_head)
+    assert worker.reply_keyboard is not None and ["我的任务"] in worker.reply_keyboard
+    assert worker.keyboard_persistent
+    worker.send("我的任务")
+    await worker.wait_for("您手上没有任务")
+    worker.send("/tasks")  # the commands keep working
+    await worker.wait_for("您手上没有任务")
+
+
+async def test_free_words_become_a_draft_with_the_category_changed(world: World) -> None:
+    """Words typed freely are offered back with a guessed category, which can be changed."""
+    resident = await world.resident("孙阿姨", "402")
+    resident.send("我家厨房水管漏水了，怎么办")
+    offer = await resident.wait_for("要把这段话作为新的求助提交吗")
+    assert "我家厨房水管漏水了，怎么办" in offer.text and "水电气维修" in offer.text
+    assert offer.button_texts()[0] == "👉 水电气维修"
+    resident.press("安全隐患", offer)  # the guess was wrong: another category
+    await tap(resident, "一般")
+    await tap(resident, "确认提交")
+    placed = await resident.wait_for("已下单")
+    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    order = await world.get(order_id)
+    assert order.description == "我家厨房水管漏水了，怎么办"
+    assert await category_of(world, order_id) == "安全隐患"
+
+
+async def test_words_before_registration_are_kept_and_offered_after(world: World) -> None:
+    """A stranger's first words are kept while they register, then offered as a request."""
+    world.next_user += 1
+    user = world.api.user(world.next_user, "周爷爷", language_code="zh-hans")
+    user.send("楼道的灯坏了好几天了")
+    await tap(user, world.place.community.names.zh)
+    await tap(user, world.place.building.names.zh)
+    await tap(user, world.place.unit.names.zh)
+    await tap(user, "102")
+    await user.wait_for(lambda m: m.reply_keyboard is not None)
+    user.send("跳过")
+    offer = await user.wait_for("要把这段话作为新的求助提交吗")
+    assert "楼道的灯坏了好几天了" in offer.text
+    await tap(user, "环境卫生")
+    await tap(user, "一般")
+    await tap(user, "确认提交")
+    placed = await user.wait_for("已下单")
+    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    assert (await world.get(order_id)).description == "楼道的灯坏了好几天了"
+
+
+async def test_urgent_shows_the_emergency_numbers_first(world: World) -> None:
+    """Choosing urgent shows 119, 110, 120 and the community's duty phone before the summary."""
+    resident = await world.resident("吴奶奶", "501")
+    resident.send("/new")
+    await tap(resident, "水电气维修")
+    await resident.wait_for("情况")
+    resident.send("闻到很大的煤气味")
+    await tap(resident, "好了")
+    await tap(resident, "紧急")
+    safety = await resident.wait_for("119")
+    assert "110" in safety.text and "120" in safety.text and "0311-86001234" in safety.text
+    summary = await resident.wait_for("请确认")
+    assert summary.message_id > safety.message_id
+
+
+async def test_asking_for_a_call_makes_a_task_for_the_grid_worker(world: World) -> None:
+    """Asking "请工作人员给我回电话" makes a call-back task whose card gives the resident's phone."""
+    grid_worker = await world.join(world.place.grid_worker)
+    world.next_user += 1
+    user = world.api.user(world.next_user, "郑大爷", language_code="zh-hans")
+    user.start()
+    await tap(user, world.place.community.names.zh)
+    await tap(user, world.place.building.names.zh)
+    await tap(user, world.place.unit.names.zh)
+    await tap(user, "201")
+    await user.wait_for(lambda m: m.reply_keyboard is not None)
+    user.send_contact("+8613800001111")
+    await user.wait_for("电话已保存")
+    user.send("请工作人员给我回电话")
+    told = await user.wait_for("回电话")
+    assert "13800001111" in told.text
+    offer = await grid_worker.wait_for("请回电话")
+    grid_worker.press("接单", offer)
+    card = await grid_worker.wait_for("13800001111")
+    assert card.button_texts()
+    order_id = int(told.text.split("服务单 ")[1].split("）")[0])
+    assert await category_of(world, order_id) == "请回电话"
