@@ -101,6 +101,15 @@ class BotApi(Protocol):
     def send_photo(
         self, chat_id: int, photo: Any, *, caption: str, reply_markup: Any
     ) -> Awaitable[object]: ...
+    def send_voice(
+        self, chat_id: int, voice: Any, *, caption: str, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def send_video_note(
+        self, chat_id: int, video_note: Any, *, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def send_audio(
+        self, chat_id: int, audio: Any, *, caption: str, reply_markup: Any
+    ) -> Awaitable[object]: ...
     def edit_message_text(
         self, text: str, *, chat_id: int, message_id: int, reply_markup: Any
     ) -> Awaitable[object]: ...
@@ -357,6 +366,8 @@ class BotApiAdapter(ABC):
                 upload = self.classes.upload(data, filename="chart.png")
                 markup = self.markup(reply)
                 return api.send_photo(reply.chat_id, upload, caption=caption, reply_markup=markup)
+            case Send(clip=(str(kind), str(file_id))):
+                return self._send_clip(reply, kind, file_id)
             case Send(photo=str(photo)):
                 caption = cut(reply.text, MAX_CAPTION)
                 markup = self.markup(reply)
@@ -387,6 +398,16 @@ class BotApiAdapter(ABC):
                     scope=self.scope(reply.chat_id),
                     language_code=reply.language,
                 )
+
+    def _send_clip(self, reply: Send, kind: str, file_id: str) -> Awaitable[object]:
+        """Return the call that sends a voice message, video note or audio file (issue 16)."""
+        markup = self.markup(reply)
+        caption = cut(reply.text, MAX_CAPTION)
+        if kind == "video_note":  # a round video has no caption
+            return self.api.send_video_note(reply.chat_id, file_id, reply_markup=markup)
+        if kind == "audio":
+            return self.api.send_audio(reply.chat_id, file_id, caption=caption, reply_markup=markup)
+        return self.api.send_voice(reply.chat_id, file_id, caption=caption, reply_markup=markup)
 
     def inline(self, buttons: Keyboard) -> object | None:
         """Return the library's inline keyboard for our buttons."""

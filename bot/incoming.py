@@ -4,6 +4,7 @@ button presses into `Incoming`, and what an update the library could not read st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 from handlers.events import Incoming, Unreadable
@@ -110,13 +111,36 @@ class CallbackQuery(Protocol):
     def data(self) -> str | None: ...
 
 
+# Sounds a resident may tell a request in (issue 16): kept on the order, sent to its worker.
+CLIP_KINDS = ("voice", "video_note", "audio")
+
+
+def clip_of(message: object) -> tuple[str, int, str] | None:
+    """Return (file_id, seconds, kind) of a voice message, video note or audio file; else None.
+
+    Read by name, as both libraries spell it; a duration may come as a timedelta.
+    """
+    for kind in CLIP_KINDS:
+        clip = getattr(message, kind, None)
+        file_id = getattr(clip, "file_id", None)
+        if isinstance(file_id, str):
+            duration = getattr(clip, "duration", 0)
+            if isinstance(duration, timedelta):
+                duration = duration.total_seconds()
+            seconds = int(duration) if isinstance(duration, int | float) else 0
+            return file_id, max(0, seconds), kind
+    return None
+
+
 def incoming_message(update_id: int, message: Message) -> Incoming | None:
     """Return the handlers' view of a message, or None for service messages without a sender."""
     user = message.from_user
     if user is None:
         return None
+    clip = clip_of(message)
     other = next((kind for kind in OTHER_KINDS if getattr(message, kind, None)), None)
     contact = message.contact
+    group = getattr(message, "media_group_id", None)
     return Incoming(
         update_id=update_id,
         user_id=user.id,
@@ -132,7 +156,9 @@ def incoming_message(update_id: int, message: Message) -> Incoming | None:
         longitude=message.location.longitude if message.location else None,
         contact_phone=contact.phone_number if contact else None,
         contact_user_id=contact.user_id if contact else None,
-        other=None if message.photo or message.location or contact else other,
+        other=None if message.photo or message.location or contact or clip else other,
+        clip=clip,
+        media_group_id=group if isinstance(group, str) else None,
     )
 
 

@@ -309,7 +309,7 @@ class Conversations:
         name = None if ctx.state is None else Step.parse(ctx.state.name)
         step = None if name is None else STATES.get(name)
         if step is not None:
-            if event.other is not None:
+            if event.other is not None or (event.clip is not None and name != Step.NEW):
                 ctx.say("hint.unsupported_in_step")
                 return
             await step(ctx)

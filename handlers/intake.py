@@ -13,7 +13,7 @@ from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.menus import help_key
 from workflows.errors import InvalidInput, NotRegistered
-from workflows.model import ChatState
+from workflows.model import ChatState, Voice, VoiceKind
 from workflows.orders import (
     CALL_BACK_CODE,
     MIN_DESCRIPTION,
@@ -67,6 +67,9 @@ async def free_words(ctx: Context) -> None:
     """
     text = ctx.event.text or ""
     person = ctx.person
+    if ctx.event.clip is not None and person is not None and person.household_id is not None:
+        await offer_voice(ctx)
+        return
     if person is None:
         await keep_words(ctx, text)
         await registration.start(ctx)
@@ -130,6 +133,21 @@ async def offer_draft(ctx: Context, text: str) -> None:
         ctx.say(
             "intake.offer_guess", keyboard, text=description, category=guess.names.pick(ctx.lang)
         )
+
+
+async def offer_voice(ctx: Context) -> None:
+    """Offer a voice message (video note, audio file) back as a new request: it may be all."""
+    assert ctx.event.clip is not None
+    file_id, seconds, kind = ctx.event.clip
+    clip = Voice(file_id, seconds, VoiceKind(kind))
+    draft = ordering.Draft(voices=(clip,))
+    await ctx.set_state(ChatState(Step.NEW, draft.to_dict()))
+    buttons = [
+        Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id))
+        for c in await ordering.pickable(ctx)
+    ]
+    keyboard = (*rows(buttons, 2), (ctx.verb_button(Verb.DRAFT_CANCEL),))
+    ctx.say("voice.offer", keyboard, length=clip.length)
 
 
 def wants_call(ctx: Context, text: str) -> bool:

@@ -11,9 +11,9 @@ from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.registration import ask_community
 from workflows.cards import Card
-from workflows.dispatch import OrderContext, load
+from workflows.dispatch import OrderContext, load, spoken
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
-from workflows.model import Category, ChatState, OrderStatus, Urgency, Voice
+from workflows.model import Category, ChatState, OrderStatus, Urgency, Voice, VoiceKind
 from workflows.orders import (
     CALL_BACK_CODE,
     MIN_DESCRIPTION,
@@ -56,6 +56,7 @@ class Draft:
     longitude: float | None = None
     urgency: Urgency = Urgency.NORMAL
     voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files told in
+    album: str | None = None  # the media group of the photos last sent, to thank once per album
 
     def to_dict(self) -> dict[str, Any]:
         """Return the draft as the chat state keeps it (the keys it has always had)."""
@@ -72,6 +73,8 @@ class Draft:
             data["urgency"] = self.urgency.value
         if self.voices:
             data["voices"] = [v.to_dict() for v in self.voices]
+        if self.album is not None:
+            data["album"] = self.album
         return data
 
     @classmethod
@@ -88,6 +91,7 @@ class Draft:
             longitude=None if longitude is None else float(longitude),
             urgency=Urgency(data.get("urgency", Urgency.NORMAL)),
             voices=tuple(Voice.from_dict(v) for v in data.get("voices", [])),
+            album=None if data.get("album") is None else str(data["album"]),
         )
 
     def order(self) -> OrderDraft:
@@ -159,6 +163,15 @@ async def draft_input(ctx: Context) -> None:
     draft = _draft(ctx)
     event = ctx.event
     done = rows([ctx.verb_button(Verb.MEDIA_DONE)], 1)
+    if event.clip is not None and draft.step in (DraftStep.DESCRIPTION, DraftStep.MEDIA):
+        # A voice message (video note, audio file) tells the matter as well as words do.
+        if len(draft.voices) >= ctx.limits.photos:
+            raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
+        file_id, seconds, kind = event.clip
+        voices = (*draft.voices, Voice(file_id, seconds, VoiceKind(kind)))
+        await _keep(ctx, replace(draft, step=DraftStep.MEDIA, voices=voices))
+        ctx.say("voice.kept", done, length=voices[-1].length)
+        return
     if draft.step == DraftStep.DESCRIPTION:
         if not event.text or event.command:
             ctx.say("new.need_text")
@@ -173,8 +186,12 @@ async def draft_input(ctx: Context) -> None:
             if len(draft.photos) >= ctx.limits.photos:
                 raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
             photos = (*draft.photos, event.photo)
-            await _keep(ctx, replace(draft, photos=photos))
-            ctx.say("new.photo_added", done, count=len(photos))
+            album = event.media_group_id
+            await _keep(ctx, replace(draft, photos=photos, album=album))
+            if album is None:
+                ctx.say("new.photo_added", done, count=len(photos))
+            elif album != draft.album:  # an album is one set: acknowledged once
+                ctx.say("voice.album_added", done)
             return
         if event.latitude is not None and event.longitude is not None:
             await _keep(ctx, replace(draft, latitude=event.latitude, longitude=event.longitude))
@@ -228,7 +245,7 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
         "new.confirm",
         rows([ctx.verb_button(Verb.DRAFT_OK), ctx.verb_button(Verb.DRAFT_CANCEL)], 2),
         category=category.names.pick(ctx.lang) if category else "",
-        description=draft.description,
+        description=" ".join(filter(None, (draft.description, spoken(draft.voices)))),
         photos=len(draft.photos),
         urgency=urgency,
     )

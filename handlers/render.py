@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from handlers import reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
-from workflows.model import EDIT_KEY, Action, Notice
+from workflows.model import EDIT_KEY, VOICE_KEY, Action, Notice
 from workflows.vocabulary import Verb
 
 BUTTONS_PER_ROW = 2
@@ -125,6 +125,9 @@ def render(
         return edit
     if key == REPLY:
         return reply_message(chat_id, params)
+    if key == VOICE_KEY:  # a resident's voice, video note or audio, sent to the worker
+        clip = (str(params["kind"]), str(params["file_id"]))
+        return Send(chat_id=chat_id, text=texts(lang, key, **params), clip=clip)
     if key in reports.DRAWN:
         return reports.draw(texts, chat_id, lang, key, params)
     buttons = [action_button(texts, lang, a) for a in actions]

@@ -144,6 +144,7 @@ class SqlOrders:
             .values(
                 description=placeholder,
                 photos=[],
+                voices=None,
                 latitude=None,
                 longitude=None,
                 comment=None,

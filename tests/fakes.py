@@ -410,6 +410,7 @@ class FakeOrders:
                 o,
                 description=placeholder,
                 photos=(),
+                voices=(),
                 latitude=None,
                 longitude=None,
                 comment=None,

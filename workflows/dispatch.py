@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from workflows.errors import (
     OrderNotFound,
 )
 from workflows.model import (
+    VOICE_KEY,
     Action,
     AuditEntry,
     Category,
@@ -29,6 +31,7 @@ from workflows.model import (
     Person,
     Role,
     Urgency,
+    Voice,
 )
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
@@ -142,12 +145,17 @@ def due(clock: Clock, ctx: OrderContext, what: str, calendar: WorkCalendar) -> d
     return add_working_time(now, time_allowed, *schedule(ctx.place.community, calendar))
 
 
+def spoken(voices: Sequence[Voice]) -> str:
+    """Return the clips an order was told in as a card shows them: 🎤 0:42."""
+    return " ".join(f"🎤 {clip.length}" for clip in voices)
+
+
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
     """Return what a worker's task card shows about the order."""
     return {
         "number": ctx.order.number,
         "category": ctx.category.names.pick(lang),
-        "description": ctx.order.description,
+        "description": " ".join(filter(None, (ctx.order.description, spoken(ctx.order.voices)))),
         "address": ctx.place.address(lang),
         "area": f"{ctx.place.community.names.pick(lang)} {ctx.place.building.names.pick(lang)}",
         "urgency": ctx.order.urgency.value,
@@ -235,6 +243,9 @@ async def send_task_card(
             await uow.outbox.add(
                 Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
             )
+        for clip in ctx.order.voices:  # what the resident said, to hear it
+            clip_params = {"number": ctx.order.number, **clip.to_dict()}
+            await uow.outbox.add(Notice(person.id, VOICE_KEY, clip_params))
     if offered:
         actions: tuple[Action, ...] = (
             Action.of(Verb.ACCEPT, ctx.order.id),

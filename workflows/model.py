@@ -302,6 +302,7 @@ class Action:
 # The key of a notice that edits a message already sent (built in handlers/render.py). It may
 # go before the chat's earlier unsent messages: the message it edits is already there.
 EDIT_KEY = "_edit"
+VOICE_KEY = "voice.caption"  # a notice that sends a clip (params: number, file_id, kind)
 
 
 @dataclass(frozen=True)

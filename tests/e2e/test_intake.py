@@ -137,7 +137,7 @@ async def test_urgent_shows_the_emergency_numbers_first(world: World) -> None:
 
 
 async def test_asking_for_a_call_makes_a_task_for_the_grid_worker(world: World) -> None:
-    """Asking "请工作人员给我回电话" makes a call-back task whose card gives the resident's phone."""
+    """Asking "请工作人员给我回电话" makes a call-back task; its card gives the phone."""
     grid_worker = await world.join(world.place.grid_worker)
     world.next_user += 1
     user = world.api.user(world.next_user, "郑大爷", language_code="zh-hans")
@@ -158,3 +158,69 @@ async def test_asking_for_a_call_makes_a_task_for_the_grid_worker(world: World) 
     assert card.button_texts()
     order_id = int(told.text.split("服务单 ")[1].split("）")[0])
     assert await category_of(world, order_id) == "请回电话"
+
+
+async def test_a_voice_only_order_reaches_the_worker_as_a_voice(world: World) -> None:
+    """A voice message alone becomes an order; the worker hears it and sees 🎤 0:42 on the card."""
+    worker = await world.join(world.place.unit_head)
+    resident = await world.resident("冯爷爷", "601")
+    said = resident.send_voice(42)
+    offer = await resident.wait_for("要把它作为新的求助提交吗")
+    assert "🎤 0:42" in offer.text
+    await tap(resident, "水电气维修")
+    await tap(resident, "一般")
+    summary = await resident.wait_for("请确认")
+    assert "🎤 0:42" in summary.text
+    await tap(resident, "确认提交")
+    placed = await resident.wait_for("已下单")
+    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+
+    heard = await worker.wait_for(lambda m: m.kind == "voice")
+    assert heard.raw["voice"]["file_id"] == said["voice"]["file_id"]
+    card = await worker.wait_for("新任务")
+    assert "🎤 0:42" in card.text
+    order = await world.get(order_id)
+    assert order.description == ""
+    assert [(v.file_id, v.seconds, v.kind) for v in order.voices] == [
+        (said["voice"]["file_id"], 42, "voice")
+    ]
+
+
+async def test_a_video_note_tells_the_matter_in_new(world: World) -> None:
+    """In /new a round video stands for the description; the worker gets it as a video note."""
+    worker = await world.join(world.place.unit_head)
+    resident = await world.resident("冯奶奶", "602")
+    resident.send("/new")
+    await tap(resident, "水电气维修")
+    await resident.wait_for("情况")
+    resident.send_video_note(9)
+    await resident.wait_for("🎤 0:09")
+    await tap(resident, "好了")
+    await tap(resident, "一般")
+    await tap(resident, "确认提交")
+    await resident.wait_for("已下单")
+    note = await worker.wait_for(lambda m: m.kind == "video_note")
+    assert note.raw["video_note"]["duration"] == 9
+
+
+async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
+    """Three photos sent as one album are thanked for once, and all three are on the order."""
+    resident = await world.resident("蒋阿姨", "502")
+    resident.send("/new")
+    await tap(resident, "环境卫生")
+    await resident.wait_for("情况")
+    resident.send("楼下垃圾堆了三天没人收")
+    await resident.wait_for("照片")
+    resident.mark_read()
+    resident.send_album(3)
+    await resident.wait_for("这组照片收到了")
+    await tap(resident, "好了")
+    await tap(resident, "一般")
+    summary = await resident.wait_for("请确认")
+    assert "照片：3 张" in summary.text
+    await tap(resident, "确认提交")
+    placed = await resident.wait_for("已下单")
+    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    assert len((await world.get(order_id)).photos) == 3
+    thanks = [t for t in resident.texts() if "照片收到了" in t or "收到第" in t]
+    assert thanks == ["这组照片收到了。还有就继续发，没有就点“好了”。"]

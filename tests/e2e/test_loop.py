@@ -266,12 +266,17 @@ async def test_two_residents_and_two_workers_at_once(world: World) -> None:
 
 
 async def test_odd_input_gets_polite_hints(world: World) -> None:
-    """Stickers, voice, unknown commands and huge texts get a clear answer; nothing changes."""
+    """Stickers, unknown commands and huge texts get a clear answer; nothing changes.
+
+    A voice message is taken (it is offered back as a request, see test_intake.py).
+    """
     resident = await world.resident("韩阿姨", "102")
     resident.send_sticker()
     assert "只看得懂文字" in (await resident.wait_for("只看得懂")).text
     resident.send_voice()
-    await resident.wait_for("只看得懂")
+    await resident.wait_for("要把它作为新的求助提交吗")
+    resident.send("/cancel")
+    await resident.wait_for("已退出")
     resident.send("/frobnicate")
     await resident.wait_for("没有 /frobnicate 这个命令")
     resident.send("/new")
