@@ -16,7 +16,6 @@ from workflows.errors import InvalidInput, NotRegistered
 from workflows.model import ChatState, Voice, VoiceKind
 from workflows.orders import (
     CALL_BACK_CODE,
-    MIN_DESCRIPTION,
     OrderDraft,
     clean_text,
     guess_category,
@@ -26,6 +25,7 @@ from workflows.text import has_visible
 from workflows.vocabulary import Step, Verb
 
 KEPT_WORDS = 20  # messages kept from someone not registered yet (their first words, in order)
+FREE_WORDS = 3  # fewer characters ("好", "谢谢") are not offered as a request
 
 
 async def ask(ctx: Context) -> None:
@@ -107,7 +107,7 @@ async def phone_given(ctx: Context) -> None:
 async def offer_draft(ctx: Context, text: str) -> None:
     """Offer the words back as a new request: the guessed category first, any other instead."""
     try:
-        description = clean_text(text, limit=ctx.limits.description, minimum=MIN_DESCRIPTION)
+        description = clean_text(text, limit=ctx.limits.description, minimum=FREE_WORDS)
     except InvalidInput:  # a word or two, an emoji: too little to be a request
         ctx.say("hint.free_text", menu=True)
         return
