@@ -321,7 +321,7 @@ class Conversations:
 
     async def _command(self, ctx: Context, command: str) -> None:
         if command in ("cancel", "help"):
-            if ctx.state is not None and ctx.state.name != Step.KEPT:
+            if ctx.state is not None and (ctx.state.name != Step.KEPT or command == "cancel"):
                 await ctx.set_state(None)
                 registered = ctx.person is not None
                 ctx.say("cancel.left", remove_keyboard=not registered, menu=registered)

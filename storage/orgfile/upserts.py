@@ -23,6 +23,7 @@ from workflows.orders import CALL_BACK_CODE
 RowT = TypeVar("RowT")
 # The built-in call-back category: "请工作人员给我回电话" becomes an order of it, for the
 # household's grid worker, under the same clocks as any order (code: workflows.orders.CALL_BACK).
+BUILT_IN_LAST = 10_000  # a built-in category's place: after the file's, whatever they are
 CALL_BACK = CategorySpec(
     code=CALL_BACK_CODE,
     name=BilingualName(zh="请回电话", en="Call me back"),
@@ -219,7 +220,7 @@ async def write_categories(
                 "working_time": category.working_time,
                 "followup_days": category.followup_days,
                 "followup_visit": category.followup_visit,
-                "position": position,
+                "position": position if category is not CALL_BACK else BUILT_IN_LAST,
                 "keywords": list(category.keywords) or None,
             },
             CategoryRow,
