@@ -187,7 +187,7 @@ async def test_a_voice_only_order_reaches_the_worker_as_a_voice(world: World) ->
 
 
 async def test_a_video_note_tells_the_matter_in_new(world: World) -> None:
-    """In /new a round video stands for the description; the worker gets it as a video note."""
+    """In /new a round video and an audio file tell the matter; the worker gets both."""
     worker = await world.join(world.place.unit_head)
     resident = await world.resident("冯奶奶", "602")
     resident.send("/new")
@@ -195,12 +195,18 @@ async def test_a_video_note_tells_the_matter_in_new(world: World) -> None:
     await resident.wait_for("情况")
     resident.send_video_note(9)
     await resident.wait_for("🎤 0:09")
+    resident.send_audio(75)  # an audio file (a recording made elsewhere) too
+    await resident.wait_for("🎤 1:15")
     await tap(resident, "好了")
     await tap(resident, "一般")
     await tap(resident, "确认提交")
     await resident.wait_for("已下单")
     note = await worker.wait_for(lambda m: m.kind == "video_note")
     assert note.raw["video_note"]["duration"] == 9
+    audio = await worker.wait_for(lambda m: m.kind == "audio")
+    assert audio.raw["audio"]["duration"] == 75
+    card = await worker.wait_for("新任务")
+    assert "🎤 0:09 🎤 1:15" in card.text
 
 
 async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
