@@ -25,13 +25,13 @@ from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 from pydantic import ValidationError
 
 from bot.bot_api import (
-    ALLOWED_UPDATES,
     BotApiAdapter,
     Classes,
     Errors,
     Respond,
     UnreadableAnswer,
 )
+from bot.incoming import ALLOWED_UPDATES
 
 AIOGRAM_CLASSES = Classes.named_in(types)
 AIOGRAM_ERRORS = Errors(

@@ -17,6 +17,14 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+from bot.incoming import (
+    ALLOWED_UPDATES,
+    CallbackQuery,
+    Message,
+    incoming_callback,
+    incoming_message,
+    unreadable_update,
+)
 from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
 from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands, Unreadable
 
@@ -24,20 +32,6 @@ log = logging.getLogger(__name__)
 
 Respond = Callable[[Incoming | Unreadable], Awaitable[None]]
 T = TypeVar("T")
-ALLOWED_UPDATES = ["message", "callback_query"]
-OTHER_KINDS = (
-    "sticker",
-    "voice",
-    "video",
-    "video_note",
-    "audio",
-    "document",
-    "animation",
-    "poll",
-    "dice",
-    "game",
-    "venue",
-)
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 LOGGED_ANSWER = 500  # characters of an odd answer or update kept in the log
@@ -67,174 +61,6 @@ def shortened(data: object, limit: int = LOGGED_ANSWER) -> str:
 
 
 # -- what Sandan reads of Telegram's objects, in either library ---------------------------------
-
-
-class Sender(Protocol):
-    """A Telegram user as both libraries describe one."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def first_name(self) -> str: ...
-    @property
-    def last_name(self) -> str | None: ...
-    @property
-    def language_code(self) -> str | None: ...
-
-
-class Chat(Protocol):
-    """A chat: its id and its type (private, group, …)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def type(self) -> str: ...
-
-
-class Placed(Protocol):
-    """A message that may be inaccessible: only where it stands."""
-
-    @property
-    def chat(self) -> Chat: ...
-    @property
-    def message_id(self) -> int: ...
-
-
-class PhotoSize(Protocol):
-    """One size of a photo."""
-
-    @property
-    def file_id(self) -> str: ...
-
-
-class Location(Protocol):
-    """A shared location."""
-
-    @property
-    def latitude(self) -> float: ...
-    @property
-    def longitude(self) -> float: ...
-
-
-class Contact(Protocol):
-    """A shared contact."""
-
-    @property
-    def phone_number(self) -> str: ...
-    @property
-    def user_id(self) -> int | None: ...
-
-
-class Message(Placed, Protocol):
-    """A message as Sandan reads it."""
-
-    @property
-    def from_user(self) -> Sender | None: ...
-    @property
-    def text(self) -> str | None: ...
-    @property
-    def caption(self) -> str | None: ...
-    @property
-    def photo(self) -> Sequence[PhotoSize] | None: ...
-    @property
-    def location(self) -> Location | None: ...
-    @property
-    def contact(self) -> Contact | None: ...
-
-
-class CallbackQuery(Protocol):
-    """A button press."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def from_user(self) -> Sender: ...
-    @property
-    def message(self) -> Placed | None: ...
-    @property
-    def data(self) -> str | None: ...
-
-
-def incoming_message(update_id: int, message: Message) -> Incoming | None:
-    """Return the handlers' view of a message, or None for service messages without a sender."""
-    user = message.from_user
-    if user is None:
-        return None
-    other = next((kind for kind in OTHER_KINDS if getattr(message, kind, None)), None)
-    contact = message.contact
-    return Incoming(
-        update_id=update_id,
-        user_id=user.id,
-        chat_id=message.chat.id,
-        chat_type=str(message.chat.type),
-        first_name=user.first_name,
-        last_name=user.last_name,
-        language_code=user.language_code,
-        text=message.text or message.caption,
-        message_id=message.message_id,
-        photo=message.photo[-1].file_id if message.photo else None,
-        latitude=message.location.latitude if message.location else None,
-        longitude=message.location.longitude if message.location else None,
-        contact_phone=contact.phone_number if contact else None,
-        contact_user_id=contact.user_id if contact else None,
-        other=None if message.photo or message.location or contact else other,
-    )
-
-
-def incoming_callback(update_id: int, query: CallbackQuery) -> Incoming:
-    """Return the handlers' view of a button press."""
-    message = query.message
-    return Incoming(
-        update_id=update_id,
-        user_id=query.from_user.id,
-        chat_id=message.chat.id if message else query.from_user.id,
-        chat_type=str(message.chat.type) if message else "private",
-        first_name=query.from_user.first_name,
-        last_name=query.from_user.last_name,
-        language_code=query.from_user.language_code,
-        callback_id=query.id,
-        callback_data=query.data or "",
-        message_id=message.message_id if message else None,
-    )
-
-
-def _int(value: object) -> int | None:
-    """Return an id from raw JSON: an int, never a bool."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def unreadable_update(data: dict[str, Any]) -> Unreadable:
-    """Return what the raw JSON of an update the library could not read still tells.
-
-    The chat to answer is a private one only: the message's chat when it is private (or is the
-    sender's own), else the sender's; a group is never answered for an update nobody could read.
-    """
-    update_id = _int(data.get("update_id")) or 0
-    kind = next((k for k in ALLOWED_UPDATES if isinstance(data.get(k), dict)), None)
-    if kind is None:
-        return Unreadable(update_id)
-    part = _dict(data[kind])
-    user = _dict(part.get("from"))
-    user_id = _int(user.get("id"))
-    language = user.get("language_code")
-    message = part if kind == "message" else _dict(part.get("message"))
-    chat = _dict(message.get("chat"))
-    chat_id = _int(chat.get("id"))
-    if chat_id is None or (chat.get("type") != "private" and chat_id != user_id):
-        in_group = chat.get("type") not in (None, "private")
-        chat_id = None if in_group else user_id
-    callback = part.get("id") if kind == "callback_query" else None
-    return Unreadable(
-        update_id,
-        chat_id=chat_id,
-        user_id=user_id,
-        language_code=language if isinstance(language, str) else None,
-        callback_id=callback if isinstance(callback, str) else None,
-    )
 
 
 # -- what Sandan asks of the Bot API, in either library ------------------------------------------
@@ -274,6 +100,15 @@ class BotApi(Protocol):
     def send_message(self, chat_id: int, text: str, *, reply_markup: Any) -> Awaitable[object]: ...
     def send_photo(
         self, chat_id: int, photo: Any, *, caption: str, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def send_voice(
+        self, chat_id: int, voice: Any, *, caption: str, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def send_video_note(
+        self, chat_id: int, video_note: Any, *, reply_markup: Any
+    ) -> Awaitable[object]: ...
+    def send_audio(
+        self, chat_id: int, audio: Any, *, caption: str, reply_markup: Any
     ) -> Awaitable[object]: ...
     def edit_message_text(
         self, text: str, *, chat_id: int, message_id: int, reply_markup: Any
@@ -531,6 +366,8 @@ class BotApiAdapter(ABC):
                 upload = self.classes.upload(data, filename="chart.png")
                 markup = self.markup(reply)
                 return api.send_photo(reply.chat_id, upload, caption=caption, reply_markup=markup)
+            case Send(clip=(str(kind), str(file_id))):
+                return self._send_clip(reply, kind, file_id)
             case Send(photo=str(photo)):
                 caption = cut(reply.text, MAX_CAPTION)
                 markup = self.markup(reply)
@@ -562,6 +399,16 @@ class BotApiAdapter(ABC):
                     language_code=reply.language,
                 )
 
+    def _send_clip(self, reply: Send, kind: str, file_id: str) -> Awaitable[object]:
+        """Return the call that sends a voice message, video note or audio file (issue 16)."""
+        markup = self.markup(reply)
+        caption = cut(reply.text, MAX_CAPTION)
+        if kind == "video_note":  # a round video has no caption
+            return self.api.send_video_note(reply.chat_id, file_id, reply_markup=markup)
+        if kind == "audio":
+            return self.api.send_audio(reply.chat_id, file_id, caption=caption, reply_markup=markup)
+        return self.api.send_voice(reply.chat_id, file_id, caption=caption, reply_markup=markup)
+
     def inline(self, buttons: Keyboard) -> object | None:
         """Return the library's inline keyboard for our buttons."""
         if not buttons:
@@ -576,6 +423,13 @@ class BotApiAdapter(ABC):
 
     def markup(self, reply: Send) -> object | None:
         """Return the keyboard a Send asks for."""
+        if reply.menu and not reply.buttons:  # the menu: stays under the chat, never hidden
+            button = self.classes.reply_button
+            return self.classes.reply_keyboard(
+                keyboard=[[button(text=k) for k in row] for row in reply.menu],
+                resize_keyboard=True,
+                is_persistent=True,
+            )
         if reply.ask_contact or reply.reply_keys:
             button = self.classes.reply_button
             keys: list[list[object]] = []

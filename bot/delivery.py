@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.sending import Blocked, Outcome, Rejected, RetryAfter, Sender, SendFailed
+from handlers.events import Edit
 from handlers.render import render_queued
 from handlers.texts import Texts
 from storage.outbox import OutboxQueue, Outgoing
@@ -198,6 +199,10 @@ class Delivery:
         else:
             self.sent += 1
             self.on_outcome(Outcome.OK)
+            if isinstance(reply, Edit):
+                # The edited message is the one this row stands for: a card edited in place
+                # (workflows/cards.py show_card) is found again by its id.
+                message_id = reply.message_id
             await self._mark_sent(message, message_id)
 
     async def _mark_sent(self, message: Outgoing, message_id: int | None) -> None:

@@ -20,7 +20,8 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.bot_api import ALLOWED_UPDATES, ANSWERS, BotApiAdapter, Classes, Errors, Respond
+from bot.bot_api import ANSWERS, BotApiAdapter, Classes, Errors, Respond
+from bot.incoming import ALLOWED_UPDATES
 
 POLL_SLACK = 10.0  # seconds a getUpdates answer may take beyond its long-poll timeout
 # `raw_updates` asks getUpdates through do_api_request, PTB's public way to a raw answer, which

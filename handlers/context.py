@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.events import Answer, Button, Edit, Incoming, Keyboard, Reply, Send, rows
+from handlers.menus import menu_rows
 from handlers.render import action_button
 from handlers.texts import Texts
 from workflows.errors import NotRegistered
@@ -62,9 +63,13 @@ class Context:
         photo: str | None = None,
         remove_keyboard: bool = False,
         ref: str | None = None,
+        menu: bool = False,
         **params: Any,
     ) -> None:
-        """Reply in this chat with a text from the catalog (`ref`: what its buttons act on)."""
+        """Reply in this chat with a text from the catalog (`ref`: what its buttons act on).
+
+        With `menu`, the person's menu keyboard (handlers/menus.py) comes with it.
+        """
         self.replies.append(
             Send(
                 self.event.chat_id,
@@ -73,6 +78,7 @@ class Context:
                 photo,
                 remove_keyboard=remove_keyboard,
                 ref=ref,
+                menu=menu_rows(self.texts, self.lang, self.person) if menu else (),
             )
         )
 

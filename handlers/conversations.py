@@ -10,10 +10,19 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import followups, lookup, moves, ordering, privacy, registration, tasks
+from handlers import (
+    followups,
+    intake,
+    lookup,
+    moves,
+    ordering,
+    privacy,
+    registration,
+    tasks,
+)
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
-from handlers.menus import help_key
+from handlers.menus import MENU_COMMANDS, menu_pressed
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput, OrderAlreadyTaken
@@ -107,7 +116,7 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
     Step.NEW: ordering.draft_input,
-    Step.PHONE: registration.phone_given,
+    Step.PHONE: intake.phone_given,
     Step.INFO: ordering.info_given,
     Step.REOPEN: ordering.reopen_reason,
     Step.COMMENT: ordering.comment_given,
@@ -337,31 +346,33 @@ class Conversations:
         if command is not None:
             await self._command(ctx, command)
             return
+        menu = None if ctx.person is None else menu_pressed(self.texts, event.text)
+        if menu is not None:  # a tap on the menu keyboard sends its text: matched exactly
+            await self._menu(ctx, menu)
+            return
         name = None if ctx.state is None else Step.parse(ctx.state.name)
         step = None if name is None else STATES.get(name)
         if step is not None:
-            if event.other is not None:
+            if event.other is not None or (event.clip is not None and name != Step.NEW):
                 ctx.say("hint.unsupported_in_step")
                 return
             await step(ctx)
             return
         if event.other is not None:
             ctx.say("hint.unsupported")
-        elif ctx.person is None:
-            await registration.start(ctx)
         else:
-            ctx.say("hint.free_text")
+            await intake.free_words(ctx)  # offered back as a request, or kept till registered
 
     async def _command(self, ctx: Context, command: str) -> None:
         if command in ("cancel", "help"):
-            if ctx.state is not None:
+            if ctx.state is not None and (ctx.state.name != Step.KEPT or command == "cancel"):
                 await ctx.set_state(None)
-                ctx.say("cancel.left", remove_keyboard=True)
+                registered = ctx.person is not None
+                ctx.say("cancel.left", remove_keyboard=not registered, menu=registered)
             elif command == "cancel":
                 ctx.say("cancel.nothing")
             if command == "help":
-                for key in help_key(ctx.person):
-                    ctx.say(key)
+                await intake.show_help(ctx)
             return
         step = COMMANDS.get(command)
         if step is None and lookup.is_link(command):
@@ -370,9 +381,22 @@ class Conversations:
         if step is None:
             ctx.say("hint.unknown_command", command=command[:32])
             return
-        if ctx.state is not None and command != "lang":
+        if ctx.state is not None and command != "lang" and ctx.state.name != Step.KEPT:
             await ctx.set_state(None)
         await step(ctx)
+
+    async def _menu(self, ctx: Context, key: str) -> None:
+        """Do what a menu button stands for: a command, asking a question, or a call-back."""
+        command = MENU_COMMANDS.get(key)
+        if command is not None:
+            await self._command(ctx, command)
+            return
+        if ctx.state is not None:
+            await ctx.set_state(None)
+        if key == "menu.ask":
+            await intake.ask(ctx)
+        else:
+            await intake.call_back(ctx)
 
     async def _button(self, ctx: Context, data: str) -> None:
         code, *args = data.split(":")

@@ -24,8 +24,10 @@ class Incoming:
     longitude: float | None = None
     contact_phone: str | None = None
     contact_user_id: int | None = None
-    other: str | None = None  # sticker, voice, video, document, …: kinds we do not take
+    other: str | None = None  # sticker, video, document, …: kinds we do not take
     last_name: str | None = None
+    clip: tuple[str, int, str] | None = None  # voice, video note or audio: file id, seconds, kind
+    media_group_id: str | None = None  # photos sent as one album share it
 
     @property
     def command(self) -> str | None:
@@ -81,6 +83,9 @@ class Send:
     upload: bytes | None = None  # a PNG drawn here (a digest's chart), sent as the photo
     # What the message is about (workflows/cards.py), so that its buttons can be taken back.
     ref: str | None = None
+    # A persistent reply keyboard under the chat (the menu: rows of texts a tap sends).
+    menu: tuple[tuple[str, ...], ...] = ()
+    clip: tuple[str, str] | None = None  # a voice, video_note or audio to send: (kind, file id)
 
 
 @dataclass(frozen=True)

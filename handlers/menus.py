@@ -17,6 +17,59 @@ WORKER_ROLES = (
 )
 
 
+# The reply keyboard under a resident's chat: nothing to type (catalog keys, rows).
+RESIDENT_MENU = (("menu.report", "menu.my"), ("menu.ask", "menu.help"), ("menu.call_back",))
+# What each menu button does: the command it stands for, or a step of its own (handlers/intake).
+MENU_COMMANDS = {
+    "menu.report": "new",
+    "menu.my": "my",
+    "menu.help": "help",
+    "menu.tasks": "tasks",
+    "menu.pool": "pool",
+    "menu.queue": "queue",
+    "menu.stats": "stats",
+}
+MENU_KEYS = (*MENU_COMMANDS, "menu.ask", "menu.call_back")
+
+
+def menu_keys(person: Person | None) -> tuple[tuple[str, ...], ...]:
+    """Return the rows of a person's menu keyboard (catalog keys): by their roles and home."""
+    if person is None:
+        return ()
+    if not person.is_staff:
+        return RESIDENT_MENU
+    work: list[str] = []
+    if person.has_role(*WORKER_ROLES):
+        work.append("menu.tasks")
+    if person.has_role(Role.VOLUNTEER):
+        work.append("menu.pool")
+    if person.has_role(Role.DISPATCHER):
+        work.append("menu.queue")
+    if person.has_role(Role.SUPERVISOR):
+        work.append("menu.stats")
+    keys = [tuple(work[i : i + 2]) for i in range(0, len(work), 2)]
+    if person.household_id is not None:
+        keys.append(("menu.report", "menu.my"))
+    keys.append(("menu.help",))
+    return tuple(keys)
+
+
+def menu_rows(texts: Texts, lang: str, person: Person | None) -> tuple[tuple[str, ...], ...]:
+    """Return a person's menu keyboard in their language."""
+    return tuple(tuple(texts(lang, key) for key in row) for row in menu_keys(person))
+
+
+def menu_pressed(texts: Texts, text: str | None) -> str | None:
+    """Return the menu key whose button sends exactly this text, in any language; else None."""
+    if not text:
+        return None
+    for lang in texts.languages():
+        for key in MENU_KEYS:
+            if texts(lang, key) == text:
+                return key
+    return None
+
+
 def commands_for(person: Person | None) -> tuple[str, ...]:
     """Return the commands a person's menu shows, by their roles."""
     names: list[str] = []

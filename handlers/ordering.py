@@ -12,10 +12,11 @@ from handlers.context import Context
 from handlers.events import Button, Send, rows
 from handlers.registration import ask_community
 from workflows.cards import Card
-from workflows.dispatch import OrderContext, load
+from workflows.dispatch import OrderContext, load, spoken
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
-from workflows.model import ChatState, OrderStatus, Urgency
+from workflows.model import Category, ChatState, OrderStatus, Urgency, Voice, VoiceKind
 from workflows.orders import (
+    CALL_BACK_CODE,
     MIN_DESCRIPTION,
     OrderDraft,
     add_information,
@@ -56,6 +57,8 @@ class Draft:
     latitude: float | None = None
     longitude: float | None = None
     urgency: Urgency = Urgency.NORMAL
+    voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files told in
+    album: str | None = None  # the media group of the photos last sent, to thank once per album
 
     def to_dict(self) -> dict[str, Any]:
         """Return the draft as the chat state keeps it (the keys it has always had)."""
@@ -70,6 +73,10 @@ class Draft:
             data.update(latitude=self.latitude, longitude=self.longitude)
         if self.step == DraftStep.CONFIRM:
             data["urgency"] = self.urgency.value
+        if self.voices:
+            data["voices"] = [v.to_dict() for v in self.voices]
+        if self.album is not None:
+            data["album"] = self.album
         return data
 
     @classmethod
@@ -85,6 +92,8 @@ class Draft:
             latitude=None if latitude is None else float(latitude),
             longitude=None if longitude is None else float(longitude),
             urgency=Urgency(data.get("urgency", Urgency.NORMAL)),
+            voices=tuple(Voice.from_dict(v) for v in data.get("voices", [])),
+            album=None if data.get("album") is None else str(data["album"]),
         )
 
     def order(self) -> OrderDraft:
@@ -98,6 +107,7 @@ class Draft:
             photos=self.photos,
             latitude=self.latitude,
             longitude=self.longitude,
+            voices=self.voices,
         )
 
 
@@ -111,10 +121,15 @@ async def new_order(ctx: Context) -> None:
         return
     if person.household_id is None:
         raise NotRegistered()
-    categories = await ctx.uow.categories.list()
+    categories = await pickable(ctx)
     buttons = [Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id)) for c in categories]
     await _keep(ctx, Draft())
     ctx.say("new.ask_category", rows(buttons, 2))
+
+
+async def pickable(ctx: Context) -> list[Category]:
+    """Return the categories a resident picks from (the call-back one has its own button)."""
+    return [c for c in await ctx.uow.categories.list() if c.code != CALL_BACK_CODE]
 
 
 def _draft(ctx: Context) -> Draft:
@@ -133,10 +148,16 @@ async def category_chosen(ctx: Context, category_id: int) -> None:
     category = await ctx.uow.categories.get(category_id)
     if category is None:
         raise InvalidInput(reason="category")
-    await _keep(ctx, replace(draft, step=DraftStep.DESCRIPTION, category_id=category.id))
+    told = draft.step == DraftStep.CATEGORY and bool(draft.description or draft.voices)
+    # Words told freely (handlers/intake.py) need no description: straight on to urgency.
+    step = DraftStep.URGENCY if told else DraftStep.DESCRIPTION
+    await _keep(ctx, replace(draft, step=step, category_id=category.id))
     ctx.answer()
     ctx.clear_buttons(ctx.t("new.category_chosen", category=category.names.pick(ctx.lang)))
-    ctx.say("new.ask_description")
+    if told:
+        ask_urgency(ctx)
+    else:
+        ctx.say("new.ask_description")
 
 
 async def draft_input(ctx: Context) -> None:
@@ -144,6 +165,15 @@ async def draft_input(ctx: Context) -> None:
     draft = _draft(ctx)
     event = ctx.event
     done = rows([ctx.verb_button(Verb.MEDIA_DONE)], 1)
+    if event.clip is not None and draft.step in (DraftStep.DESCRIPTION, DraftStep.MEDIA):
+        # A voice message (video note, audio file) tells the matter as well as words do.
+        if len(draft.voices) >= ctx.limits.photos:
+            raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
+        file_id, seconds, kind = event.clip
+        voices = (*draft.voices, Voice(file_id, seconds, VoiceKind(kind)))
+        await _keep(ctx, replace(draft, step=DraftStep.MEDIA, voices=voices))
+        ctx.say("voice.kept", done, length=voices[-1].length)
+        return
     if draft.step == DraftStep.DESCRIPTION:
         if not event.text or event.command:
             ctx.say("new.need_text")
@@ -158,8 +188,12 @@ async def draft_input(ctx: Context) -> None:
             if len(draft.photos) >= ctx.limits.photos:
                 raise InvalidInput(reason="too_many_photos", limit=ctx.limits.photos)
             photos = (*draft.photos, event.photo)
-            await _keep(ctx, replace(draft, photos=photos))
-            ctx.say("new.photo_added", done, count=len(photos))
+            album = event.media_group_id
+            await _keep(ctx, replace(draft, photos=photos, album=album))
+            if album is None:
+                ctx.say("new.photo_added", done, count=len(photos))
+            elif album != draft.album:  # an album is one set: acknowledged once
+                ctx.say("voice.album_added", done)
             return
         if event.latitude is not None and event.longitude is not None:
             await _keep(ctx, replace(draft, latitude=event.latitude, longitude=event.longitude))
@@ -178,6 +212,11 @@ async def media_done(ctx: Context) -> None:
     await _keep(ctx, replace(draft, step=DraftStep.URGENCY))
     ctx.answer()
     ctx.clear_buttons()
+    ask_urgency(ctx)
+
+
+def ask_urgency(ctx: Context) -> None:
+    """Ask how urgent it is: normal or urgent."""
     ctx.say(
         "new.ask_urgency",
         rows(
@@ -202,14 +241,31 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
     )
     ctx.answer()
     ctx.show_choice(ctx.t(f"btn.{urgency}"))
+    if draft.urgency == Urgency.URGENT:  # safety first: who to call at once, before all else
+        await safety_numbers(ctx)
     ctx.say(
         "new.confirm",
         rows([ctx.verb_button(Verb.DRAFT_OK), ctx.verb_button(Verb.DRAFT_CANCEL)], 2),
         category=category.names.pick(ctx.lang) if category else "",
-        description=draft.description,
+        description=" ".join(filter(None, (draft.description, spoken(draft.voices)))),
         photos=len(draft.photos),
         urgency=urgency,
     )
+
+
+async def safety_numbers(ctx: Context) -> None:
+    """Show the emergency numbers (119, 110, 120) and the community's duty phone."""
+    person = ctx.require()
+    place = (
+        None
+        if person.household_id is None
+        else await ctx.uow.places.household_place(person.household_id)
+    )
+    duty = place.community.duty_phone if place is not None else ""
+    if duty:
+        ctx.say("safety.numbers", duty=duty)
+    else:
+        ctx.say("safety.numbers_no_duty")
 
 
 async def confirmed(ctx: Context) -> None:

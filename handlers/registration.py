@@ -30,7 +30,7 @@ async def start(ctx: Context) -> None:
             ctx.uow, ctx.clock, ctx.event.user_id, payload[len(INVITE_PREFIX) :], ctx.lang
         )
         ctx.person = person
-        ctx.say("staff.joined", name=person.name, roles=_roles(ctx))
+        ctx.say("staff.joined", name=person.name, roles=_roles(ctx), menu=True)
         ctx.replies.append(person_menu(ctx.texts, person))
         return
     if payload.startswith(BUILDING_PREFIX):
@@ -41,12 +41,12 @@ async def start(ctx: Context) -> None:
             return
         ctx.say("register.bad_qr")
     if ctx.person is not None and ctx.person.household_id is not None:
-        ctx.say("start.welcome_back", name=ctx.person.name)
+        ctx.say("start.welcome_back", name=ctx.person.name, menu=True)
         for key in help_key(ctx.person):
             ctx.say(key)
         return
     if ctx.person is not None and ctx.person.is_staff:
-        ctx.say("start.welcome_back", name=ctx.person.name)
+        ctx.say("start.welcome_back", name=ctx.person.name, menu=True)
         for key in help_key(ctx.person):
             ctx.say(key)
         await ask_home(ctx)
@@ -231,7 +231,8 @@ async def choose_room(ctx: Context, household_id: int) -> None:
     ctx.show_choice(place.household.room)
     ctx.say("register.done", address=place.address(ctx.lang))
     ctx.replies.append(person_menu(ctx.texts, person))
-    await ctx.set_state(ChatState(Step.PHONE))
+    kept = ctx.state.data if ctx.state is not None and ctx.state.name == Step.KEPT else {}
+    await ctx.set_state(ChatState(Step.PHONE, dict(kept)))  # words said before: offered after
     ctx.send(
         Send(
             ctx.event.chat_id,
@@ -248,13 +249,13 @@ async def phone_given(ctx: Context) -> None:
     phone = ctx.event.contact_phone or ctx.event.text or ""
     if not ctx.event.contact_phone and phone.strip() == ctx.t("btn.skip"):
         await ctx.set_state(None)
-        ctx.say("register.phone_skipped", remove_keyboard=True)
+        ctx.say("register.phone_skipped", menu=True)
         return
     if ctx.event.contact_phone and ctx.event.contact_user_id not in (None, ctx.event.user_id):
         raise InvalidInput(reason="phone")
     await ctx.set_state(None)
     await set_phone(ctx.uow, person, phone)
-    ctx.say("register.phone_saved", remove_keyboard=True)
+    ctx.say("register.phone_saved", menu=True)
 
 
 async def choose_language(ctx: Context) -> None:
@@ -273,7 +274,8 @@ async def language_chosen(ctx: Context, lang: str) -> None:
     ctx.lang = lang
     ctx.answer()
     ctx.clear_buttons()
-    ctx.say("lang.set")
     refreshed = await ctx.uow.people.get(person.id)
+    ctx.person = refreshed or person
+    ctx.say("lang.set", menu=True)
     if refreshed is not None:
         ctx.replies.append(person_menu(ctx.texts, refreshed))

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from handlers import reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
-from workflows.model import EDIT_KEY, Action, Notice
+from workflows.model import EDIT_KEY, VOICE_KEY, Action, Notice
 from workflows.vocabulary import Verb
 
 BUTTONS_PER_ROW = 2
@@ -52,6 +52,7 @@ def reply_notice(person_id: int, message: Send) -> Notice:
             "ask_contact": message.ask_contact,
             "reply_keys": list(message.reply_keys),
             "remove_keyboard": message.remove_keyboard,
+            "menu": [list(row) for row in message.menu],
         },
         photo=message.photo,
         ref=message.ref,
@@ -68,6 +69,7 @@ def reply_message(chat_id: int, params: Mapping[str, Any]) -> Send:
         ask_contact=params.get("ask_contact"),
         reply_keys=tuple(params.get("reply_keys", [])),
         remove_keyboard=bool(params.get("remove_keyboard")),
+        menu=tuple(tuple(str(k) for k in row) for row in params.get("menu", [])),
     )
 
 
@@ -117,6 +119,9 @@ def render(
         if params.get("text_key"):  # written by a workflow: the text is said at delivery
             text = texts(lang, str(params["text_key"]), **dict(params.get("text_params") or {}))
             edit = replace(edit, text=text)
+        if actions:  # a card edited in place keeps buttons of the reader's language
+            buttons = [action_button(texts, lang, a) for a in actions]
+            edit = replace(edit, buttons=rows(buttons, BUTTONS_PER_ROW))
         return edit
     if key == REPLY:
         return reply_message(chat_id, params)
@@ -124,6 +129,9 @@ def render(
         supervise = [action_button(texts, lang, a) for a in actions]
         keyboard = rows(supervise, reports.SUPERVISE_WIDTH)
         return reports.draw(texts, chat_id, lang, key, params, keyboard)
+    if key == VOICE_KEY:  # a resident's voice, video note or audio, sent to the worker
+        clip = (str(params["kind"]), str(params["file_id"]))
+        return Send(chat_id=chat_id, text=texts(lang, key, **params), clip=clip)
     buttons = [action_button(texts, lang, a) for a in actions]
     width = 1 if any(a.verb == Verb.HAND_OVER for a in actions) else BUTTONS_PER_ROW
     if any(a.verb == Verb.RATE for a in actions):

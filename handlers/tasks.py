@@ -37,19 +37,17 @@ ASKS_TEXT: dict[Verb, tuple[Step, str]] = {
 
 
 async def accept(ctx: Context, order_id: int) -> None:
-    """Accept the task; the working card (with the phone) follows."""
+    """Accept the task; the card pressed becomes the working card (with the phone)."""
     person = ctx.require()
     await accept_task(ctx.uow, ctx.clock, person, order_id)
     ctx.answer("task.accepted_toast")
-    ctx.clear_buttons()
 
 
 async def claim(ctx: Context, order_id: int) -> None:
-    """Claim a pool task; the first to claim wins and gets the working card."""
+    """Claim a pool task; the first to claim wins: the card pressed becomes the working card."""
     person = ctx.require()
     await claim_from_pool(ctx.uow, ctx.clock, person, order_id)
     ctx.answer("task.claimed_toast")
-    ctx.clear_buttons()
 
 
 async def ask_text(ctx: Context, verb: Verb, order_id: int) -> None:
@@ -87,12 +85,7 @@ async def text_given(ctx: Context) -> None:
         ctx.say("task.declined", number=order.number)
     elif name == Step.NOTE:
         order = await add_note(ctx.uow, ctx.clock, person, order_id, event.text)
-        ctx.say(
-            "task.noted",
-            ctx.action_buttons(work_actions(order.id)),
-            ref=Card.TASK.ref(order.id),
-            number=order.number,
-        )
+        ctx.say("task.noted", number=order.number)  # the card above shows the note
     elif name == Step.RESOLVE:
         photo = event.photo or state.data.get("photo")
         order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
@@ -104,14 +97,8 @@ async def text_given(ctx: Context) -> None:
 
 async def on_way(ctx: Context, order_id: int) -> None:
     """Tell the resident the worker is on the way."""
-    order = await on_my_way(ctx.uow, ctx.clock, ctx.require(), order_id)
-    ctx.answer("task.on_way_toast")
-    ctx.say(
-        "task.on_way",
-        ctx.action_buttons(work_actions(order.id)),
-        ref=Card.TASK.ref(order.id),
-        number=order.number,
-    )
+    await on_my_way(ctx.uow, ctx.clock, ctx.require(), order_id)
+    ctx.answer("task.on_way_toast")  # the card itself now says so (workflows/work.py)
 
 
 async def hand_over(ctx: Context, order_id: int, person_id: str) -> None:

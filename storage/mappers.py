@@ -37,6 +37,7 @@ from workflows.model import (
     Visit,
     VisitKind,
     VisitOutcome,
+    Voice,
 )
 
 
@@ -66,6 +67,7 @@ def to_place(row: PlaceRow | Row[Any]) -> Place:
         row.parent_id,
         working_hours=row.working_hours or "",
         closed_days=closed_days(row.closed_days),
+        duty_phone=row.duty_phone or "",
     )
 
 
@@ -97,6 +99,7 @@ def to_category(row: CategoryRow) -> Category:
         followup_visit=row.followup_visit,
         working_time=bool(row.working_time),
         duplicate_days=row.duplicate_days,
+        keywords=tuple(str(k) for k in row.keywords or ()),
     )
 
 
@@ -130,6 +133,7 @@ def to_order(row: OrderRow) -> Order:
         resolve_left=row.resolve_left,
         department_id=row.department_id,
         merged_into_id=row.merged_into_id,
+        voices=tuple(Voice.from_dict(v) for v in row.voices or ()),
     )
 
 

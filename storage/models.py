@@ -120,6 +120,8 @@ class PlaceRow(Base):
     # A street's or community's working hours and closed days (ISO dates), from the org file.
     working_hours: Mapped[str | None] = mapped_column(String(100))
     closed_days: Mapped[list[Any] | None] = mapped_column(JSON)
+    # A community's duty phone (值班电话), shown with the emergency numbers (0012).
+    duty_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class HouseholdRow(Base):
@@ -195,6 +197,8 @@ class CategoryRow(Base):
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
     duplicate_days: Mapped[int] = mapped_column(Integer, default=3)  # moves (issue 15, 0011)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Words that suggest this category for what a resident wrote freely (0012).
+    keywords: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class OrderRow(Base):
@@ -226,6 +230,8 @@ class OrderRow(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     level: Mapped[str | None] = mapped_column(String(32))
     photos: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Voice messages, video notes and audio files: [{file_id, seconds, kind}] (0012).
+    voices: Mapped[list[Any] | None] = mapped_column(JSON)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     rating: Mapped[int | None] = mapped_column(Integer)

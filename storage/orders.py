@@ -19,6 +19,7 @@ from workflows.model import (
     OrderEvent,
     OrderStatus,
     Urgency,
+    Voice,
 )
 
 
@@ -46,6 +47,7 @@ class SqlOrders:
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        voices: Sequence[Voice] = (),
     ) -> Order:
         place = await SqlPlaces(self.session).household_place(household_id)
         assert place is not None
@@ -59,6 +61,7 @@ class SqlOrders:
             urgency=urgency.value,
             status=status.value,
             photos=list(photos),
+            voices=[v.to_dict() for v in voices] or None,
             latitude=latitude,
             longitude=longitude,
             created_at=created_at,
@@ -149,6 +152,7 @@ class SqlOrders:
             .values(
                 description=placeholder,
                 photos=[],
+                voices=None,
                 latitude=None,
                 longitude=None,
                 comment=None,

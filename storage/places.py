@@ -84,6 +84,7 @@ class SqlPlaces:
                 found[f"{level}__parent_id"],
                 working_hours=found[f"{level}__working_hours"] or "",
                 closed_days=closed_days(found[f"{level}__closed_days"]),
+                duty_phone=found[f"{level}__duty_phone"] or "",
             )
             for level in _LEVELS
         )

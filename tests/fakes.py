@@ -38,6 +38,7 @@ from workflows.model import (
     Visit,
     VisitKind,
     VisitOutcome,
+    Voice,
 )
 from workflows.orders import OrderDraft, place_order
 from workflows.vocabulary import Target, TimerKind
@@ -337,6 +338,7 @@ class FakeOrders:
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        voices: Sequence[Voice] = (),
     ) -> Order:
         place = await self.places.household_place(household_id)
         if place is None:
@@ -352,6 +354,7 @@ class FakeOrders:
             assignee_id=None,
             created_at=created_at,
             photos=tuple(photos),
+            voices=tuple(voices),
             latitude=latitude,
             longitude=longitude,
             version=0,
@@ -408,6 +411,7 @@ class FakeOrders:
                 o,
                 description=placeholder,
                 photos=(),
+                voices=(),
                 latitude=None,
                 longitude=None,
                 comment=None,

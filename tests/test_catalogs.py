@@ -21,6 +21,8 @@ PREFIXES = (
     "reopen", "staff", "start", "stats", "task", "tasks", "visit",
     "lookup", "chase", "staffnote", "reassign",  # supervision (issue 15)
     "extend", "pause", "transfer", "dup",
+    # issue 16 (intake): menus, free words, voice, call-backs, safety numbers
+    "menu", "intake", "voice", "callback", "safety",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workflows.model import EDIT_KEY, Notice, Order, OrderStatus
+from workflows.model import EDIT_KEY, Action, Notice, Order, OrderStatus
 from workflows.ports import UnitOfWork
 
 TAKEN_KEY = "card.taken"  # what a pool card says once someone else claimed the wish
@@ -86,6 +86,12 @@ async def retire_spent_cards(
         OrderStatus.ON_WAY,
     )
     spent = SPENT_BY[after.status]
+    refs = [card.ref(after.id) for card in spent]
+    if Card.OFFER in spent and taken and actor_id is not None:
+        # The taker's own offer becomes their working card, edited in place (show_card).
+        refs.remove(Card.OFFER.ref(after.id))
+        if before.status != OrderStatus.POOL:
+            await withdraw_cards(uow, [Card.OFFER.ref(after.id)], except_person=actor_id)
     if Card.OFFER in spent and taken and before.status == OrderStatus.POOL:
         await withdraw_cards(
             uow,
@@ -94,4 +100,51 @@ async def retire_spent_cards(
             key=TAKEN_KEY,
             params={"number": after.number},
         )
-    await withdraw_cards(uow, [card.ref(after.id) for card in spent])  # one read for them all
+    await withdraw_cards(uow, refs)  # one read for them all
+
+
+async def show_card(
+    uow: UnitOfWork,
+    person_id: int,
+    order_id: int,
+    key: str,
+    params: Mapping[str, Any],
+    actions: Sequence[Action] = (),
+    *,
+    live: bool = True,
+) -> None:
+    """Show a worker the one card of their task: edit the card they hold, else send it.
+
+    The card they were offered (or the working card) is edited in place with this text and
+    these buttons, so there is one message per task and never an old one with live buttons.
+    With `live` False the card is final: it keeps no ref and is found no more. When no copy
+    was sent yet (it is still in the outbox), the card is sent anew.
+    """
+    ref = Card.TASK.ref(order_id)
+    copies = await uow.outbox.take_back([Card.OFFER.ref(order_id), ref])
+    mine = [c for c in copies if c.person_id == person_id]
+    for copy in copies:
+        if copy.person_id != person_id:  # someone else's copy: its buttons go
+            edit: dict[str, Any] = {"message_id": copy.message_id, "text": None, "buttons": []}
+            await uow.outbox.add(Notice(copy.person_id, EDIT_KEY, edit))
+    if not mine:
+        if live:
+            await uow.outbox.add(Notice(person_id, key, dict(params), tuple(actions), ref=ref))
+        return
+    for copy in mine:
+        edit = {
+            "message_id": copy.message_id,
+            "text": None,
+            "buttons": [],
+            "text_key": key,
+            "text_params": dict(params),
+        }
+        await uow.outbox.add(
+            Notice(
+                person_id,
+                EDIT_KEY,
+                edit,
+                tuple(actions) if live else (),
+                ref=ref if live else None,
+            )
+        )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.cards import Card
+from workflows.cards import Card, show_card
 from workflows.errors import (
     NoLongerInRole,
     NoOneToEscalateTo,
@@ -16,6 +17,7 @@ from workflows.errors import (
     OrderNotFound,
 )
 from workflows.model import (
+    VOICE_KEY,
     Action,
     AuditEntry,
     Category,
@@ -29,6 +31,7 @@ from workflows.model import (
     Person,
     Role,
     Urgency,
+    Voice,
 )
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
@@ -144,12 +147,17 @@ def due(clock: Clock, ctx: OrderContext, what: str, calendar: WorkCalendar) -> d
     return add_working_time(now, time_allowed, *schedule(ctx.place.community, calendar))
 
 
+def spoken(voices: Sequence[Voice]) -> str:
+    """Return the clips an order was told in as a card shows them: 🎤 0:42."""
+    return " ".join(f"🎤 {clip.length}" for clip in voices)
+
+
 def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
     """Return what a worker's task card shows about the order."""
     return {
         "number": ctx.order.number,
         "category": ctx.category.names.pick(lang),
-        "description": ctx.order.description,
+        "description": " ".join(filter(None, (ctx.order.description, spoken(ctx.order.voices)))),
         "address": ctx.place.address(lang),
         "area": f"{ctx.place.community.names.pick(lang)} {ctx.place.building.names.pick(lang)}",
         "urgency": ctx.order.urgency.value,
@@ -228,30 +236,46 @@ async def send_task_card(
 ) -> None:
     """Queue the task card for a worker: an offer to decide on, or the card of a taken task.
 
-    The resident's phone is on the card only once the task is theirs.
+    The resident's phone is on the card only once the task is theirs; the card of a taken
+    task is the offer they took, edited in place (workflows/cards.py show_card).
     """
-    params = card_params(ctx, person.lang)
-    resident = await uow.people.get(ctx.order.resident_id)
-    params["resident"] = resident.name if resident else ""
-    if offered:
-        actions: tuple[Action, ...] = (
-            Action.of(Verb.ACCEPT, ctx.order.id),
-            Action.of(Verb.DECLINE, ctx.order.id),
-        )
-        key = "task.offered"
-    else:
-        params["phone"] = (resident.phone if resident else None) or "—"
-        actions = work_actions(ctx.order.id)
-        key = "task.card"
-    if ctx.order.level == Role.DEPT_LIAISON:  # moves (issue 15): a department may pass it on
-        actions += (Action.of(Verb.TRANSFER, ctx.order.id), Action.of(Verb.RETURN, ctx.order.id))
-    card = Card.OFFER if offered else Card.TASK
+    params = await task_card_params(uow, ctx, person, phone=not offered)
     if photos:
         for photo in ctx.order.photos:
             await uow.outbox.add(
                 Notice(person.id, "task.photo", {"number": ctx.order.number}, photo=photo)
             )
-    await uow.outbox.add(Notice(person.id, key, params, actions, ref=card.ref(ctx.order.id)))
+        for clip in ctx.order.voices:  # what the resident said, to hear it
+            clip_params = {"number": ctx.order.number, **clip.to_dict()}
+            await uow.outbox.add(Notice(person.id, VOICE_KEY, clip_params))
+    # moves (issue 15): a department may pass the order on (转办) or give it back (退单).
+    passing: tuple[Action, ...] = ()
+    if ctx.order.level == Role.DEPT_LIAISON:
+        passing = (Action.of(Verb.TRANSFER, ctx.order.id), Action.of(Verb.RETURN, ctx.order.id))
+    if offered:
+        actions: tuple[Action, ...] = (
+            Action.of(Verb.ACCEPT, ctx.order.id),
+            Action.of(Verb.DECLINE, ctx.order.id),
+            *passing,
+        )
+        await uow.outbox.add(
+            Notice(person.id, "task.offered", params, actions, ref=Card.OFFER.ref(ctx.order.id))
+        )
+        return
+    actions = (*work_actions(ctx.order.id), *passing)
+    await show_card(uow, person.id, ctx.order.id, "task.card", params, actions)
+
+
+async def task_card_params(
+    uow: UnitOfWork, ctx: OrderContext, person: Person, *, phone: bool = True
+) -> dict[str, Any]:
+    """Return what the worker's card of a task says: the order, the resident, their phone."""
+    params = card_params(ctx, person.lang)
+    resident = await uow.people.get(ctx.order.resident_id)
+    params["resident"] = resident.name if resident else ""
+    if phone:
+        params["phone"] = (resident.phone if resident else None) or "—"
+    return params
 
 
 def work_actions(order_id: int) -> tuple[Action, ...]:

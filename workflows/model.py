@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -104,6 +105,7 @@ class Place:
     # and closed days; a community's include what it inherits from its street.
     working_hours: str = ""
     closed_days: tuple[date, ...] = ()
+    duty_phone: str = ""  # a community's duty phone (值班电话), shown with emergency numbers
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,39 @@ class Category:
     working_time: bool = False
     # moves (issue 15): open orders of the last days like a new one are offered first; 0: never.
     duplicate_days: int = 3
+    # Words that suggest this category for what a resident wrote freely.
+    keywords: tuple[str, ...] = ()
+
+
+class VoiceKind(enum.StrEnum):
+    """What kind of sound a resident sent as (part of) a description."""
+
+    VOICE = "voice"
+    VIDEO_NOTE = "video_note"
+    AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice message, video note or audio file kept on an order: Telegram's file id."""
+
+    file_id: str
+    seconds: int
+    kind: VoiceKind = VoiceKind.VOICE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the clip as stored (JSON)."""
+        return {"file_id": self.file_id, "seconds": self.seconds, "kind": self.kind.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Voice:
+        """Rebuild a clip stored by to_dict."""
+        return cls(str(data["file_id"]), int(data.get("seconds", 0)), VoiceKind(data["kind"]))
+
+    @property
+    def length(self) -> str:
+        """Return its length as a clock shows it: 0:42."""
+        return f"{self.seconds // 60}:{self.seconds % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -230,6 +265,7 @@ class Order:
     resolve_left: int | None = None
     department_id: int | None = None  # the department it was transferred to (转办), if any
     merged_into_id: int | None = None  # closed as merged: the earlier order it follows
+    voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files it was told in
 
     @property
     def number(self) -> str:
@@ -282,6 +318,7 @@ class Action:
 # The key of a notice that edits a message already sent (built in handlers/render.py). It may
 # go before the chat's earlier unsent messages: the message it edits is already there.
 EDIT_KEY = "_edit"
+VOICE_KEY = "voice.caption"  # a notice that sends a clip (params: number, file_id, kind)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from workflows.errors import InvalidInput, NotAllowed, NotRegistered, NotYourOrd
 from workflows.followers import tell_followers
 from workflows.model import (
     Action,
+    Category,
     Notice,
     Order,
     OrderChanges,
@@ -30,6 +31,7 @@ from workflows.model import (
     OrderStatus,
     Person,
     Urgency,
+    Voice,
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.staffing import ROLE_WITHDRAWN, WITHDRAW
@@ -54,6 +56,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+CALL_BACK_CODE = "call_back"  # the built-in category of "please call me back" (storage/orgfile)
 MAX_NOTE = 500
 RATINGS = range(1, 6)
 
@@ -68,6 +71,7 @@ class OrderDraft:
     photos: Sequence[str] = field(default_factory=tuple)
     latitude: float | None = None
     longitude: float | None = None
+    voices: Sequence[Voice] = field(default_factory=tuple)  # an order may be told by voice only
 
 
 def clean_text(text: str, *, limit: int, minimum: int = 1) -> str:
@@ -102,7 +106,8 @@ async def within_limits(
     uow: UnitOfWork, clock: Clock, resident: Person, draft: OrderDraft, limits: Limits
 ) -> None:
     """Refuse an order over the resident's limits: text, photos, orders per hour and per day."""
-    clean_text(draft.description, limit=limits.description, minimum=MIN_DESCRIPTION)
+    if draft.description or not draft.voices:
+        clean_text(draft.description, limit=limits.description, minimum=MIN_DESCRIPTION)
     if len(draft.photos) > limits.photos:
         raise InvalidInput(reason="too_many_photos", limit=limits.photos)
     now = clock.now()
@@ -143,7 +148,11 @@ async def _place(
     category = await uow.categories.get(draft.category_id)
     if category is None:
         raise InvalidInput(reason="category")
-    description = clean_text(draft.description, limit=MAX_DESCRIPTION, minimum=MIN_DESCRIPTION)
+    description = (
+        clean_text(draft.description, limit=MAX_DESCRIPTION, minimum=MIN_DESCRIPTION)
+        if draft.description or not draft.voices
+        else ""  # told by voice only
+    )
     if len(draft.photos) > MAX_PHOTOS:
         raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
     order = await uow.orders.add(
@@ -157,6 +166,7 @@ async def _place(
         latitude=draft.latitude,
         longitude=draft.longitude,
         created_at=clock.now(),
+        voices=tuple(draft.voices),
     )
     ctx = await load(uow, order.id)
     await uow.orders.add_event(_placed_event(clock, order, placer.id, channel))
@@ -425,3 +435,21 @@ __all__ = [
     "reopen_order",
     "resident_notice",
 ]
+
+
+def guess_category(categories: Sequence[Category], text: str) -> Category | None:
+    """Return the category whose keywords the text names most (the first on a tie), or None.
+
+    The keywords come from the organisation file; the built-in call-back category is never
+    guessed (it is asked for by its own button or phrase).
+    """
+    words = text.casefold()
+    best: Category | None = None
+    best_hits = 0
+    for category in categories:
+        if category.code == CALL_BACK_CODE:
+            continue
+        hits = sum(1 for keyword in category.keywords if keyword.casefold() in words)
+        if hits > best_hits:
+            best, best_hits = category, hits
+    return best

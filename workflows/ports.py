@@ -29,6 +29,7 @@ from workflows.model import (
     Visit,
     VisitKind,
     VisitOutcome,
+    Voice,
 )
 from workflows.vocabulary import TimerKind
 
@@ -111,6 +112,7 @@ class OrderRepository(Protocol):
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        voices: Sequence[Voice] = (),
     ) -> Order: ...
     async def get(self, order_id: int) -> Order | None: ...
     async def move(

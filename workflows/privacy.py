@@ -78,6 +78,7 @@ async def _traces(uow: UnitOfWork, person: Person, orders: list[Order]) -> Trace
     words = {person.name, person.phone or ""}
     for order in orders:
         words |= {order.description, order.comment or "", *order.photos}
+        words |= {clip.file_id for clip in order.voices}
         for event in await uow.orders.events(order.id):
             if event.actor_id == person.id and event.action not in KEPT_NOTES:
                 words |= {event.note or "", event.photo or ""}

@@ -318,6 +318,8 @@ class Step(enum.StrEnum):
     PAUSE_REASON = "pause_reason"
     TRANSFER_REASON = "transfer_reason"
     RETURN_REASON = "return_reason"
+    # issue 16 (intake): what a stranger wrote before registering, kept to offer it after.
+    KEPT = "kept"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

@@ -22,6 +22,7 @@ class FakeChat:
         self.id = chat_id
         self.messages: list[SentMessage] = []
         self.reply_keyboard: list[list[str]] | None = None
+        self.keyboard_persistent = False  # the reply keyboard asked is_persistent
         self._events: list[SentMessage] = []
         self._cursor = 0
         self._stored: dict[int, Stored] = {}

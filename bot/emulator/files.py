@@ -54,6 +54,7 @@ class FileStore:
         self.files: dict[str, StoredFile] = {}
         self.paths: dict[str, StoredFile] = {}
         self.photo_sets: dict[str, list[JSON]] = {}
+        self.durations: dict[str, int] = {}  # seconds of the voice, video note and audio clips
 
     def _new_file_ids(self) -> tuple[str, str]:
         n = self.serial.next()
@@ -158,6 +159,32 @@ class FileStore:
         if known.kind != "document":
             raise bad("type of file mismatch")
         return known
+
+    def clip(self, ref: UploadedFile | str, kind: str, duration: float | None) -> JSON:
+        """The Voice, VideoNote or Audio object of a clip the bot sends: a file_id or an upload."""
+        if isinstance(ref, UploadedFile):
+            if not ref.data:
+                raise bad("file must be non-empty")
+            stored = self.store(kind, ref.data, file_name=ref.filename, mime_type=ref.content_type)
+        else:
+            known = self.files.get(ref)
+            if known is None:
+                raise bad("wrong file identifier/HTTP URL specified")
+            if known.kind != kind:
+                raise bad("type of file mismatch")
+            stored = known
+        seconds = int(duration) if duration is not None else self.durations.get(stored.file_id, 0)
+        clip: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": seconds,
+            "file_size": len(stored.data),
+        }
+        if kind == "video_note":
+            clip["length"] = 240
+        elif stored.mime_type:
+            clip["mime_type"] = stored.mime_type
+        return clip
 
     def get_file(self, file_id: str) -> JSON:
         """The File object getFile answers, with the path to download it."""

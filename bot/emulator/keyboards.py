@@ -21,6 +21,7 @@ class Markup:
     keyboard: list[list[str]] | None = None
     remove: bool = False
     force_reply: bool = False
+    persistent: bool = False  # a reply keyboard shown even when the person hides it
 
 
 def read_markup(p: Params) -> Markup:
@@ -37,7 +38,7 @@ def read_markup(p: Params) -> Markup:
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise bad("can't parse reply keyboard markup JSON object")
         texts = [[b if isinstance(b, str) else str(b.get("text", "")) for b in row] for row in rows]
-        return Markup(keyboard=texts)
+        return Markup(keyboard=texts, persistent=bool(value.get("is_persistent")))
     if value.get("remove_keyboard"):
         return Markup(remove=True)
     if value.get("force_reply"):

@@ -116,8 +116,10 @@ class Messaging:
             message["reply_markup"] = markup.inline
         if markup.keyboard is not None:
             chat.reply_keyboard = markup.keyboard
+            chat.keyboard_persistent = markup.persistent
         elif markup.remove:
             chat.reply_keyboard = None
+            chat.keyboard_persistent = False
         sent = SentMessage(
             message_id=message_id,
             chat_id=chat.id,
@@ -219,6 +221,31 @@ class Messaging:
         stored = self.files.document(ref)
         content, raw = media_content("document", self.files.document_object(stored), caption)
         return self._deliver(chat, "document", content, raw_text=raw, markup=markup, reply=reply)
+
+    async def send_voice(self, p: Params) -> JSON:
+        """sendVoice: deliver a voice message (voice, caption, duration)."""
+        return self._send_clip(p, "sendVoice", "voice", captioned=True)
+
+    async def send_video_note(self, p: Params) -> JSON:
+        """sendVideoNote: deliver a round video (video_note, duration, length; no caption)."""
+        return self._send_clip(p, "sendVideoNote", "video_note", captioned=False)
+
+    async def send_audio(self, p: Params) -> JSON:
+        """sendAudio: deliver an audio file (audio, caption, duration, performer, title)."""
+        return self._send_clip(p, "sendAudio", "audio", captioned=True)
+
+    def _send_clip(self, p: Params, method: str, kind: str, *, captioned: bool) -> JSON:
+        chat = self.resolve_chat(p, send=True)
+        ref = p.file_ref(kind)
+        if ref is None:
+            raise bad(f"there is no {kind} in the request")
+        caption = read_caption(p) if captioned else None
+        markup = read_markup(p)
+        reply = self._reply_target(chat, p)
+        clip = self.files.clip(ref, kind, p.number("duration"))
+        self.guard(method, chat.id)
+        content, raw = media_content(kind, clip, caption)
+        return self._deliver(chat, kind, content, raw_text=raw, markup=markup, reply=reply)
 
     async def send_location(self, p: Params) -> JSON:
         """sendLocation: deliver a map point."""

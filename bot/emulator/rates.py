@@ -12,7 +12,17 @@ from typing import Final
 from bot.emulator.errors import BotAPIError
 from bot.emulator.records import RateViolation
 
-SEND_METHODS: Final = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
+SEND_METHODS: Final = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendLocation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendAudio",
+    }
+)
 
 
 @dataclass

@@ -100,8 +100,9 @@ class FakeUser(FakeChat):
         width: int = 1280,
         height: int = 960,
         chat: FakeGroup | None = None,
+        media_group_id: str | None = None,
     ) -> JSON:
-        """Send a photo (two PhotoSize entries, downloadable via getFile)."""
+        """Send a photo (two PhotoSize entries, downloadable via getFile), maybe of an album."""
         big = data if data is not None else fake_jpeg(width, height, self.api.serial.value)
         small_w, small_h = scaled(width, height, 320)
         sizes = [
@@ -111,6 +112,8 @@ class FakeUser(FakeChat):
         content: JSON = {"photo": sizes}
         if caption:
             content["caption"] = caption
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
         return self._post(content, chat=chat, kind="photo", summary=f"[photo] {caption or ''}")
 
     def send_document(
@@ -174,6 +177,7 @@ class FakeUser(FakeChat):
     ) -> JSON:
         """Send a voice message."""
         stored = self.api.file_store.store("voice", data, mime_type="audio/ogg")
+        self.api.file_store.durations[stored.file_id] = duration
         voice: JSON = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -182,6 +186,55 @@ class FakeUser(FakeChat):
             "file_size": len(data),
         }
         return self._post({"voice": voice}, chat=chat, kind="voice", summary=f"[voice {duration}s]")
+
+    def send_video_note(
+        self,
+        duration: int = 5,
+        *,
+        data: bytes = b"fake mp4 round video",
+        chat: FakeGroup | None = None,
+    ) -> JSON:
+        """Send a round video message (a video note)."""
+        stored = self.api.file_store.store("video_note", data, mime_type="video/mp4")
+        self.api.file_store.durations[stored.file_id] = duration
+        note: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "length": 240,
+            "duration": duration,
+            "file_size": len(data),
+        }
+        summary = f"[video note {duration}s]"
+        return self._post({"video_note": note}, chat=chat, kind="video_note", summary=summary)
+
+    def send_audio(
+        self,
+        duration: int = 30,
+        *,
+        data: bytes = b"ID3 fake audio",
+        title: str = "录音",
+        chat: FakeGroup | None = None,
+    ) -> JSON:
+        """Send an audio file."""
+        stored = self.api.file_store.store("audio", data, mime_type="audio/mpeg")
+        self.api.file_store.durations[stored.file_id] = duration
+        audio: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "title": title,
+            "mime_type": "audio/mpeg",
+            "file_size": len(data),
+        }
+        summary = f"[audio {duration}s]"
+        return self._post({"audio": audio}, chat=chat, kind="audio", summary=summary)
+
+    def send_album(self, count: int = 3, *, caption: str | None = None) -> list[JSON]:
+        """Send photos as one album: messages sharing a media_group_id (caption on the first)."""
+        group = f"album{self.api.serial.next()}"
+        return [
+            self.send_photo(caption if i == 0 else None, media_group_id=group) for i in range(count)
+        ]
 
     def press(self, button: str, message: SentMessage | None = None) -> str:
         """Tap an inline button (by text, text fragment or callback_data); returns the query id."""

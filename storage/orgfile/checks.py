@@ -37,6 +37,7 @@ class PlaceEntry:
     rooms: tuple[str, ...] = ()
     working_hours: str | None = None
     closed_days: tuple[str, ...] = ()
+    duty_phone: str | None = None
 
 
 def place_entries(org: OrgFile) -> list[PlaceEntry]:
@@ -84,6 +85,7 @@ def place_entries(org: OrgFile) -> list[PlaceEntry]:
                 closed_days=tuple(
                     sorted(street_closed | {day.isoformat() for day in community.closed_days})
                 ),
+                duty_phone=community.duty_phone,
             )
         )
         for g, grid in enumerate(community.grids):

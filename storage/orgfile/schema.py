@@ -172,6 +172,8 @@ class CommunitySpec(Spec):
     # Its own working hours (unset: the street's) and closed days (added to the street's).
     working_hours: WorkingHoursText | None = None
     closed_days: list[date] = []
+    # The community's duty phone (值班电话), shown to a resident who chooses "urgent".
+    duty_phone: Phone | None = None
 
 
 class RoleSpec(Spec):
@@ -232,6 +234,8 @@ class CategorySpec(Spec):
     # moves (issue 15): a resident's new order is first shown the open orders of the category
     # in their building placed in the last days ("the same thing?"); 0 never asks.
     duplicate_days: int = Field(3, ge=0, le=30)
+    # Words in what a resident writes freely that suggest this category ("漏水", "停电").
+    keywords: list[Annotated[str, Field(min_length=1, max_length=20)]] = []
 
 
 class KeyHouseholdSpec(Spec):

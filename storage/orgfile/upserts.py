@@ -16,10 +16,26 @@ from storage.models import CategoryRow, HouseholdRow, KeyHouseholdRow, PersonRow
 from storage.orgfile.checks import PlaceEntry
 from storage.orgfile.reading import OrgFileError
 from storage.orgfile.report import ImportReport, Tally
-from storage.orgfile.schema import OrgFile
-from workflows.model import PlaceKind
+from storage.orgfile.schema import BilingualName, CategorySpec, OrgFile
+from workflows.model import CategoryKind, PlaceKind, Role
+from workflows.orders import CALL_BACK_CODE
 
 RowT = TypeVar("RowT")
+# The built-in call-back category: "请工作人员给我回电话" becomes an order of it, for the
+# household's grid worker, under the same clocks as any order (code: workflows.orders.CALL_BACK).
+BUILT_IN_LAST = 10_000  # a built-in category's place: after the file's, whatever they are
+CALL_BACK = CategorySpec(
+    code=CALL_BACK_CODE,
+    name=BilingualName(zh="请回电话", en="Call me back"),
+    kind=CategoryKind.ROUTED,
+    role=Role.GRID_WORKER,
+    accept_minutes=30,
+    resolve_hours=24,
+    urgent_accept_minutes=10,
+    urgent_resolve_hours=2,
+    followup_days=7,
+    duplicate_days=0,  # a call-back is never "the same thing" as a neighbour's
+)
 
 
 def _assign(row: object, values: Mapping[str, object]) -> bool:
@@ -82,6 +98,7 @@ async def write_places(
                     "position": e.position,
                     "working_hours": e.working_hours,
                     "closed_days": list(e.closed_days) or None,
+                    "duty_phone": e.duty_phone,
                 },
                 PlaceRow,
                 report.places,
@@ -180,7 +197,10 @@ async def write_categories(
 ) -> None:
     """Create or update the categories, in the order the file gives them."""
     existing = {row.code: row for row in await session.scalars(select(CategoryRow))}
-    for position, category in enumerate(org.categories):
+    categories = list(org.categories)
+    if CALL_BACK.code not in {c.code for c in categories}:
+        categories.append(CALL_BACK)  # built in; the file may define it to change its clocks
+    for position, category in enumerate(categories):
         _upsert(
             session,
             existing,
@@ -202,10 +222,11 @@ async def write_categories(
                 "followup_days": category.followup_days,
                 "followup_visit": category.followup_visit,
                 "duplicate_days": category.duplicate_days,
-                "position": position,
+                "position": position if category is not CALL_BACK else BUILT_IN_LAST,
+                "keywords": list(category.keywords) or None,
             },
             CategoryRow,
-            report.categories,
+            report.categories if category is not CALL_BACK else Tally(),
         )
 
 

@@ -11,6 +11,7 @@ from bot.demo import tap
 from bot.emulator import SentMessage
 from storage.models import HouseholdRow, PlaceRow
 from tests.e2e.conftest import World
+from tests.e2e.test_spent_buttons import sent_and_marked
 from workflows.model import OrderStatus, Role
 
 
@@ -51,14 +52,15 @@ async def test_order_dispatch_accept_resolve_rate(world: World) -> None:
 
 
 async def test_card_buttons_are_gone_after_use(world: World) -> None:
-    """A used task card cannot be pressed twice: its buttons are removed."""
+    """A used task card cannot be pressed twice: accepted, it becomes the working card."""
     worker = await world.join(world.place.unit_head)
     resident = await world.resident("李大爷", "102")
-    await world.order(resident, "水电气维修", "暖气不热")
+    order_id = await world.order(resident, "水电气维修", "暖气不热")
     card = await worker.wait_for("新任务")
+    await sent_and_marked(world, f"offer:{order_id}")
     worker.press("接单", card)
     await worker.wait_for("您已接下")
-    assert worker.message(card.message_id).buttons == []
+    assert "✅ 接单" not in worker.message(card.message_id).button_texts()
 
 
 async def test_decline_goes_to_next_candidate_then_to_dispatcher(world: World) -> None:
@@ -264,12 +266,17 @@ async def test_two_residents_and_two_workers_at_once(world: World) -> None:
 
 
 async def test_odd_input_gets_polite_hints(world: World) -> None:
-    """Stickers, voice, unknown commands and huge texts get a clear answer; nothing changes."""
+    """Stickers, unknown commands and huge texts get a clear answer; nothing changes.
+
+    A voice message is taken (it is offered back as a request, see test_intake.py).
+    """
     resident = await world.resident("韩阿姨", "102")
     resident.send_sticker()
     assert "只看得懂文字" in (await resident.wait_for("只看得懂")).text
     resident.send_voice()
-    await resident.wait_for("只看得懂")
+    await resident.wait_for("要把它作为新的求助提交吗")
+    resident.send("/cancel")
+    await resident.wait_for("已退出")
     resident.send("/frobnicate")
     await resident.wait_for("没有 /frobnicate 这个命令")
     resident.send("/new")

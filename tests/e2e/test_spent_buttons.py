@@ -59,7 +59,11 @@ async def test_the_volunteer_who_loses_a_wish_sees_it_taken(world: World) -> Non
     taken = await second.wait_for("已由他人认领")
     assert taken.message_id == card_b.message_id
     assert second.message(card_b.message_id).buttons == []
-    await first.wait_for(lambda m: m.message_id == card_a.message_id and not m.buttons)
+    # The winner's card becomes their working card, edited in place (no second copy).
+    working = await first.wait_for(
+        lambda m: m.message_id == card_a.message_id and "您已接下" in m.text
+    )
+    assert "🙋 我来认领" not in working.button_texts() and "🚶 在路上" in working.button_texts()
     # An old tap on the taken card changes nothing and says why.
     again = second.press_data(f"clm:{order_id}", card_b)
     assert "已被别人认领" in ((await second.wait_answer(again)).text or "")

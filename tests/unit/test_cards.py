@@ -25,10 +25,10 @@ async def test_a_claim_tells_the_other_volunteers_their_card_was_taken() -> None
         TAKEN_KEY,
         {"number": order.number},
     )
-    # The winner's own card only loses its buttons; it never says someone else took it.
+    # The winner's own card becomes their working card, edited in place; never "taken".
     (own,) = [n for n in w.uow.notices_for(org.volunteer2.id) if n.key == EDIT_KEY]
     assert own.params["message_id"] == cards[org.volunteer2.id]
-    assert "text_key" not in own.params
+    assert own.params["text_key"] == "task.card" and own.actions
 
 
 async def test_unsent_cards_are_dropped() -> None:
