@@ -53,6 +53,7 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
         roles=tuple(roles),
         reachable=row.reachable,
         digest_time=row.digest_time,
+        on_duty=row.on_duty or "",
     )
 
 
@@ -96,6 +97,10 @@ def to_category(row: CategoryRow) -> Category:
         followup_days=row.followup_days,
         followup_visit=row.followup_visit,
         working_time=bool(row.working_time),
+        queue_minutes=row.queue_minutes,
+        urgent_queue_minutes=row.urgent_queue_minutes,
+        pool_hours=row.pool_hours,
+        urgent_pool_hours=row.urgent_pool_hours,
     )
 
 
@@ -123,6 +128,7 @@ def to_order(row: OrderRow) -> Order:
         level=Role(row.level) if row.level else None,
         version=row.version,
         building_id=row.building_id,
+        wait_due=row.wait_due,
     )
 
 

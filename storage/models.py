@@ -142,6 +142,7 @@ class PersonRow(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "08:00" local; None: default
+    on_duty: Mapped[str | None] = mapped_column(String(100))  # hours they take normal tasks
 
 
 class RoleRow(Base):
@@ -193,6 +194,10 @@ class CategoryRow(Base):
     followup_days: Mapped[int] = mapped_column(Integer, default=7)
     followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    queue_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    urgent_queue_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    pool_hours: Mapped[int] = mapped_column(Integer, default=24)
+    urgent_pool_hours: Mapped[int] = mapped_column(Integer, default=2)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -208,6 +213,9 @@ class OrderRow(Base):
         Index("ix_orders_due_resolve", "status", "resolve_due", "category_id", "urgency", "id"),
         Index("ix_orders_due_autoclose", "status", "resolved_at", "id"),
         Index("ix_orders_due_followup", "status", "closed_at", "category_id", "urgency", "id"),
+        # clocks (issue 15, 0009): the queue's and the pool's deadline; the backlog per stage.
+        Index("ix_orders_due_wait", "status", "wait_due", "category_id", "urgency", "id"),
+        Index("ix_orders_backlog", "status", "community_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -231,6 +239,7 @@ class OrderRow(Base):
     resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    wait_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 

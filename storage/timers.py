@@ -19,6 +19,7 @@ MOMENTS = {
     "resolve_due": OrderRow.resolve_due,
     "resolved_at": OrderRow.resolved_at,
     "closed_at": OrderRow.closed_at,
+    "wait_due": OrderRow.wait_due,
 }
 
 

@@ -156,6 +156,8 @@ class Person:
     roles: tuple[RoleAssignment, ...] = ()
     digest_time: str | None = None  # a supervisor's local "HH:MM"; None: the default
     reachable: bool = True  # False once Telegram said they blocked the bot, until they write
+    # clocks (issue 15): the local hours they take normal tasks ("08:00-20:00"); empty: any time.
+    on_duty: str = ""
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -186,6 +188,12 @@ class Category:
     followup_visit: bool = False
     # Normal orders' deadlines count working time (hours of working days), not calendar time.
     working_time: bool = False
+    # clocks (issue 15): the time allowed in the dispatcher's queue and in the volunteers' pool
+    # before the breach (the supervisor is told; the pool is offered to the grid's workers).
+    queue_minutes: int = 60
+    urgent_queue_minutes: int = 15
+    pool_hours: int = 24
+    urgent_pool_hours: int = 2
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,8 @@ class Order:
     level: Role | None = None
     version: int = 0
     building_id: int | None = None  # where the order is, down to the building, for statistics
+    # clocks (issue 15): the deadline of the queued or pool stage (see workflows/clocks.py).
+    wait_due: datetime | None = None
 
     @property
     def number(self) -> str:
@@ -402,6 +412,7 @@ class OrderChanges:
     closed_at: datetime | Keep | None = KEEP
     rating: int | Keep | None = KEEP
     comment: str | Keep | None = KEEP
+    wait_due: datetime | Keep | None = KEEP  # clocks (issue 15)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""
@@ -416,6 +427,7 @@ class PersonChanges:
     household_id: int | Keep | None = KEEP
     phone: str | Keep | None = KEEP
     lang: str | Keep = KEEP
+    on_duty: str | Keep = KEEP  # clocks (issue 15)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

@@ -38,6 +38,10 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
     Move.FOLLOWUP_OK: (frozenset({S.CLOSED}), None),
     Move.FOLLOWUP_UNSURE: (frozenset({S.CLOSED}), None),
     Move.FOLLOWUP_REOPEN: (frozenset({S.CLOSED}), S.ACCEPTED),
+    # clocks (issue 15): the queue's deadline passed (the supervisor is told; it stays queued);
+    # the pool's passed (offered to a grid worker as a normal task).
+    Move.BREACH_QUEUE: (frozenset({S.QUEUED}), None),
+    Move.BREACH_POOL: (frozenset({S.POOL}), S.OFFERED),
 }
 
 # Where an order may go next from each status (derived, for documentation and checks).

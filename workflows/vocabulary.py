@@ -189,6 +189,10 @@ class Move(enum.StrEnum):
     FOLLOWUP_OK = "followup_ok"
     FOLLOWUP_UNSURE = "followup_unsure"
     FOLLOWUP_REOPEN = "followup_reopen"
+    # clocks (issue 15): the queue untouched (the supervisor is told), the pool unclaimed
+    # (offered to the grid's workers).
+    BREACH_QUEUE = "breach_queue"
+    BREACH_POOL = "breach_pool"
 
 
 class TimerKind(enum.StrEnum):
@@ -204,6 +208,11 @@ class TimerKind(enum.StrEnum):
     VISIT_MISSED = "visit_missed"
     DIGEST = "digest"
     WEEKLY = "weekly"
+    # clocks (issue 15): the queue's and the pool's reminders and breaches.
+    REMIND_QUEUE = "remind_queue"
+    BREACH_QUEUE = "breach_queue"
+    REMIND_POOL = "remind_pool"
+    BREACH_POOL = "breach_pool"
 
 
 class Step(enum.StrEnum):

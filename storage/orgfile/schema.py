@@ -191,6 +191,9 @@ class PersonSpec(Spec):
     roles: list[RoleSpec] = []
     # A supervisor's daily digest time, local ("08:00"); unset: the SANDAN_DIGEST_TIME default.
     digest_time: str | None = None
+    # clocks (issue 15): the local hours a volunteer or unit head takes normal tasks
+    # ("08:00-20:00"); outside them only urgent orders reach them. Unset: any time.
+    on_duty: WorkingHoursText | None = None
 
     @field_validator("digest_time")
     @classmethod
@@ -229,6 +232,12 @@ class CategorySpec(Spec):
     # days: not weekends, public holidays or closed days; 调休 weekend days work); urgent
     # orders always count calendar time.
     working_time: bool = False
+    # clocks (issue 15): how long an order may wait in the dispatcher's queue (minutes) and
+    # unclaimed in the volunteers' pool (hours), normal and urgent; counted like the others.
+    queue_minutes: Positive = 60
+    urgent_queue_minutes: Positive = 15
+    pool_hours: Positive = 24
+    urgent_pool_hours: Positive = 2
 
 
 class KeyHouseholdSpec(Spec):
