@@ -41,7 +41,6 @@ from workflows.dispatch import (
 )
 from workflows.model import (
     Action,
-    Category,
     Notice,
     Order,
     OrderEvent,
@@ -88,41 +87,58 @@ async def _current(uow: UnitOfWork, seen: Order, statuses: frozenset[OrderStatus
     return ctx
 
 
-async def _waiting(
-    uow: UnitOfWork, clock: Clock, policy: TimerPolicy, what: str, kind: TimerKind
-) -> list[tuple[Order, Category]]:
-    """Return the queued (or pooled) orders whose reminder lead has begun, before the deadline."""
+WAITING = QUEUED | POOLED
+
+
+def _what(status: OrderStatus) -> str:
+    return "queue" if status == OrderStatus.QUEUED else "pool"
+
+
+async def wait_reminders(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each queued or pooled order near its deadline: its dispatchers or volunteers are
+    reminded. One read for both stages (their deadline is one column), then each its own lead."""
     now = clock.now()
-    statuses = QUEUED if what == "queue" else POOLED
     categories = {c.id: c for c in await uow.categories.list()}
     working = any(c.working_time for c in categories.values())
     communities = await uow.places.children(None, PlaceKind.COMMUNITY) if working else []
     limits = {
-        (c.id, u.value): _lead_limit(uow, now, c, u, what, policy, communities)
+        (c.id, u.value): max(
+            _lead_limit(uow, now, c, u, what, policy, communities) for what in ("queue", "pool")
+        )
         for c in categories.values()
         for u in Urgency
     }
     latest = max(limits.values(), default=now)
-    found = []
+    due = []
     for order in await uow.timers.orders_due(
-        kind, statuses, "wait_due", latest, after=now, by_category=limits
+        TimerKind.REMIND_WAIT, WAITING, "wait_due", latest, after=now, by_category=limits
     ):
         category = categories.get(order.category_id)
         if category is None or order.wait_due is None:
             continue
-        lead = remind_lead(allowed(category, order.urgency, what), policy)
-        if await _reminder_time(uow, now, order.wait_due, lead, category, order):
-            found.append((order, category))
-    return found
+        lead = remind_lead(allowed(category, order.urgency, _what(order.status)), policy)
+        if not await _reminder_time(uow, now, order.wait_due, lead, category, order):
+            continue
+        if order.status == OrderStatus.QUEUED:
+            effect = _queue_reminder(clock, order)
+        else:
+            effect = _pool_reminder(clock, order)
+        due.append(Due(TimerKind.REMIND_WAIT, order.id, order.wait_due, effect))
+    return due
 
 
-async def queue_reminders(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
-    """Find each queued order near its deadline: the dispatchers are reminded."""
+async def wait_breaches(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
+    """Find each order left in the queue (the supervisors are told) or unclaimed in the pool
+    (offered to a grid worker) past its deadline."""
+    orders = await uow.timers.orders_due(TimerKind.BREACH_WAIT, WAITING, "wait_due", clock.now())
     due = []
-    for order, _ in await _waiting(uow, clock, policy, "queue", TimerKind.REMIND_QUEUE):
+    for order in orders:
         assert order.wait_due is not None
-        effect = _queue_reminder(clock, order)
-        due.append(Due(TimerKind.REMIND_QUEUE, order.id, order.wait_due, effect))
+        if order.status == OrderStatus.QUEUED:
+            effect = _queue_breach(clock, order)
+        else:
+            effect = _pool_breach(clock, order)
+        due.append(Due(TimerKind.BREACH_WAIT, order.id, order.wait_due, effect))
     return due
 
 
@@ -136,17 +152,6 @@ def _queue_reminder(clock: Clock, seen: Order) -> Effect:
             await uow.outbox.add(Notice(dispatcher.id, "clock.queue_remind", params))
 
     return effect
-
-
-async def queue_breaches(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
-    """Find each order left in the queue past its deadline: the supervisors are told."""
-    orders = await uow.timers.orders_due(TimerKind.BREACH_QUEUE, QUEUED, "wait_due", clock.now())
-    due = []
-    for order in orders:
-        assert order.wait_due is not None
-        effect = _queue_breach(clock, order)
-        due.append(Due(TimerKind.BREACH_QUEUE, order.id, order.wait_due, effect))
-    return due
 
 
 def _queue_breach(clock: Clock, seen: Order) -> Effect:
@@ -184,16 +189,6 @@ async def supervisors_of(uow: UnitOfWork, ctx: OrderContext) -> list[Person]:
     return [p for p in people if p.telegram_id is not None]
 
 
-async def pool_reminders(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
-    """Find each pool task near its deadline: the volunteers it was offered to are reminded."""
-    due = []
-    for order, _ in await _waiting(uow, clock, policy, "pool", TimerKind.REMIND_POOL):
-        assert order.wait_due is not None
-        effect = _pool_reminder(clock, order)
-        due.append(Due(TimerKind.REMIND_POOL, order.id, order.wait_due, effect))
-    return due
-
-
 def _pool_reminder(clock: Clock, seen: Order) -> Effect:
     async def effect(uow: UnitOfWork) -> None:
         ctx = await _current(uow, seen, POOLED)
@@ -218,17 +213,6 @@ def _pool_reminder(clock: Clock, seen: Order) -> Effect:
     return effect
 
 
-async def pool_breaches(uow: UnitOfWork, clock: Clock, policy: TimerPolicy) -> list[Due]:
-    """Find each pool task nobody claimed in time: it is offered to a grid worker."""
-    orders = await uow.timers.orders_due(TimerKind.BREACH_POOL, POOLED, "wait_due", clock.now())
-    due = []
-    for order in orders:
-        assert order.wait_due is not None
-        effect = _pool_breach(clock, order)
-        due.append(Due(TimerKind.BREACH_POOL, order.id, order.wait_due, effect))
-    return due
-
-
 def _pool_breach(clock: Clock, seen: Order) -> Effect:
     async def effect(uow: UnitOfWork) -> None:
         ctx = await _current(uow, seen, POOLED)
@@ -246,8 +230,8 @@ def _pool_breach(clock: Clock, seen: Order) -> Effect:
 # --- the one table -----------------------------------------------------------------------------
 
 CLOCKS: dict[OrderStatus, StageClock | None] = {
-    OrderStatus.QUEUED: StageClock("wait_due", queue_reminders, queue_breaches, "dispatcher"),
-    OrderStatus.POOL: StageClock("wait_due", pool_reminders, pool_breaches, "volunteers"),
+    OrderStatus.QUEUED: StageClock("wait_due", wait_reminders, wait_breaches, "dispatcher"),
+    OrderStatus.POOL: StageClock("wait_due", wait_reminders, wait_breaches, "volunteers"),
     OrderStatus.OFFERED: StageClock("accept_due", reminders_due, lapsed_offers, "holder"),
     OrderStatus.ACCEPTED: StageClock("resolve_due", reminders_due, overdue_tasks, "holder"),
     OrderStatus.ON_WAY: StageClock("resolve_due", reminders_due, overdue_tasks, "holder"),

@@ -262,6 +262,8 @@ async def figures(
             if responded is not None:
                 placed_at[e.order_id] = responded.created_at
 
+    communities: dict[int, Place | None] = {}
+
     async def groups(order_id: int) -> list[tuple[str, str]]:
         order = await look.order(order_id)
         if order is None:
@@ -271,7 +273,9 @@ async def figures(
         grid = await look.grid(order)
         if grid is not None:
             if grid.parent_id is not None and len(ids) > 1:
-                community = await uow.places.get(grid.parent_id)
+                if grid.parent_id not in communities:
+                    communities[grid.parent_id] = await uow.places.get(grid.parent_id)
+                community = communities[grid.parent_id]
                 if community is not None:
                     found.append(("community", community.names.pick(lang)))
             found.append(("grid", grid.names.pick(lang)))
@@ -337,34 +341,39 @@ def _late_since(order: Order, now: datetime) -> datetime | None:
 
 
 async def chart(
-    uow: UnitOfWork, policy: TimerPolicy, scope: Scope, last_day: date, now: datetime
+    uow: UnitOfWork,
+    policy: TimerPolicy,
+    scope: Scope,
+    last_day: date,
+    now: datetime,
+    open_now: int | None = None,
 ) -> dict[str, Any]:
-    """Return new and resolved orders per local day for the 14 days ending with `last_day`."""
+    """Return new and resolved orders per local day for the 14 days ending with `last_day`,
+    and (clocks, issue 15) the open orders at each day's end, walked back from `open_now`."""
     days = [last_day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     since = policy.at_local(days[0], time(0, 0))
     until = policy.at_local(last_day + timedelta(days=1), time(0, 0))
     ids = list(scope.community_ids)
-    new = Counter(
-        policy.local_date(moment) for moment in await uow.reports.placed_moments(ids, since, until)
-    )
+    # One read of each from the first day to now: the bars take the days', the backlog line
+    # what changed after each day's end.
+    after = max(now, until) + timedelta(seconds=1)
+    placed = await uow.reports.placed_moments(ids, since, after)
+    changes = await uow.reports.events_between(ids, (*INTO_OPEN, *OUT_OF_OPEN), since, after)
+    new = Counter(policy.local_date(moment) for moment in placed if moment < until)
     resolved_orders: dict[int, date] = {}
-    for e in await uow.reports.events_between(ids, (Move.RESOLVE,), since, until):
-        resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
+    for e in changes:
+        if e.action == Move.RESOLVE and e.at < until:
+            resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
     resolved = Counter(resolved_orders.values())
-    # clocks (issue 15): the open orders at each day's end, walked back from the count now.
-    now = max(now, until)
-    waiting = await uow.reports.backlog(ids, [s for s in stages() if s in OPEN_STATUSES])
-    open_now = sum(count for count, _ in waiting.values())
-    day_ends = policy.at_local(days[0] + timedelta(days=1), time(0, 0))
-    after = now + timedelta(seconds=1)
-    changes = await uow.reports.events_between(ids, (*INTO_OPEN, *OUT_OF_OPEN), day_ends, after)
-    placed_since = await uow.reports.placed_moments(ids, day_ends, after)
+    if open_now is None:
+        waiting = await uow.reports.backlog(ids, [s for s in stages() if s in OPEN_STATUSES])
+        open_now = sum(count for count, _ in waiting.values())
     return {
         "scope": scope.name,
         "days": [d.strftime("%m-%d") for d in days],
         "new": [new[d] for d in days],
         "resolved": [resolved[d] for d in days],
-        "backlog": backlog_line(days, policy, open_now, placed_since, changes),
+        "backlog": backlog_line(days, policy, open_now, placed, changes),
     }
 
 
@@ -395,10 +404,16 @@ async def queue_report(
         Notice(
             person.id,
             "digest.chart",
-            await chart(uow, policy, scope, chart_until, now),
+            await chart(uow, policy, scope, chart_until, now, _open(params)),
             urgent=False,
         )
     )
+
+
+def _open(params: dict[str, Any]) -> int:
+    """Return how many orders the report found waiting in an open status."""
+    open_stages = {s.value for s in OPEN_STATUSES}
+    return sum(line["waiting"] for line in params["stages"] if line["stage"] in open_stages)
 
 
 async def send_stats(uow: UnitOfWork, clock: Clock, policy: TimerPolicy, person: Person) -> None:

@@ -208,11 +208,10 @@ class TimerKind(enum.StrEnum):
     VISIT_MISSED = "visit_missed"
     DIGEST = "digest"
     WEEKLY = "weekly"
-    # clocks (issue 15): the queue's and the pool's reminders and breaches.
-    REMIND_QUEUE = "remind_queue"
-    BREACH_QUEUE = "breach_queue"
-    REMIND_POOL = "remind_pool"
-    BREACH_POOL = "breach_pool"
+    # clocks (issue 15): the reminder and the breach of the queue's and the pool's deadline
+    # (one column, `orders.wait_due`; what they do depends on the order's status).
+    REMIND_WAIT = "remind_wait"
+    BREACH_WAIT = "breach_wait"
 
 
 class Step(enum.StrEnum):
