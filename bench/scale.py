@@ -7,7 +7,8 @@ INSERTs (executemany on SQLite, COPY on PostgreSQL), not through the workflows:
 - the rest of the history is older, spread over the three years before that, closed, each with
   its timeline (place, accept, resolve, confirm, half of them rated) and its fired follow-up in
   the timer ledger, as a bot that ran all along would have left it;
-- 100k pending timers: open orders offered or being worked, their deadlines 1–30 days ahead;
+- 100k pending timers: open orders offered, being worked, or (a fifth; issue 15's clocks) waiting
+  in the dispatcher's queue or the volunteers' pool, their deadlines 1–30 days ahead;
 - 50 orders past their resolution deadline whose breach already fired (the digest lists them).
 
 Then, at each size, the street supervisor's daily digest (both communities: report and chart)
@@ -75,6 +76,7 @@ ORDER_COLUMNS = (
     "closed_at",
     "rating",
     "version",
+    "wait_due",
 )
 EVENT_COLUMNS = ("id", "order_id", "at", "actor_id", "action", "from_status", "to_status", "note")
 TIMER_COLUMNS = ("id", "kind", "subject_id", "due_at", "fired_at", "outcome")
@@ -251,6 +253,7 @@ def history(
                     closed,
                     5 if rated else None,
                     4,
+                    None,
                 )
             )
             events.extend(_timeline(ids, order_id, worker, resident, created, rated))
@@ -278,8 +281,14 @@ def pending(
         ahead = timedelta(seconds=rng.uniform(86_400, 30 * 86_400))
         offered = i < count and i % 5 < 2
         status = "offered" if offered else ("accepted" if i % 5 < 4 else "on_way")
-        accept_due = now + ahead if offered else created + timedelta(minutes=30)
+        accept_due: datetime | None = now + ahead if offered else created + timedelta(minutes=30)
         resolve_due = None if offered else now + ahead
+        # Clocks (issue 15): a tenth wait in the dispatcher's queue, a tenth in the pool.
+        wait_due: datetime | None = None
+        waiting = i < count and i % 10 in (1, 3)
+        if waiting:
+            status = "queued" if i % 10 == 1 else "pool"
+            accept_due, resolve_due, wait_due = None, None, now + ahead
         if i >= count:  # overdue: the breach and its reminder fired already
             resolve_due = now - timedelta(hours=rng.uniform(1, 72))
             for kind in ("remind_resolve", "breach_resolve"):
@@ -304,12 +313,13 @@ def pending(
                 None,
                 None,
                 None,
-                1 if offered else 2,
+                1 if offered or waiting else 2,
+                wait_due,
             )
         )
         events.append((ids.event, ids.order, created, resident, "place", None, "offered", None))
         ids.event += 1
-        if not offered:
+        if not offered and not waiting:
             at = created + timedelta(minutes=10)
             events.append((ids.event, ids.order, at, worker, "accept", "offered", status, None))
             ids.event += 1

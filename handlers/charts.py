@@ -20,6 +20,7 @@ FONT_PACKAGE = "mplfonts"
 FONT_FILE = "fonts/NotoSansCJKsc-Regular.otf"
 NEW_COLOUR = "#e4572e"  # warm: what came in
 RESOLVED_COLOUR = "#2e86ab"  # cool: what was done
+BACKLOG_COLOUR = "#6a4c93"  # the backlog line (clocks, issue 15)
 REPORTED_SHADE = "#fff3c4"  # behind the day the digest reports on
 # matplotlib's pyplot-free API is thread-safe per figure, but its font cache is not.
 _lock = threading.Lock()
@@ -43,21 +44,32 @@ class ChartLabels:
     resolved: str
     axis: str
     reported: str  # under the day the digest reports on
+    backlog: str = ""  # clocks (issue 15): the line of open orders at each day's end
 
 
 def draw_chart(
-    days: Sequence[str], new: Sequence[int], resolved: Sequence[int], labels: ChartLabels
+    days: Sequence[str],
+    new: Sequence[int],
+    resolved: Sequence[int],
+    labels: ChartLabels,
+    *,
+    backlog: Sequence[int] | None = None,
 ) -> bytes:
     """Return a PNG bar chart of new and resolved orders per day, labelled in any language."""
     with _lock:
-        figure = chart_figure(days, new, resolved, labels)
+        figure = chart_figure(days, new, resolved, labels, backlog=backlog)
         out = io.BytesIO()
         figure.savefig(out, format="png")
     return out.getvalue()
 
 
 def chart_figure(
-    days: Sequence[str], new: Sequence[int], resolved: Sequence[int], labels: ChartLabels
+    days: Sequence[str],
+    new: Sequence[int],
+    resolved: Sequence[int],
+    labels: ChartLabels,
+    *,
+    backlog: Sequence[int] | None = None,
 ) -> Any:
     """Return the chart as a matplotlib Figure: every day labelled, the last (reported) marked."""
     import matplotlib
@@ -83,6 +95,15 @@ def chart_figure(
         label=labels.resolved,
         color=RESOLVED_COLOUR,
     )
+    if backlog:  # clocks (issue 15): the open orders at each day's end
+        axes.plot(
+            positions,
+            list(backlog),
+            color=BACKLOG_COLOUR,
+            marker="o",
+            linewidth=2,
+            label=labels.backlog,
+        )
     axes.set_title(labels.title, fontproperties=FontProperties(fname=str(font_path()), size=17))
     axes.set_ylabel(labels.axis, fontproperties=small)
     # Every day has its own label ("MM-DD" fits under its bars); the reported day is named.
@@ -99,7 +120,7 @@ def chart_figure(
     for label in axes.get_yticklabels():
         label.set_fontproperties(small)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylim(bottom=0, top=max([*new, *resolved, 1]) * 1.15)
+    axes.set_ylim(bottom=0, top=max([*new, *resolved, *(backlog or ()), 1]) * 1.15)
     axes.set_xlim(-0.6, max(len(days) - 0.4, 0.6))
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from handlers.charts import ChartLabels, draw_chart
@@ -14,6 +14,20 @@ CHART = "digest.chart"
 DRAWN = frozenset({REPORT, CHART})
 TITLES = {"daily": "digest.title_daily", "weekly": "digest.title_weekly"}
 SUPERVISE_WIDTH = 4  # an overdue order's buttons: its number, 催办, 改派, 上报
+# clocks (issue 15): each stage's name, and each kind of group the rates are given for.
+STAGES = {
+    "queued": "digest.stage_queued",
+    "pool": "digest.stage_pool",
+    "offered": "digest.stage_offered",
+    "accepted": "digest.stage_accepted",
+    "on_way": "digest.stage_on_way",
+    "resolved": "digest.stage_resolved",
+}
+GROUP_KINDS = {
+    "community": "digest.rate_kind_community",
+    "grid": "digest.rate_kind_grid",
+    "category": "digest.rate_kind_category",
+}
 
 
 def draw(
@@ -31,6 +45,7 @@ def draw(
             params.get("new", []),
             params.get("resolved", []),
             chart_labels(texts, lang),
+            backlog=params.get("backlog"),
         )
         caption = texts(lang, "digest.chart_caption", scope=params.get("scope", ""))
         return Send(chat_id, caption, upload=png)
@@ -45,6 +60,7 @@ def chart_labels(texts: Texts, lang: str) -> ChartLabels:
         resolved=texts(lang, "digest.chart_resolved"),
         axis=texts(lang, "digest.chart_axis"),
         reported=texts(lang, "digest.chart_reported"),
+        backlog=texts(lang, "digest.chart_backlog"),
     )
 
 
@@ -93,6 +109,38 @@ def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
             lines.append(t(header, **extra))
             lines.extend(t(key, **item) for item in items)
 
+    # clocks (issue 15): the backlog per stage, the oldest waiting, the three rates.
+    stages = [
+        dict(item, stage=_named(t, STAGES, item.get("stage"))) for item in p.get("stages", [])
+    ]
+    section("digest.stage_header", "digest.stage_line", stages)
+    oldest = p.get("oldest")
+    if oldest:
+        lines.append(
+            t(
+                "digest.oldest",
+                stage=_named(t, STAGES, oldest.get("stage")),
+                age=duration(texts, lang, oldest.get("minutes")),
+            )
+        )
+    if "rates" in p:
+        lines.append("")
+        lines.append(t("digest.rates", **_percents(texts, lang, p["rates"])))
+        lines.append(
+            t(
+                "digest.first_response",
+                value=duration(texts, lang, p.get("first_response_minutes")),
+            )
+        )
+    groups = [
+        dict(
+            _percents(texts, lang, item),
+            kind=_named(t, GROUP_KINDS, item.get("kind")),
+            name=item.get("name", ""),
+        )
+        for item in p.get("rate_groups", [])
+    ]
+    section("digest.rate_header", "digest.rate_line", groups)
     section("digest.by_category", "digest.category_line", p.get("categories", []))
     section("digest.by_grid", "digest.grid_line", p.get("grids", []))
     overdue = [
@@ -111,3 +159,21 @@ def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
     section("digest.breach_header", "digest.breach_line", p.get("breaches", []))
     section("digest.breach_grid_header", "digest.breach_grid_line", p.get("breach_grids", []))
     return "\n".join(lines)
+
+
+def _percents(texts: Texts, lang: str, rates: Mapping[str, Any]) -> dict[str, str]:
+    """Return the three rates as percentages, or a dash where nothing was due."""
+    return {
+        name: (
+            texts(lang, "digest.percent", value=rates[name])
+            if rates.get(name) is not None
+            else texts(lang, "digest.none")
+        )
+        for name in ("response", "resolution", "satisfaction")
+    }
+
+
+def _named(t: Callable[..., str], keys: Mapping[str, str], code: Any) -> str:
+    """Return a code's name from the catalog, or the code itself if it has none (a new stage)."""
+    key = keys.get(str(code))
+    return t(key) if key is not None else str(code)

@@ -54,6 +54,7 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
         roles=tuple(roles),
         reachable=row.reachable,
         digest_time=row.digest_time,
+        on_duty=row.on_duty or "",
     )
 
 
@@ -100,6 +101,10 @@ def to_category(row: CategoryRow) -> Category:
         working_time=bool(row.working_time),
         duplicate_days=row.duplicate_days,
         keywords=tuple(str(k) for k in row.keywords or ()),
+        queue_minutes=row.queue_minutes,
+        urgent_queue_minutes=row.urgent_queue_minutes,
+        pool_hours=row.pool_hours,
+        urgent_pool_hours=row.urgent_pool_hours,
     )
 
 
@@ -134,6 +139,7 @@ def to_order(row: OrderRow) -> Order:
         department_id=row.department_id,
         merged_into_id=row.merged_into_id,
         voices=tuple(Voice.from_dict(v) for v in row.voices or ()),
+        wait_due=row.wait_due,
     )
 
 

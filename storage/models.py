@@ -144,6 +144,7 @@ class PersonRow(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "08:00" local; None: default
+    on_duty: Mapped[str | None] = mapped_column(String(100))  # hours they take normal tasks
 
 
 class RoleRow(Base):
@@ -196,6 +197,10 @@ class CategoryRow(Base):
     followup_visit: Mapped[bool] = mapped_column(Boolean, default=False)
     working_time: Mapped[bool] = mapped_column(Boolean, default=False)
     duplicate_days: Mapped[int] = mapped_column(Integer, default=3)  # moves (issue 15, 0011)
+    queue_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    urgent_queue_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    pool_hours: Mapped[int] = mapped_column(Integer, default=24)
+    urgent_pool_hours: Mapped[int] = mapped_column(Integer, default=2)
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Words that suggest this category for what a resident wrote freely (0012).
     keywords: Mapped[list[Any] | None] = mapped_column(JSON)
@@ -216,6 +221,9 @@ class OrderRow(Base):
         # moves (issue 15, 0011): the auto-resume sweep; a new order's open neighbours.
         Index("ix_orders_due_resume", "status", "paused_until", "id"),
         Index("ix_orders_building_category", "building_id", "category_id", "created_at"),
+        # clocks (issue 15, 0009): the queue's and the pool's deadline; the backlog per stage.
+        Index("ix_orders_due_wait", "status", "wait_due", "category_id", "urgency", "id"),
+        Index("ix_orders_backlog", "status", "community_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -241,6 +249,7 @@ class OrderRow(Base):
     resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    wait_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
     # moves (issue 15, 0011): 延期 pending, 挂起 until, 转办 department, merged into.
     extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -77,8 +77,12 @@ class SqlReports:
         late_to_accept = and_(
             OrderRow.status == OrderStatus.OFFERED.value, OrderRow.accept_due <= now
         )
+        late_to_take = and_(
+            OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.POOL.value]),
+            OrderRow.wait_due <= now,
+        )
         ids: set[int] = set()
-        for late in (late_to_resolve, late_to_accept):
+        for late in (late_to_resolve, late_to_accept, late_to_take):
             ids.update(await self.session.scalars(select(OrderRow.id).where(late)))
         wanted = sorted(ids)
         found: list[Order] = []
@@ -92,6 +96,24 @@ class SqlReports:
                 .order_by(OrderRow.id)
             )
             found += (to_order(r) for r in rows)
+        return found
+
+    async def backlog(
+        self, community_ids: Sequence[int], statuses: Iterable[OrderStatus]
+    ) -> dict[OrderStatus, tuple[int, datetime]]:
+        # One range of the (status, community, created) index per status (0009), nothing else.
+        found: dict[OrderStatus, tuple[int, datetime]] = {}
+        for status in statuses:
+            count, oldest = (
+                await self.session.execute(
+                    select(func.count(), func.min(OrderRow.created_at)).where(
+                        OrderRow.status == status.value,
+                        OrderRow.community_id.in_(list(community_ids)),
+                    )
+                )
+            ).one()
+            if count:
+                found[status] = (count, oldest)
         return found
 
     async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:

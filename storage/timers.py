@@ -20,6 +20,7 @@ MOMENTS = {
     "resolved_at": OrderRow.resolved_at,
     "closed_at": OrderRow.closed_at,
     "paused_until": OrderRow.paused_until,  # moves (issue 15)
+    "wait_due": OrderRow.wait_due,
 }
 
 

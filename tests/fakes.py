@@ -839,6 +839,11 @@ class FakeReports:
                         and o.accept_due is not None
                         and o.accept_due <= now
                     )
+                    or (
+                        o.status in (OrderStatus.QUEUED, OrderStatus.POOL)
+                        and o.wait_due is not None
+                        and o.wait_due <= now
+                    )
                 )
             ),
             key=lambda o: o.id,
@@ -848,6 +853,21 @@ class FakeReports:
         places = FakePlaces(self.store)
         found = {h: await places.household_place(h) for h in set(household_ids)}
         return {h: place for h, place in found.items() if place is not None}
+
+    async def backlog(
+        self, community_ids: Sequence[int], statuses: Iterable[OrderStatus]
+    ) -> dict[OrderStatus, tuple[int, datetime]]:
+        wanted = set(community_ids)
+        found: dict[OrderStatus, tuple[int, datetime]] = {}
+        for status in statuses:
+            waiting = [
+                o.created_at
+                for o in self.store.orders.values()
+                if o.status == status and self.store.order_community[o.id] in wanted
+            ]
+            if waiting:
+                found[status] = (len(waiting), min(waiting))
+        return found
 
     async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:
         places = FakePlaces(self.store)

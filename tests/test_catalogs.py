@@ -23,6 +23,7 @@ PREFIXES = (
     "extend", "pause", "transfer", "dup",
     # issue 16 (intake): menus, free words, voice, call-backs, safety numbers
     "menu", "intake", "voice", "callback", "safety",
+    "clock",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

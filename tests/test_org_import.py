@@ -475,6 +475,16 @@ def bad_closed_day(data: dict[str, Any]) -> str:
     return "street.closed_days[0]: Input should be a valid date"
 
 
+def urgent_queue_slower(data: dict[str, Any]) -> str:
+    data["categories"][0]["queue_minutes"] = 10
+    return "categories[0].urgent_queue_minutes: must not be longer than queue_minutes"
+
+
+def bad_on_duty(data: dict[str, Any]) -> str:
+    data["people"][2]["on_duty"] = "20:00-08:00"
+    return "people[2].on_duty: '20:00-08:00' is not valid working hours"
+
+
 BAD_FILES: list[Callable[[dict[str, Any]], str]] = [
     unknown_scope,
     rooms_both_ways,
@@ -506,6 +516,8 @@ BAD_FILES: list[Callable[[dict[str, Any]], str]] = [
     wrong_lang,
     bad_working_hours,
     bad_closed_day,
+    urgent_queue_slower,
+    bad_on_duty,
 ]
 
 
@@ -753,3 +765,20 @@ async def test_working_time_hours_and_closed_days_are_stored(sessions: Sessions)
     assert other.working_hours == "09:00-12:00, 14:00-18:00"
     assert other.closed_days == ["2026-12-31"]
     assert categories["neighbour_dispute"] is True and categories["water_power_gas"] is False
+
+
+async def test_clocks_and_on_duty_hours_are_stored(sessions: Sessions) -> None:
+    """clocks (issue 15): the queue's and the pool's times, defaults where the file is silent,
+    and a person's own hours."""
+    data = sample_data()
+    data["people"][2]["on_duty"] = "08:00-12:00, 14:00-20:00"
+    await import_org(sessions, parse_org(dump(data)))
+    async with sessions() as session:
+        categories = {row.code: row for row in await session.scalars(select(CategoryRow))}
+        people = {row.code: row for row in await session.scalars(select(PersonRow))}
+    wish, other, repairs = (categories[c] for c in ("micro_wish", "other", "water_power_gas"))
+    assert (wish.pool_hours, wish.urgent_pool_hours) == (24, 4)
+    assert (other.queue_minutes, other.urgent_queue_minutes) == (60, 15)
+    assert (repairs.queue_minutes, repairs.pool_hours, repairs.urgent_pool_hours) == (60, 24, 2)
+    assert people[data["people"][2]["code"]].on_duty == "08:00-12:00, 14:00-20:00"
+    assert people[data["people"][0]["code"]].on_duty is None

@@ -14,6 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from workflows.backlog import (
+    INTO_OPEN,
+    OUT_OF_OPEN,
+    backlog_line,
+    first_response_minutes,
+    rates,
+    stage_lines,
+    stages,
+)
 from workflows.errors import DomainError
 from workflows.model import (
     OPEN_STATUSES,
@@ -42,6 +51,9 @@ COUNTED = (
     Move.RATE,
     Move.BREACH_ACCEPT,
     Move.BREACH_RESOLVE,
+    # clocks (issue 15)
+    Move.BREACH_QUEUE,
+    Move.BREACH_POOL,
 )
 
 
@@ -241,7 +253,51 @@ async def figures(
             }
         )
 
+    # clocks (issue 15): the backlog per stage, the three rates, the time to first response.
+    waiting = await uow.reports.backlog(ids, stages())
+    stage_list, oldest = stage_lines(waiting, overdue, now)
+    placed_at = {o.id: o.created_at for o in look.orders.values() if o is not None}
+    for e in events:
+        if e.action in (Move.ACCEPT, Move.CLAIM) and e.order_id not in placed_at:
+            responded = await look.order(e.order_id)
+            if responded is not None:
+                placed_at[e.order_id] = responded.created_at
+
+    communities: dict[int, Place | None] = {}
+
+    async def groups(order_id: int) -> list[tuple[str, str]]:
+        order = await look.order(order_id)
+        if order is None:
+            return []
+        found = []
+        category = await look.category(order.category_id)
+        grid = await look.grid(order)
+        if grid is not None:
+            if grid.parent_id is not None and len(ids) > 1:
+                if grid.parent_id not in communities:
+                    communities[grid.parent_id] = await uow.places.get(grid.parent_id)
+                community = communities[grid.parent_id]
+                if community is not None:
+                    found.append(("community", community.names.pick(lang)))
+            found.append(("grid", grid.names.pick(lang)))
+        if category is not None:
+            found.append(("category", category.names.pick(lang)))
+        return found
+
+    whole_rates, group_rates = await rates(events, overdue, now, groups)
+    order_of_kinds = {"community": 0, "grid": 1, "category": 2}
+
     return {
+        "stages": stage_list,
+        "oldest": oldest,
+        "rates": whole_rates,
+        "first_response_minutes": first_response_minutes(events, placed_at),
+        "rate_groups": [
+            {"kind": kind, "name": name, **figures}
+            for (kind, name), figures in sorted(
+                group_rates.items(), key=lambda kv: (order_of_kinds[kv[0][0]], kv[0][1])
+            )
+        ][: LISTED * 3],
         "scope": scope.name,
         "new": len(created),
         "accepted": len(accepted),
@@ -280,6 +336,8 @@ def _late_since(order: Order, now: datetime) -> datetime | None:
         return order.resolve_due
     if order.status == OrderStatus.OFFERED and order.accept_due and order.accept_due <= now:
         return order.accept_due
+    if order.status in (OrderStatus.QUEUED, OrderStatus.POOL) and order.wait_due:
+        return order.wait_due if order.wait_due <= now else None
     return None
 
 
@@ -300,25 +358,39 @@ def supervise_actions(params: dict[str, Any]) -> tuple[Action, ...]:
 
 
 async def chart(
-    uow: UnitOfWork, policy: TimerPolicy, scope: Scope, last_day: date
+    uow: UnitOfWork,
+    policy: TimerPolicy,
+    scope: Scope,
+    last_day: date,
+    now: datetime,
+    open_now: int | None = None,
 ) -> dict[str, Any]:
-    """Return new and resolved orders per local day for the 14 days ending with `last_day`."""
+    """Return new and resolved orders per local day for the 14 days ending with `last_day`,
+    and (clocks, issue 15) the open orders at each day's end, walked back from `open_now`."""
     days = [last_day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     since = policy.at_local(days[0], time(0, 0))
     until = policy.at_local(last_day + timedelta(days=1), time(0, 0))
     ids = list(scope.community_ids)
-    new = Counter(
-        policy.local_date(moment) for moment in await uow.reports.placed_moments(ids, since, until)
-    )
+    # One read of each from the first day to now: the bars take the days', the backlog line
+    # what changed after each day's end.
+    after = max(now, until) + timedelta(seconds=1)
+    placed = await uow.reports.placed_moments(ids, since, after)
+    changes = await uow.reports.events_between(ids, (*INTO_OPEN, *OUT_OF_OPEN), since, after)
+    new = Counter(policy.local_date(moment) for moment in placed if moment < until)
     resolved_orders: dict[int, date] = {}
-    for e in await uow.reports.events_between(ids, (Move.RESOLVE,), since, until):
-        resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
+    for e in changes:
+        if e.action == Move.RESOLVE and e.at < until:
+            resolved_orders.setdefault(e.order_id, policy.local_date(e.at))
     resolved = Counter(resolved_orders.values())
+    if open_now is None:
+        waiting = await uow.reports.backlog(ids, [s for s in stages() if s in OPEN_STATUSES])
+        open_now = sum(count for count, _ in waiting.values())
     return {
         "scope": scope.name,
         "days": [d.strftime("%m-%d") for d in days],
         "new": [new[d] for d in days],
         "resolved": [resolved[d] for d in days],
+        "backlog": backlog_line(days, policy, open_now, placed, changes),
     }
 
 
@@ -349,9 +421,18 @@ async def queue_report(
     )
     await uow.outbox.add(
         Notice(
-            person.id, "digest.chart", await chart(uow, policy, scope, chart_until), urgent=False
+            person.id,
+            "digest.chart",
+            await chart(uow, policy, scope, chart_until, now, _open(params)),
+            urgent=False,
         )
     )
+
+
+def _open(params: dict[str, Any]) -> int:
+    """Return how many orders the report found waiting in an open status."""
+    open_stages = {s.value for s in OPEN_STATUSES}
+    return sum(line["waiting"] for line in params["stages"] if line["stage"] in open_stages)
 
 
 async def send_stats(uow: UnitOfWork, clock: Clock, policy: TimerPolicy, person: Person) -> None:

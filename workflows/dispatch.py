@@ -36,7 +36,7 @@ from workflows.model import (
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
 from workflows.vocabulary import Move, Verb
-from workflows.worktime import add_working_time, counts_working_time, schedule
+from workflows.worktime import add_working_time, counts_working_time, on_duty, schedule
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
 ESCALATION_CHAIN: tuple[Role, ...] = (
@@ -87,9 +87,19 @@ async def load(uow: UnitOfWork, order_id: int) -> OrderContext:
 
 
 async def candidates(
-    uow: UnitOfWork, ctx: OrderContext, role: Role, exclude: set[int]
+    uow: UnitOfWork,
+    ctx: OrderContext,
+    role: Role,
+    exclude: set[int],
+    *,
+    now: datetime | None = None,
 ) -> list[Person]:
-    """Return who may take the order at this role level: narrowest scope, then least loaded."""
+    """Return who may take the order at this role level: narrowest scope, then least loaded.
+
+    Given the moment (`now`), people with their own hours are left out of normal orders
+    outside them; an urgent order goes to whoever is on duty first, and to the others only
+    when nobody is.
+    """
     if role == Role.DEPT_LIAISON:
         # moves (issue 15): an order transferred (转办) is with its new department.
         department = ctx.order.department_id or ctx.category.department_id
@@ -103,6 +113,8 @@ async def candidates(
         for p in await uow.people.with_role(role, scopes)
         if p.id not in exclude and p.telegram_id is not None and p.reachable
     ]
+    if now is not None:
+        people = _on_duty_first(people, ctx.order.urgency, now)
     load_by_person = await uow.people.workload([p.id for p in people])
 
     def rank(person: Person) -> tuple[int, int, int]:
@@ -110,7 +122,18 @@ async def candidates(
         narrowest = min((scopes.index(pid) for pid in places if pid in scopes), default=99)
         return (narrowest, load_by_person.get(person.id, 0), person.id)
 
-    return sorted(people, key=rank)
+    ranked = sorted(people, key=rank)
+    if now is not None:
+        return sorted(ranked, key=lambda p: not on_duty(p.on_duty, now))
+    return ranked
+
+
+def _on_duty_first(people: list[Person], urgency: Urgency, now: datetime) -> list[Person]:
+    """Return the people who may be offered an order now (clocks, issue 15)."""
+    present = [p for p in people if on_duty(p.on_duty, now)]
+    if urgency == Urgency.URGENT and not present:
+        return people
+    return present
 
 
 async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
@@ -124,8 +147,17 @@ async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
 
 
 def allowed(category: Category, urgency: Urgency, what: str) -> timedelta:
-    """Return the time the category allows to accept or to resolve, by urgency."""
+    """Return the time the category allows to accept or to resolve, by urgency.
+
+    clocks (issue 15): also to dispatch from the queue ("queue") and to claim ("pool").
+    """
     urgent = urgency == Urgency.URGENT
+    if what == "queue":
+        return timedelta(
+            minutes=category.urgent_queue_minutes if urgent else category.queue_minutes
+        )
+    if what == "pool":
+        return timedelta(hours=category.urgent_pool_hours if urgent else category.pool_hours)
     if what == "accept":
         minutes = category.urgent_accept_minutes if urgent else category.accept_minutes
         return timedelta(minutes=minutes)
@@ -310,7 +342,11 @@ async def to_queue(
         actor_id=actor_id,
         to=OrderStatus.QUEUED,
         note=note or reason,
-        changes=OrderChanges(assignee_id=None, level=Role.COMMUNITY_CADRE),
+        changes=OrderChanges(
+            assignee_id=None,
+            level=Role.COMMUNITY_CADRE,
+            wait_due=due(clock, ctx, "queue", uow.calendar),
+        ),
     )
     ctx = OrderContext(order, ctx.category, ctx.place)
     await notify_dispatchers(uow, ctx, reason, note)
@@ -362,7 +398,7 @@ async def route(uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: i
         return await open_pool(uow, clock, ctx)
     if ctx.category.role is None:
         return await to_queue(uow, clock, ctx, "no_rule", actor_id=actor_id)
-    people = await candidates(uow, ctx, ctx.category.role, set())
+    people = await candidates(uow, ctx, ctx.category.role, set(), now=clock.now())
     if not people:
         return await to_queue(uow, clock, ctx, "no_rule", actor_id=actor_id)
     return await offer(uow, clock, ctx, people[0], ctx.category.role, actor_id=actor_id)
@@ -377,6 +413,7 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
         )
         if p.telegram_id is not None and p.reachable
     ]
+    volunteers = _on_duty_first(volunteers, ctx.order.urgency, clock.now())
     if not volunteers:
         return await to_queue(uow, clock, ctx, "no_volunteer", actor_id=None)
     order = await move(
@@ -385,7 +422,11 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
         ctx.order,
         Move.POOL,
         actor_id=None,
-        changes=OrderChanges(level=Role.VOLUNTEER, assignee_id=None),
+        changes=OrderChanges(
+            level=Role.VOLUNTEER,
+            assignee_id=None,
+            wait_due=due(clock, ctx, "pool", uow.calendar),
+        ),
     )
     for volunteer in volunteers:
         await uow.orders.add_pool_offer(order.id, volunteer.id)
@@ -457,7 +498,7 @@ async def redispatch(
         _event(clock, ctx.order, actor_id, action, note, ctx.order.assignee_id)
     )
     role = ctx.order.level or ctx.category.role
-    people = await candidates(uow, ctx, role, passed) if role is not None else []
+    people = await candidates(uow, ctx, role, passed, now=clock.now()) if role is not None else []
     if people and role is not None:
         return await offer(uow, clock, ctx, people[0], role, actor_id=actor_id, note=note)
     return await to_queue(uow, clock, ctx, queue_reason, actor_id=actor_id, note=note)
@@ -608,7 +649,7 @@ async def climb(
         if role == Role.COMMUNITY_CADRE:
             order = await to_queue(uow, clock, ctx, queue_reason, actor_id=actor_id, note=note)
             break
-        people = await candidates(uow, ctx, role, holder)
+        people = await candidates(uow, ctx, role, holder, now=clock.now())
         if people:
             order = await offer(uow, clock, ctx, people[0], role, actor_id=actor_id, note=note)
             break

@@ -162,6 +162,8 @@ class Person:
     roles: tuple[RoleAssignment, ...] = ()
     digest_time: str | None = None  # a supervisor's local "HH:MM"; None: the default
     reachable: bool = True  # False once Telegram said they blocked the bot, until they write
+    # clocks (issue 15): the local hours they take normal tasks ("08:00-20:00"); empty: any time.
+    on_duty: str = ""
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -196,6 +198,12 @@ class Category:
     duplicate_days: int = 3
     # Words that suggest this category for what a resident wrote freely.
     keywords: tuple[str, ...] = ()
+    # clocks (issue 15): the time allowed in the dispatcher's queue and in the volunteers' pool
+    # before the breach (the supervisor is told; the pool is offered to the grid's workers).
+    queue_minutes: int = 60
+    urgent_queue_minutes: int = 15
+    pool_hours: int = 24
+    urgent_pool_hours: int = 2
 
 
 class VoiceKind(enum.StrEnum):
@@ -266,6 +274,8 @@ class Order:
     department_id: int | None = None  # the department it was transferred to (转办), if any
     merged_into_id: int | None = None  # closed as merged: the earlier order it follows
     voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files it was told in
+    # clocks (issue 15): the deadline of the queued or pool stage (see workflows/clocks.py).
+    wait_due: datetime | None = None
 
     @property
     def number(self) -> str:
@@ -462,6 +472,7 @@ class OrderChanges:
     resolve_left: int | Keep | None = KEEP
     department_id: int | Keep | None = KEEP
     merged_into_id: int | Keep | None = KEEP
+    wait_due: datetime | Keep | None = KEEP  # clocks (issue 15)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""
@@ -476,6 +487,7 @@ class PersonChanges:
     household_id: int | Keep | None = KEEP
     phone: str | Keep | None = KEEP
     lang: str | Keep = KEEP
+    on_duty: str | Keep = KEEP  # clocks (issue 15)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

@@ -34,7 +34,15 @@ from workflows.model import (
 from workflows.vocabulary import TimerKind
 
 # The order columns that hold a moment a timer answers to.
-OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at", "paused_until"]
+OrderMoment = Literal[
+    "accept_due",
+    "resolve_due",
+    "resolved_at",
+    "closed_at",
+    "paused_until",
+    "wait_due",
+    "extension_requested_at",
+]
 
 
 class Clock(Protocol):
@@ -306,7 +314,8 @@ class ReportRepository(Protocol):
         ...
 
     async def overdue(self, community_ids: Sequence[int], now: datetime) -> list[Order]:
-        """Return the open orders past a deadline at `now`: to resolve, or to accept an offer."""
+        """Return the open orders past a deadline at `now`: to resolve, to accept an offer, or
+        (clocks, issue 15) to be dispatched from the queue or claimed from the pool."""
         ...
 
     async def household_places(self, household_ids: Iterable[int]) -> dict[int, HouseholdPlace]:
@@ -315,6 +324,12 @@ class ReportRepository(Protocol):
 
     async def building_grids(self, building_ids: Iterable[int]) -> dict[int, Place]:
         """Return the grid each of the buildings is in, read at once."""
+        ...
+
+    async def backlog(
+        self, community_ids: Sequence[int], statuses: Iterable[OrderStatus]
+    ) -> dict[OrderStatus, tuple[int, datetime]]:
+        """Return, per status, how many orders wait in it and when the oldest was placed."""
         ...
 
 

@@ -63,6 +63,10 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
     Move.MERGE: (OPEN_STATUSES, S.CLOSED),
     Move.FOLLOWER_OK: (frozenset({S.RESOLVED, S.CLOSED}), None),
     Move.FOLLOWER_BAD: (frozenset({S.RESOLVED, S.CLOSED}), None),
+    # clocks (issue 15): the queue's deadline passed (the supervisor is told; it stays queued);
+    # the pool's passed (offered to a grid worker as a normal task).
+    Move.BREACH_QUEUE: (frozenset({S.QUEUED}), None),
+    Move.BREACH_POOL: (frozenset({S.POOL}), S.OFFERED),
 }
 
 # moves (issue 15): a paused order is open like the others — it can still be cancelled, take

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from workflows.deadlines import (
-    followups_due,
-    lapsed_offers,
-    overdue_tasks,
-    reminders_due,
-    unconfirmed,
-)
+from workflows.clocks import clock_finders
+from workflows.deadlines import followups_due
 from workflows.digests import digests_due
-from workflows.moves import resumes_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
 
-# Missed deadlines first: a reminder whose deadline has passed is not sent any more.
+# Every stage's clock (workflows/clocks.py): missed deadlines first, then reminders (a reminder
+# whose deadline has passed is not sent any more); then what is not a stage's clock.
 FINDERS: tuple[Finder, ...] = (
-    lapsed_offers,
-    overdue_tasks,
-    reminders_due,
-    unconfirmed,
+    *clock_finders(),
     followups_due,
     visits_to_open,
     missed_visits,
     digests_due,
-    resumes_due,  # moves (issue 15): paused orders whose date came
 )

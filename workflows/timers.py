@@ -90,6 +90,8 @@ class TimerPolicy:
     catch_up: timedelta = timedelta(hours=6)
     followup_window: timedelta = timedelta(days=14)
     quiet: QuietHours | None = field(default_factory=QuietHours)
+    # A 延期 request nobody decided on within this time goes to the supervisors as well.
+    extension_decide: timedelta = timedelta(hours=4)
 
     def local_day_start(self, moment: datetime) -> datetime:
         """Return the UTC moment the local day containing `moment` began."""

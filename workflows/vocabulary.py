@@ -274,6 +274,10 @@ class Move(enum.StrEnum):
     MERGE = "merge"  # closed as merged: its resident follows the earlier order
     FOLLOWER_OK = "follower_ok"
     FOLLOWER_BAD = "follower_bad"
+    # clocks (issue 15): the queue untouched (the supervisor is told), the pool unclaimed
+    # (offered to the grid's workers).
+    BREACH_QUEUE = "breach_queue"
+    BREACH_POOL = "breach_pool"
 
 
 class TimerKind(enum.StrEnum):
@@ -291,6 +295,12 @@ class TimerKind(enum.StrEnum):
     WEEKLY = "weekly"
     # moves (issue 15)
     RESUME = "resume"  # a paused order's resume date came
+    # clocks (issue 15): the reminder and the breach of the queue's and the pool's deadline
+    # (one column, `orders.wait_due`; what they do depends on the order's status).
+    REMIND_WAIT = "remind_wait"
+    BREACH_WAIT = "breach_wait"
+    # A 延期 request left undecided (the supervisors are asked to decide).
+    BREACH_EXTENSION = "breach_extension"
 
 
 class Step(enum.StrEnum):

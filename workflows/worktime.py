@@ -136,3 +136,17 @@ def schedule(community: Place, calendar: WorkCalendar) -> tuple[WorkingHours, Wo
     """Return a community's working hours and its calendar less its closed days."""
     hours = WorkingHours.parse(community.working_hours or DEFAULT_WORKING_HOURS)
     return hours, WithClosedDays(calendar, frozenset(community.closed_days))
+
+
+# --- clocks (issue 15): people's own hours -------------------------------------------------
+
+
+def on_duty(person_hours: str, now: datetime, zone: tzinfo = SHANGHAI) -> bool:
+    """Return whether a person with these local hours ("08:00-20:00"; empty: any) is on duty."""
+    if not person_hours:
+        return True
+    local = now.astimezone(zone)
+    return any(
+        opens <= local < closes
+        for opens, closes in WorkingHours.parse(person_hours, zone).day(local.date())
+    )

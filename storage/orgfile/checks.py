@@ -204,6 +204,10 @@ def _check_categories(org: OrgFile, places: Mapping[str, PlaceEntry]) -> Iterato
             yield f"{path}.urgent_accept_minutes: must not be longer than accept_minutes"
         if category.urgent_resolve_hours > category.resolve_hours:
             yield f"{path}.urgent_resolve_hours: must not be longer than resolve_hours"
+        if category.urgent_queue_minutes > category.queue_minutes:
+            yield f"{path}.urgent_queue_minutes: must not be longer than queue_minutes"
+        if category.urgent_pool_hours > category.pool_hours:
+            yield f"{path}.urgent_pool_hours: must not be longer than pool_hours"
 
 
 def _check_key_households(

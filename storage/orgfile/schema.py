@@ -193,6 +193,9 @@ class PersonSpec(Spec):
     roles: list[RoleSpec] = []
     # A supervisor's daily digest time, local ("08:00"); unset: the SANDAN_DIGEST_TIME default.
     digest_time: str | None = None
+    # clocks (issue 15): the local hours a volunteer or unit head takes normal tasks
+    # ("08:00-20:00"); outside them only urgent orders reach them. Unset: any time.
+    on_duty: WorkingHoursText | None = None
 
     @field_validator("digest_time")
     @classmethod
@@ -236,6 +239,12 @@ class CategorySpec(Spec):
     duplicate_days: int = Field(3, ge=0, le=30)
     # Words in what a resident writes freely that suggest this category ("漏水", "停电").
     keywords: list[Annotated[str, Field(min_length=1, max_length=20)]] = []
+    # clocks (issue 15): how long an order may wait in the dispatcher's queue (minutes) and
+    # unclaimed in the volunteers' pool (hours), normal and urgent; counted like the others.
+    queue_minutes: Positive = 60
+    urgent_queue_minutes: Positive = 15
+    pool_hours: Positive = 24
+    urgent_pool_hours: Positive = 2
 
 
 class KeyHouseholdSpec(Spec):

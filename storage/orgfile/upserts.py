@@ -156,7 +156,12 @@ async def write_people(session: AsyncSession, org: OrgFile, report: ImportReport
             existing,
             person.code,
             # The language is the file's only until the person picks their own with /lang.
-            {"name": person.name, "phone": person.phone, "digest_time": person.digest_time}
+            {
+                "name": person.name,
+                "phone": person.phone,
+                "digest_time": person.digest_time,
+                "on_duty": person.on_duty,
+            }
             | ({} if person.code in existing else {"lang": person.lang}),
             PersonRow,
             report.people,
@@ -219,6 +224,10 @@ async def write_categories(
                 "urgent_accept_minutes": category.urgent_accept_minutes,
                 "urgent_resolve_hours": category.urgent_resolve_hours,
                 "working_time": category.working_time,
+                "queue_minutes": category.queue_minutes,
+                "urgent_queue_minutes": category.urgent_queue_minutes,
+                "pool_hours": category.pool_hours,
+                "urgent_pool_hours": category.urgent_pool_hours,
                 "followup_days": category.followup_days,
                 "followup_visit": category.followup_visit,
                 "duplicate_days": category.duplicate_days,

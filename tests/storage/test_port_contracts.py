@@ -876,6 +876,29 @@ class TestTimerRepository:
             await uow.timers.fire("other_kind", due[1], T0 + timedelta(hours=1), T0)
             assert await found(before=T0 + timedelta(hours=3)) == [due[1], due[3]]
 
+    async def test_queued_and_pooled_orders_are_due_by_their_wait_deadline(
+        self, side: Side
+    ) -> None:
+        """clocks (issue 15): the queue's and the pool's deadline is a column the sweep reads."""
+        org = side.org
+        async with side.unit() as uow:
+            person = await resident(uow, org)
+            queued = await order(uow, org, person.id, status=OrderStatus.QUEUED)
+            await change_order(uow, queued.id, wait_due=T0 + timedelta(hours=1))
+            pooled = await order(uow, org, person.id, status=OrderStatus.POOL)
+            await change_order(uow, pooled.id, wait_due=T0 + timedelta(hours=2))
+            later = await order(uow, org, person.id, status=OrderStatus.QUEUED)
+            await change_order(uow, later.id, wait_due=T0 + timedelta(hours=5))
+            mine = {queued.id, pooled.id, later.id}
+            found = await uow.timers.orders_due(
+                "breach_queue",
+                [OrderStatus.QUEUED, OrderStatus.POOL],
+                "wait_due",
+                T0 + timedelta(hours=3),
+            )
+            assert [o.id for o in found if o.id in mine] == [queued.id, pooled.id]
+            assert found[0].wait_due == T0 + timedelta(hours=1)
+
 
 class TestVisitRepository:
     async def test_key_households_are_listed_and_found(self, side: Side) -> None:
@@ -1045,6 +1068,16 @@ class TestReportRepository:
             overdue = await uow.reports.overdue([org.community.id], now)
             assert [o.id for o in overdue if o.id in mine] == [late_offer.id, late_fix.id]
             assert [o.id for o in overdue] == sorted(o.id for o in overdue)
+            # clocks (issue 15): the queue and the pool are late past their own deadline.
+            late_queue = await order(uow, org, person.id, status=OrderStatus.QUEUED)
+            await change_order(uow, late_queue.id, wait_due=now - timedelta(minutes=1))
+            late_pool = await order(uow, org, person.id, status=OrderStatus.POOL)
+            await change_order(uow, late_pool.id, wait_due=now)
+            queue_in_time = await order(uow, org, person.id, status=OrderStatus.QUEUED)
+            await change_order(uow, queue_in_time.id, wait_due=now + timedelta(minutes=1))
+            more = {late_queue.id, late_pool.id, queue_in_time.id}
+            overdue = await uow.reports.overdue([org.community.id], now)
+            assert [o.id for o in overdue if o.id in more] == [late_queue.id, late_pool.id]
             elsewhere = await uow.reports.overdue([org.other_community.id], now)
             assert not mine & {o.id for o in elsewhere}
             assert await uow.reports.overdue([], now) == []
@@ -1062,6 +1095,31 @@ class TestReportRepository:
             }
             assert await uow.reports.household_places([]) == {}
             assert await uow.reports.building_grids([]) == {}
+
+    async def test_the_backlog_counts_each_status_and_its_oldest(self, side: Side) -> None:
+        """clocks (issue 15): how many orders wait in each status, and since when the oldest."""
+        org = side.org
+        here = [org.community.id]
+        async with side.unit() as uow:
+            statuses = [OrderStatus.QUEUED, OrderStatus.POOL, OrderStatus.ACCEPTED]
+            before = await uow.reports.backlog(here, statuses)
+            person = await resident(uow, org)
+            for hours, status in ((3, OrderStatus.QUEUED), (1, OrderStatus.QUEUED)):
+                await order(
+                    uow, org, person.id, status=status, created_at=T0 + timedelta(hours=hours)
+                )
+            await order(uow, org, person.id, status=OrderStatus.POOL, created_at=T0)
+            await order(uow, org, person.id, status=OrderStatus.CLOSED, created_at=T0)
+            after = await uow.reports.backlog(here, statuses)
+            queued_before = before.get(OrderStatus.QUEUED, (0, T0 + timedelta(hours=1)))
+            assert after[OrderStatus.QUEUED] == (
+                queued_before[0] + 2,
+                min(queued_before[1], T0 + timedelta(hours=1)),
+            )
+            assert after[OrderStatus.POOL][0] == before.get(OrderStatus.POOL, (0, T0))[0] + 1
+            assert OrderStatus.CLOSED not in after
+            assert await uow.reports.backlog([org.other_community.id], [OrderStatus.POOL]) == {}
+            assert await uow.reports.backlog(here, []) == {}
 
 
 class TestAuditRepository:
