@@ -205,7 +205,7 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
         rows([ctx.verb_button(Verb.DRAFT_OK), ctx.verb_button(Verb.DRAFT_CANCEL)], 2),
         category=category.names.pick(ctx.lang) if category else "",
         description=draft.description,
-        photos=len(draft.photos),
+        photos_line=ctx.t("behalf.photos_line", count=len(draft.photos)) if draft.photos else "",
         urgency=urgency,
     )
 

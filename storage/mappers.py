@@ -38,6 +38,7 @@ from workflows.model import (
     VisitKind,
     VisitOutcome,
 )
+from workflows.vocabulary import Channel
 
 
 def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
@@ -53,6 +54,7 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
         roles=tuple(roles),
         reachable=row.reachable,
         digest_time=row.digest_time,
+        proxy=bool(getattr(row, "proxy", False)),
     )
 
 
@@ -123,6 +125,7 @@ def to_order(row: OrderRow) -> Order:
         level=Role(row.level) if row.level else None,
         version=row.version,
         building_id=row.building_id,
+        channel=Channel(row.channel or Channel.CHAT),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -142,6 +143,8 @@ class PersonRow(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "08:00" local; None: default
+    # A family member ordering for the household (子女代办), joined by a grid worker's link.
+    proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RoleRow(Base):
@@ -232,6 +235,7 @@ class OrderRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
 
 
 class OrderEventRow(Base):

@@ -13,6 +13,7 @@ from storage.mappers import to_event, to_order
 from storage.models import OrderEventRow, OrderRow, PoolOfferRow
 from storage.places import SqlPlaces
 from workflows.model import Order, OrderChanges, OrderEvent, OrderStatus, Urgency
+from workflows.vocabulary import Channel
 
 
 def _db_value(value: Any) -> Any:
@@ -39,6 +40,7 @@ class SqlOrders:
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        channel: Channel = Channel.CHAT,
     ) -> Order:
         place = await SqlPlaces(self.session).household_place(household_id)
         assert place is not None
@@ -56,6 +58,7 @@ class SqlOrders:
             longitude=longitude,
             created_at=created_at,
             version=0,
+            channel=Channel(channel).value,
         )
         self.session.add(row)
         await self.session.flush()

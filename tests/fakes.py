@@ -40,7 +40,7 @@ from workflows.model import (
     VisitOutcome,
 )
 from workflows.orders import OrderDraft, place_order
-from workflows.vocabulary import Target, TimerKind
+from workflows.vocabulary import Channel, Target, TimerKind
 from workflows.work import resolve_task
 
 if TYPE_CHECKING:
@@ -336,6 +336,7 @@ class FakeOrders:
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        channel: Channel = Channel.CHAT,
     ) -> Order:
         place = await self.places.household_place(household_id)
         if place is None:
@@ -355,6 +356,7 @@ class FakeOrders:
             longitude=longitude,
             version=0,
             building_id=place.building.id,
+            channel=Channel(channel),
         )
         self.store.orders[order.id] = order
         self.store.order_community[order.id] = place.community.id

@@ -95,7 +95,7 @@ def test_both_languages_have_the_same_keys_and_placeholders(texts: Texts) -> Non
 def test_texts_fill_in_codes_and_survive_missing_parameters(texts: Texts) -> None:
     """Codes become words; a missing parameter shows the template rather than crashing."""
     assert texts("zh", "new.placed", number="00007", status="offered") == (
-        "✅ 已下单，订单号 00007。\n当前状态：已派单，待接单。有进展会马上告诉您。"
+        "✅ 已提交，服务单号 00007。\n现在：已交给工作人员，等对方确认。\n有进展会马上告诉您。"
     )
     assert "waiting for a volunteer" in texts("en", "new.placed", number="1", status="pool")
     assert texts("en", "order.accepted") == texts.raw("en", "order.accepted")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Channel, Verb
 
 
 class Role(enum.StrEnum):
@@ -156,6 +156,8 @@ class Person:
     roles: tuple[RoleAssignment, ...] = ()
     digest_time: str | None = None  # a supervisor's local "HH:MM"; None: the default
     reachable: bool = True  # False once Telegram said they blocked the bot, until they write
+    # A family member who orders for the household (子女代办), joined by a grid worker's link.
+    proxy: bool = False
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -214,6 +216,7 @@ class Order:
     level: Role | None = None
     version: int = 0
     building_id: int | None = None  # where the order is, down to the building, for statistics
+    channel: Channel = Channel.CHAT  # how it came in
 
     @property
     def number(self) -> str:

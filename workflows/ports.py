@@ -30,7 +30,7 @@ from workflows.model import (
     VisitKind,
     VisitOutcome,
 )
-from workflows.vocabulary import TimerKind
+from workflows.vocabulary import Channel, TimerKind
 
 # The order columns that hold a moment a timer answers to.
 OrderMoment = Literal["accept_due", "resolve_due", "resolved_at", "closed_at"]
@@ -111,6 +111,7 @@ class OrderRepository(Protocol):
         latitude: float | None,
         longitude: float | None,
         created_at: datetime,
+        channel: Channel = Channel.CHAT,
     ) -> Order: ...
     async def get(self, order_id: int) -> Order | None: ...
     async def move(

@@ -225,3 +225,17 @@ class Step(enum.StrEnum):
     def parse(cls, name: str) -> Step | None:
         """Return the step a stored chat state names, or None for a name no step has."""
         return cls._value2member_map_.get(name)  # type: ignore[return-value]
+
+
+# --- behalf (issue 16): how an order came in -------------------------------------------------
+class Channel(enum.StrEnum):
+    """How an order came in (多途径下单): kept on the order, shown to staff, counted in reports."""
+
+    CHAT = "chat"  # the resident in their own chat
+    FAMILY = "family"  # a family member registered as the household's proxy (子女代办)
+    PHONE = "phone"  # staff took a phone call
+    WALK_IN = "walk_in"  # staff helped someone who came to the office
+    PATROL = "patrol"  # staff found it on patrol (巡查上报), for a public place
+    GROUP = "group"  # from the grid's group chat
+    EXTERNAL = "external"  # from a partner system (12345)
+    VISIT = "visit"  # a visitor opened it during a household visit

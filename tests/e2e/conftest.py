@@ -86,10 +86,10 @@ class World:
         await user.wait_for(lambda m: not m.buttons and ("情况" in m.text or "describe" in m.text))
         user.send(text)
         await tap(user, "好了")
-        await tap(user, "紧急" if urgent else "一般")
+        await tap(user, "紧急" if urgent else "不急")
         await tap(user, "确认提交")
-        placed = await user.wait_for("已下单")
-        number = placed.text.split("订单号 ")[1].split("。")[0]
+        placed = await user.wait_for("已提交")
+        number = placed.text.split("服务单号 ")[1].split("。")[0]
         return int(number)
 
     @property
