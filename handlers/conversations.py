@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import followups, ordering, privacy, registration, tasks
+from handlers import behalf, followups, ordering, privacy, registration, tasks
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
@@ -43,6 +43,7 @@ COMMANDS: dict[str, Handler] = {
     "queue": tasks.queue,
     "forget": privacy.ask_forget,
     "stats": followups.stats,
+    "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -79,6 +80,10 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.NOT_HOME: (followups.not_home, 1, False),
     Verb.NEEDS_HELP: (followups.needs_help, 1, False),
     Verb.HELP_CATEGORY: (followups.help_category, 1, True),
+    # behalf (issue 16)
+    Verb.BEHALF_HOUSEHOLD: (behalf.household_chosen, 1, False),
+    Verb.BEHALF_PLACE: (behalf.place_chosen, 1, False),
+    Verb.BEHALF_CHANNEL: (behalf.channel_chosen, 1, True),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -93,6 +98,8 @@ STATES: dict[Step, Handler] = {
     Step.ESCALATE: tasks.text_given,
     Step.FOLLOWUP: followups.followup_reason,
     Step.VISIT_HELP: followups.help_given,
+    Step.BEHALF: behalf.where_given,
+    Step.BEHALF_CONTACT: behalf.contact_given,
 }
 
 

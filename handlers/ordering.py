@@ -10,6 +10,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.registration import ask_community
+from workflows.behalf import place_on_behalf
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, load
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
@@ -28,7 +29,7 @@ from workflows.orders import (
     reopen_order,
 )
 from workflows.states import can
-from workflows.vocabulary import Move, Step, Verb
+from workflows.vocabulary import Channel, Move, Step, Verb
 
 MY_ORDERS_SHOWN = 10
 
@@ -54,6 +55,9 @@ class Draft:
     latitude: float | None = None
     longitude: float | None = None
     urgency: Urgency = Urgency.NORMAL
+    # behalf (issue 16): staff ordering for this household, and how the request came in.
+    for_household: int | None = None
+    channel: Channel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the draft as the chat state keeps it (the keys it has always had)."""
@@ -68,6 +72,8 @@ class Draft:
             data.update(latitude=self.latitude, longitude=self.longitude)
         if self.step == DraftStep.CONFIRM:
             data["urgency"] = self.urgency.value
+        if self.for_household is not None and self.channel is not None:
+            data.update(for_household=self.for_household, channel=self.channel.value)
         return data
 
     @classmethod
@@ -75,6 +81,7 @@ class Draft:
         """Rebuild a draft from the chat state (also one saved before the draft was typed)."""
         category = data.get("category_id")
         latitude, longitude = data.get("latitude"), data.get("longitude")
+        household, channel = data.get("for_household"), data.get("channel")
         return cls(
             step=DraftStep(data.get("step", DraftStep.CATEGORY)),
             category_id=None if category is None else int(category),
@@ -83,6 +90,8 @@ class Draft:
             latitude=None if latitude is None else float(latitude),
             longitude=None if longitude is None else float(longitude),
             urgency=Urgency(data.get("urgency", Urgency.NORMAL)),
+            for_household=None if household is None else int(household),
+            channel=None if channel is None else Channel(channel),
         )
 
     def order(self) -> OrderDraft:
@@ -109,9 +118,14 @@ async def new_order(ctx: Context) -> None:
         return
     if person.household_id is None:
         raise NotRegistered()
+    await ask_category(ctx, Draft())
+
+
+async def ask_category(ctx: Context, draft: Draft) -> None:
+    """Keep the new draft and ask for its category."""
     categories = await ctx.uow.categories.list()
     buttons = [Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id)) for c in categories]
-    await _keep(ctx, Draft())
+    await _keep(ctx, draft)
     ctx.say("new.ask_category", rows(buttons, 2))
 
 
@@ -217,6 +231,16 @@ async def confirmed(ctx: Context) -> None:
         raise InvalidInput(reason="expired")
     person = ctx.require()
     await ctx.set_state(None)
+    if draft.for_household is not None and draft.channel is not None:
+        order = await place_on_behalf(
+            ctx.uow, ctx.clock, person, draft.for_household, draft.order(), draft.channel
+        )
+        ctx.answer()
+        ctx.clear_buttons()
+        ctx.say(
+            "behalf.placed", number=order.number, status=order.status.value, channel=order.channel
+        )
+        return
     order = await place_order(ctx.uow, ctx.clock, person, draft.order(), ctx.limits)
     ctx.answer()
     ctx.clear_buttons()

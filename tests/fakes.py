@@ -167,6 +167,14 @@ class FakePlaces:
     async def household(self, household_id: int) -> Household | None:
         return self.store.households.get(household_id)
 
+    async def public_household(self, unit_id: int, room: str) -> Household:
+        for household in self.store.households.values():
+            if household.unit_id == unit_id and household.room == room:
+                return household
+        household = Household(self.store.new_id(), unit_id, room)
+        self.store.households[household.id] = household
+        return household
+
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
         household = self.store.households.get(household_id)
         if household is None:
@@ -230,6 +238,21 @@ class FakePeople:
             lang=lang,
             telegram_id=telegram_id,
             household_id=household_id,
+        )
+        self.store.people[person.id] = person
+        return person
+
+    async def of_household(self, household_id: int) -> list[Person]:
+        return sorted(
+            (p for p in self.store.people.values() if p.household_id == household_id),
+            key=lambda p: p.id,
+        )
+
+    async def add_contact(self, name: str, phone: str, household_id: int) -> Person:
+        if household_id not in self.store.households:
+            raise ValueError(f"no household {household_id}")
+        person = Person(
+            id=self.store.new_id(), name=name, lang="zh", phone=phone, household_id=household_id
         )
         self.store.people[person.id] = person
         return person

@@ -11,13 +11,15 @@ import pytest
 
 from handlers.menus import RESIDENT_COMMANDS
 from handlers.texts import Texts
+from workflows.behalf import STAFF_CHANNELS
 from workflows.model import OrderStatus, Role, Urgency
+from workflows.vocabulary import Channel
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
-    "reopen", "staff", "start", "stats", "task", "tasks", "visit",
+    "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -36,7 +38,7 @@ def keys_in_code() -> set[str]:
                     found.add(node.value)
     # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
     # the digest.* lines and chart labels rather than from one text each.
-    return found - {"btn.star", "digest.report", "digest.chart"}
+    return found - {"btn.star", "digest.report", "digest.chart", "behalf.by_"}
 
 
 def dynamic_keys() -> set[str]:
@@ -45,6 +47,8 @@ def dynamic_keys() -> set[str]:
     keys |= {f"urgency.{u.value}" for u in Urgency}
     keys |= {f"role.{r.value}" for r in Role}
     keys |= {f"btn.star{n}" for n in range(1, 6)}
+    keys |= {f"channel.{c.value}" for c in Channel}
+    keys |= {f"behalf.by_{c.value}" for c in STAFF_CHANNELS}
     keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue", "stats")}
     keys |= {
         f"reason.{r}"
@@ -100,3 +104,50 @@ def test_texts_fill_in_codes_and_survive_missing_parameters(texts: Texts) -> Non
     assert "waiting for a volunteer" in texts("en", "new.placed", number="1", status="pool")
     assert texts("en", "order.accepted") == texts.raw("en", "order.accepted")
     assert texts("fr", "cmd.new") == texts.raw("zh", "cmd.new")
+
+
+# --- behalf (issue 16): texts a resident of 70 can follow -------------------------------------
+# Keys only staff read (their commands are their menu); every other text is a resident's.
+STAFF_KEYS = re.compile(
+    r"^(task|tasks|queue|pool|visit|digest|stats|staff|card|role|reason|household_kind|cmd|btn"
+    r"|channel|behalf)\.|^help\.(worker|volunteer|dispatcher|supervisor|staff_)"
+)
+COMMAND = re.compile(r"(?<![\w/])/[a-z]+")
+# The longest value each placeholder can take (names 100, descriptions 1000, notes 500 …).
+LONGEST = {"description": 1000, "note": 500, "reason": 500, "text": 1000, "answer": 1000}
+TELEGRAM_TEXT = 4096
+BUTTON_LABEL = 32
+
+
+def utf16(text: str) -> int:
+    """Return a text's length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_residents_text_never_leaves_a_command_as_the_only_way_on(texts: Texts) -> None:
+    """A zh text for residents that names a command also says what to tap (按钮 / 点)."""
+    only_commands = [
+        key
+        for key in texts.keys("zh")
+        if not STAFF_KEYS.match(key)
+        and COMMAND.search(texts.raw("zh", key))
+        and "点" not in texts.raw("zh", key)
+    ]
+    assert only_commands == []
+
+
+def test_no_text_is_too_long_for_telegram_with_the_longest_names(texts: Texts) -> None:
+    """Every text fits a message with each placeholder at its longest; labels are short."""
+    for lang in texts.languages():
+        for key in texts.keys(lang):
+            template = texts.raw(lang, key)
+            longest = {name: "长" * LONGEST.get(name, 200) for name in placeholders(template)}
+            assert utf16(template.format(**longest)) <= TELEGRAM_TEXT, (lang, key)
+            if key.startswith("btn.") and not placeholders(template):
+                assert utf16(template) <= BUTTON_LABEL, (lang, key)
+
+
+def test_resident_texts_say_service_order_not_order(texts: Texts) -> None:
+    """The glossary's choice: residents read 服务单, never the shop word 订单 (en: request)."""
+    assert [k for k in texts.keys("zh") if "订单" in texts.raw("zh", k)] == []
+    assert "服务单" in texts.raw("zh", "cmd.my") and "request" in texts.raw("en", "cmd.my")

@@ -139,6 +139,7 @@ async def _place(
     draft: OrderDraft,
     *,
     channel: Channel,
+    actor: Person | None = None,
 ) -> Order:
     category = await uow.categories.get(draft.category_id)
     if category is None:
@@ -161,10 +162,26 @@ async def _place(
     )
     ctx = await load(uow, order.id)
     await uow.orders.add_event(
-        _placed_event(clock, order, placer.id, None if channel == Channel.CHAT else channel)
+        _placed_event(
+            clock, order, (actor or placer).id, None if channel == Channel.CHAT else channel
+        )
     )
     order = await route(uow, clock, ctx, actor_id=None)
     return order
+
+
+async def place_as(
+    uow: UnitOfWork,
+    clock: Clock,
+    owner: Person,
+    household_id: int,
+    draft: OrderDraft,
+    channel: Channel,
+    *,
+    actor: Person,
+) -> Order:
+    """Place an order owned by `owner` for a household, placed by `actor` (staff on behalf)."""
+    return await _place(uow, clock, owner, household_id, draft, channel=channel, actor=actor)
 
 
 def _placed_event(

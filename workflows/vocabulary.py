@@ -68,6 +68,10 @@ class Verb(enum.StrEnum):
     # Privacy, and a button that only closes its card.
     FORGET = "fg"
     NOOP = "noop"
+    # behalf (issue 16): staff order for a household or a unit's public area.
+    BEHALF_HOUSEHOLD = "bh"  # id: the household
+    BEHALF_PLACE = "bp2"  # id: the unit whose public area it is (巡查上报)
+    BEHALF_CHANNEL = "bc"  # id: the household; arg: phone or walk_in
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -220,6 +224,9 @@ class Step(enum.StrEnum):
     ESCALATE = "escalate"
     FOLLOWUP = "followup"
     VISIT_HELP = "visit_help"
+    # behalf (issue 16)
+    BEHALF = "behalf"  # staff said where: a room or a unit
+    BEHALF_CONTACT = "behalf_contact"  # staff give the name and phone of a household without one
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

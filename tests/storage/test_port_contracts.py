@@ -336,8 +336,32 @@ class TestPlaceRepository:
             )
             assert await uow.places.household_place(-1) is None
 
+    async def test_a_units_public_area_is_made_once(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            public = await uow.places.public_household(org.unit.id, "公共区域")
+            assert (public.unit_id, public.room) == (org.unit.id, "公共区域")
+            assert await uow.places.public_household(org.unit.id, "公共区域") == public
+            assert public in await uow.places.households(org.unit.id)
+
 
 class TestPersonRepository:
+    async def test_a_households_contact_and_its_people(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            household = org.households[1].id
+            before = await uow.people.of_household(household)
+            contact = await uow.people.add_contact("张大爷", "13800001234", household)
+            assert (contact.name, contact.phone, contact.telegram_id) == (
+                "张大爷",
+                "13800001234",
+                None,
+            )
+            assert contact.household_id == household and not contact.proxy
+            after = await uow.people.of_household(household)
+            assert after == [*before, contact]
+            assert await uow.people.of_household(-1) == []
+
     async def test_a_resident_is_found_by_id_telegram_and_code(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:
