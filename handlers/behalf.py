@@ -7,7 +7,16 @@ import re
 from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.ordering import Draft, ask_category
-from workflows.behalf import PUBLIC_ROOM, STAFF_CHANNELS, add_contact, contacts, find, in_scope
+from workflows.behalf import (
+    FAMILY_PREFIX,
+    PUBLIC_ROOM,
+    STAFF_CHANNELS,
+    add_contact,
+    contacts,
+    find,
+    in_scope,
+    invite_family,
+)
 from workflows.errors import NotAllowed
 from workflows.model import ChatState, Person, Role
 from workflows.orders import clean_text
@@ -74,6 +83,7 @@ async def _ask_channel(ctx: Context, household_id: int, contact: Person) -> None
         ctx.button(f"behalf.by_{c.value}", Verb.BEHALF_CHANNEL.data(household_id, c.value))
         for c in STAFF_CHANNELS
     ]
+    buttons.append(ctx.button("proxy.invite_button", Verb.PROXY_INVITE.data(household_id)))
     ctx.say(
         "behalf.ask_channel",
         rows(buttons, 2),
@@ -123,3 +133,15 @@ async def place_chosen(ctx: Context, unit_id: int) -> None:
     ctx.answer()
     ctx.clear_buttons()
     await ask_category(ctx, Draft(for_household=household.id, channel=Channel.PATROL))
+
+
+async def family_invited(ctx: Context, household_id: int) -> None:
+    """Give the grid worker a one-time link that makes a family member the household's proxy."""
+    staff = _staff(ctx)
+    token = await invite_family(ctx.uow, ctx.clock, staff, household_id)
+    place = await in_scope(ctx.uow, staff, household_id)
+    payload = f"{FAMILY_PREFIX}{token}"
+    username = ctx.links.bot_username
+    link = f"https://t.me/{username}?start={payload}" if username else f"/start {payload}"
+    ctx.answer()
+    ctx.say("proxy.invite", address=place.address(ctx.lang), link=link)

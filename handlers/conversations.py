@@ -84,6 +84,7 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.BEHALF_HOUSEHOLD: (behalf.household_chosen, 1, False),
     Verb.BEHALF_PLACE: (behalf.place_chosen, 1, False),
     Verb.BEHALF_CHANNEL: (behalf.channel_chosen, 1, True),
+    Verb.PROXY_INVITE: (behalf.family_invited, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {

@@ -10,7 +10,7 @@ from typing import Any
 from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.registration import ask_community
-from workflows.behalf import place_on_behalf
+from workflows.behalf import place_on_behalf, tell_household
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, load
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
@@ -242,6 +242,8 @@ async def confirmed(ctx: Context) -> None:
         )
         return
     order = await place_order(ctx.uow, ctx.clock, person, draft.order(), ctx.limits)
+    if person.proxy:
+        await tell_household(ctx.uow, person, order)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("new.placed", number=order.number, status=order.status.value)

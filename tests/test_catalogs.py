@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
-    "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel",
+    "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel", "proxy",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

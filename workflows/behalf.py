@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import re
 
-from workflows.errors import DomainError, NotAllowed
-from workflows.model import Household, HouseholdPlace, Notice, Order, Person, PlaceKind
+from workflows.errors import DomainError, InvalidInvite, NotAllowed
+from workflows.model import (
+    Household,
+    HouseholdPlace,
+    Notice,
+    Order,
+    Person,
+    PersonChanges,
+    PlaceKind,
+)
 from workflows.orders import OrderDraft, place_as
+from workflows.people import issue_invite
 from workflows.ports import Clock, UnitOfWork
 from workflows.vocabulary import Channel
 
@@ -93,8 +102,12 @@ async def find(uow: UnitOfWork, staff: Person, words: str) -> tuple[list[Househo
 
 async def contacts(uow: UnitOfWork, household_id: int) -> list[Person]:
     """Return the household's people, those on Telegram first."""
-    people = await uow.people.of_household(household_id)
-    return sorted(people, key=lambda p: (p.telegram_id is None, p.id))
+    people = [
+        p
+        for p in await uow.people.of_household(household_id)
+        if p.telegram_id is not None or not p.proxy  # not a family link nobody opened yet
+    ]
+    return sorted(people, key=lambda p: (p.telegram_id is None, p.proxy, p.id))
 
 
 async def add_contact(
@@ -134,3 +147,56 @@ async def place_on_behalf(
                 )
             )
     return order
+
+
+# --- family proxies (子女代办) ----------------------------------------------------------------
+FAMILY_PREFIX = "fam_"  # a /start payload: a one-time link a grid worker gave a family member
+
+
+class AlreadyRegistered(DomainError):
+    """The family member's Telegram account is already someone here: one account, one person."""
+
+    key = "proxy.already_registered"
+
+
+async def invite_family(uow: UnitOfWork, clock: Clock, staff: Person, household_id: int) -> str:
+    """Return a one-time token that makes whoever opens it the household's family proxy.
+
+    Only staff whose scope holds the household can make one, so nobody attaches themselves to a
+    stranger's household: the grid worker hands the link to the family they know.
+    """
+    await in_scope(uow, staff, household_id)
+    person = await uow.people.add_contact("", "", household_id)
+    await uow.people.update(person.id, PersonChanges(proxy=True, phone=None))
+    return await issue_invite(uow, clock, person, issued_by=staff.name)
+
+
+async def join_family(
+    uow: UnitOfWork, clock: Clock, telegram_id: int, token: str, name: str, lang: str
+) -> Person:
+    """Bind a family member's Telegram to the proxy a grid worker's link was made for."""
+    person_id = await uow.invites.redeem(token, clock.now())
+    person = None if person_id is None else await uow.people.get(person_id)
+    if person is None or not person.proxy:
+        raise InvalidInvite()
+    if await uow.people.by_telegram(telegram_id) is not None:
+        raise AlreadyRegistered()
+    await uow.people.update(person.id, PersonChanges(telegram_id=telegram_id, lang=lang, name=name))
+    joined = await uow.people.get(person.id)
+    assert joined is not None
+    return joined
+
+
+async def tell_household(uow: UnitOfWork, proxy: Person, order: Order) -> None:
+    """Tell the household's own people on Telegram that their family placed an order for them."""
+    if order.household_id is None:
+        return
+    for person in await uow.people.of_household(order.household_id):
+        if person.telegram_id is not None and not person.proxy and person.id != proxy.id:
+            await uow.outbox.add(
+                Notice(
+                    person.id,
+                    "proxy.placed_for_you",
+                    {"number": order.number, "name": proxy.name},
+                )
+            )

@@ -419,6 +419,9 @@ class PersonChanges:
     household_id: int | Keep | None = KEEP
     phone: str | Keep | None = KEEP
     lang: str | Keep = KEEP
+    # behalf (issue 16): a family proxy's name from Telegram, and the mark itself.
+    name: str | Keep = KEEP
+    proxy: bool | Keep = KEEP
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

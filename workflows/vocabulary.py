@@ -72,6 +72,7 @@ class Verb(enum.StrEnum):
     BEHALF_HOUSEHOLD = "bh"  # id: the household
     BEHALF_PLACE = "bp2"  # id: the unit whose public area it is (巡查上报)
     BEHALF_CHANNEL = "bc"  # id: the household; arg: phone or walk_in
+    PROXY_INVITE = "fi"  # id: the household a family member is invited to order for
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:

@@ -93,3 +93,38 @@ async def test_residents_and_volunteers_cannot_order_on_behalf(world: World) -> 
     resident = await world.resident("孙阿姨", "501")
     resident.send("/behalf")
     await resident.wait_for("没有权限")
+
+
+async def test_a_family_proxy_orders_for_a_parent(world: World) -> None:
+    """The grid worker's one-time link makes a son the proxy: his order is the household's.
+
+    The order's channel is family, its news goes to him, and his mother on Telegram is told.
+    """
+    mother = await world.resident("周奶奶", "201")
+    worker = await world.join(world.place.unit_head)
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world, "201"))
+    grid.press("201", await grid.wait_for("请点一下"))
+    await tap(grid, "邀请家属代办")
+    invite = await grid.wait_for("发给")
+    payload = invite.text.split("start=")[-1].split("/start ")[-1].split()[0]
+
+    world.next_user += 1
+    son = world.api.user(world.next_user, "小周", language_code="zh-hans")
+    son.start(payload)
+    await son.wait_for("替")
+    order_id = await world.order(son, "水电气维修", "妈妈家厨房水管漏水")
+
+    order = await world.get(order_id)
+    assert order.channel == Channel.FAMILY
+    told = await mother.wait_for("您的家人")
+    assert "小周" in told.text and f"{order_id:05d}" in told.text
+    card = await worker.wait_for("新任务")
+    assert "家属代办" in card.text
+    worker.press("接单", card)
+    await son.wait_for("接单")
+
+    son.start(payload)  # the link works once
+    await son.wait_for("邀请链接无效")
