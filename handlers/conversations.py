@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from time import monotonic
 from typing import Any
 
-from handlers import behalf, followups, ordering, privacy, registration, tasks
+from handlers import behalf, followups, ordering, privacy, questions, registration, tasks
 from handlers.context import Context, Links, is_id
 from handlers.events import Answer, Edit, Incoming, Reply, Send, Unreadable
 from handlers.menus import help_key
@@ -44,6 +44,7 @@ COMMANDS: dict[str, Handler] = {
     "forget": privacy.ask_forget,
     "stats": followups.stats,
     "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
+    "ask": questions.start,  # behalf (issue 16): a question (咨询)
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -85,6 +86,7 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.BEHALF_PLACE: (behalf.place_chosen, 1, False),
     Verb.BEHALF_CHANNEL: (behalf.channel_chosen, 1, True),
     Verb.PROXY_INVITE: (behalf.family_invited, 1, False),
+    Verb.QUESTION_ANSWER: (questions.ask_answer, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -101,6 +103,8 @@ STATES: dict[Step, Handler] = {
     Step.VISIT_HELP: followups.help_given,
     Step.BEHALF: behalf.where_given,
     Step.BEHALF_CONTACT: behalf.contact_given,
+    Step.QUESTION: questions.question_given,
+    Step.QUESTION_ANSWER: questions.answer_given,
 }
 
 

@@ -374,3 +374,24 @@ class SendSlotRow(Base):
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
     tokens: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class QuestionRow(Base):
+    """A resident's question (咨询) for the household's grid worker, and its answer."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_unanswered", "answered_at", "answer_due"),
+        Index("ix_questions_community_asked", "community_id", "asked_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asker_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -30,6 +30,8 @@ from workflows.model import (
     PersonChanges,
     Place,
     PlaceKind,
+    Question,
+    QuestionCounts,
     Role,
     RoleAssignment,
     SentCopy,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
         OutboxRepository,
         PersonRepository,
         PlaceRepository,
+        QuestionRepository,
         ReportRepository,
         TimerRepository,
         UnitOfWork,
@@ -130,6 +133,7 @@ class FakeStore:
     key_households: dict[int, KeyHousehold] = field(default_factory=dict)
     visits: dict[int, Visit] = field(default_factory=dict)
     updates: dict[int, datetime] = field(default_factory=dict)  # update id → when first seen
+    questions: dict[int, Question] = field(default_factory=dict)  # behalf (issue 16)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -890,6 +894,65 @@ class FakeUpdateLog:
         return len(old)
 
 
+class FakeQuestions:
+    """Questions (咨询); answering is conditional like the SQL one."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def add(
+        self,
+        *,
+        asker_id: int,
+        household_id: int,
+        community_id: int,
+        assignee_id: int | None,
+        text: str,
+        asked_at: datetime,
+        answer_due: datetime,
+    ) -> Question:
+        question = Question(
+            self.store.new_id(),
+            asker_id,
+            household_id,
+            community_id,
+            assignee_id,
+            text,
+            asked_at,
+            answer_due,
+        )
+        self.store.questions[question.id] = question
+        return question
+
+    async def get(self, question_id: int) -> Question | None:
+        return self.store.questions.get(question_id)
+
+    async def answer(self, question_id: int, person_id: int, text: str, at: datetime) -> bool:
+        question = self.store.questions.get(question_id)
+        if question is None or question.answered_at is not None:
+            return False
+        self.store.questions[question_id] = dataclasses.replace(
+            question, answer=text, answered_at=at, answered_by=person_id
+        )
+        return True
+
+    async def unanswered(self) -> list[Question]:
+        return sorted(
+            (q for q in self.store.questions.values() if q.answered_at is None),
+            key=lambda q: (q.answer_due, q.id),
+        )
+
+    async def counts(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> QuestionCounts:
+        mine = [q for q in self.store.questions.values() if q.community_id in community_ids]
+        return QuestionCounts(
+            sum(since <= q.asked_at < until for q in mine),
+            sum(q.answered_at is not None and since <= q.answered_at < until for q in mine),
+            sum(q.answered_at is None and q.answer_due < until for q in mine),
+        )
+
+
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
 
@@ -912,6 +975,7 @@ class FakeUnitOfWork:
         self.reports: ReportRepository = FakeReports(self.store)
         self.updates: UpdateLog = FakeUpdateLog(self.store)
         self.calendar: WorkCalendar = CHINA
+        self.questions: QuestionRepository = FakeQuestions(self.store)
         self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

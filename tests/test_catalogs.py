@@ -20,6 +20,7 @@ PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
     "info", "invalid", "lang", "my", "new", "order", "pool", "queue", "rate", "register",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel", "proxy",
+    "question",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

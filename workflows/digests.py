@@ -240,8 +240,12 @@ async def figures(
             }
         )
 
+    asked = await uow.questions.counts(ids, since, until)  # behalf (issue 16): apart from orders
     return {
         "scope": scope.name,
+        "questions_asked": asked.asked,
+        "questions_answered": asked.answered,
+        "questions_late": asked.late,
         "new": len(created),
         "accepted": len(accepted),
         "resolved": len(resolved),

@@ -426,3 +426,35 @@ class PersonChanges:
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""
         return _set(self)
+
+
+# --- behalf (issue 16): questions (咨询) ---------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """A resident's question (咨询): a light task for the household's grid worker, on a clock."""
+
+    id: int
+    asker_id: int
+    household_id: int
+    community_id: int
+    assignee_id: int | None
+    text: str
+    asked_at: datetime
+    answer_due: datetime
+    answer: str | None = None
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+
+    @property
+    def number(self) -> str:
+        """Return the number residents and workers quote (咨询 Q00012)."""
+        return f"Q{self.id:05d}"
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    """A report period's questions: asked, answered, and still unanswered past their time."""
+
+    asked: int
+    answered: int
+    late: int

@@ -22,6 +22,8 @@ from workflows.model import (
     PersonChanges,
     Place,
     PlaceKind,
+    Question,
+    QuestionCounts,
     Role,
     SentCopy,
     Traces,
@@ -315,6 +317,36 @@ class AuditRepository(Protocol):
     async def latest(self, limit: int) -> list[AuditEntry]: ...
 
 
+class QuestionRepository(Protocol):
+    """Questions (咨询) and their answers; answering is a conditional write (once)."""
+
+    async def add(
+        self,
+        *,
+        asker_id: int,
+        household_id: int,
+        community_id: int,
+        assignee_id: int | None,
+        text: str,
+        asked_at: datetime,
+        answer_due: datetime,
+    ) -> Question: ...
+    async def get(self, question_id: int) -> Question | None: ...
+    async def answer(self, question_id: int, person_id: int, text: str, at: datetime) -> bool:
+        """Record the answer unless there is one; False if there was."""
+        ...
+
+    async def unanswered(self) -> list[Question]:
+        """Return the questions without an answer, soonest due first."""
+        ...
+
+    async def counts(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> QuestionCounts:
+        """Return how many were asked and answered in [since, until), and how many are late."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories; a fresh one per update and per timer run.
 
@@ -334,6 +366,7 @@ class UnitOfWork(Protocol):
     visits: VisitRepository
     reports: ReportRepository
     calendar: WorkCalendar
+    questions: QuestionRepository  # behalf (issue 16)
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""

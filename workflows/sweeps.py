@@ -10,6 +10,7 @@ from workflows.deadlines import (
     unconfirmed,
 )
 from workflows.digests import digests_due
+from workflows.questions import questions_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
 
@@ -23,4 +24,5 @@ FINDERS: tuple[Finder, ...] = (
     visits_to_open,
     missed_visits,
     digests_due,
+    questions_due,  # behalf (issue 16)
 )

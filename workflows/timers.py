@@ -90,6 +90,8 @@ class TimerPolicy:
     catch_up: timedelta = timedelta(hours=6)
     followup_window: timedelta = timedelta(days=14)
     quiet: QuietHours | None = field(default_factory=QuietHours)
+    # behalf (issue 16): the time a grid worker has to answer a question (咨询).
+    question_minutes: int = 240
 
     def local_day_start(self, moment: datetime) -> datetime:
         """Return the UTC moment the local day containing `moment` began."""

@@ -73,6 +73,7 @@ class Verb(enum.StrEnum):
     BEHALF_PLACE = "bp2"  # id: the unit whose public area it is (巡查上报)
     BEHALF_CHANNEL = "bc"  # id: the household; arg: phone or walk_in
     PROXY_INVITE = "fi"  # id: the household a family member is invited to order for
+    QUESTION_ANSWER = "qa"  # id: the question (咨询) the grid worker answers
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -163,6 +164,8 @@ LABELS: dict[Verb, str] = {
     Verb.DRAFT_CANCEL: "btn.cancel",
     Verb.FORGET: "btn.forget_yes",
     Verb.NOOP: "btn.no",
+    # behalf (issue 16)
+    Verb.QUESTION_ANSWER: "question.answer_button",
 }
 
 
@@ -209,6 +212,9 @@ class TimerKind(enum.StrEnum):
     VISIT_MISSED = "visit_missed"
     DIGEST = "digest"
     WEEKLY = "weekly"
+    # behalf (issue 16): a question's response clock
+    QUESTION_REMIND = "question_remind"
+    QUESTION_BREACH = "question_breach"
 
 
 class Step(enum.StrEnum):
@@ -228,6 +234,8 @@ class Step(enum.StrEnum):
     # behalf (issue 16)
     BEHALF = "behalf"  # staff said where: a room or a unit
     BEHALF_CONTACT = "behalf_contact"  # staff give the name and phone of a household without one
+    QUESTION = "question"  # the resident's question (咨询)
+    QUESTION_ANSWER = "question_answer"  # the worker's answer to it
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

@@ -1121,7 +1121,7 @@ class TestUnitOfWork:
             # Every repository is there, and reads in the same transaction.
             assert uow.places and uow.people and uow.categories and uow.orders
             assert uow.outbox and uow.chats and uow.invites and uow.audit
-            assert uow.timers and uow.visits and uow.reports and uow.calendar
+            assert uow.timers and uow.visits and uow.reports and uow.calendar and uow.questions
 
 
 class TestUpdateUnitOfWork:
@@ -1136,3 +1136,41 @@ class TestUpdateUnitOfWork:
         async with side.unit() as uow:
             assert await uow.updates.first_time(77, T0) is False
             assert await uow.chats.get(77) == ChatState("started")
+
+
+class TestQuestionRepository:
+    """Questions (咨询): added, answered once, listed while unanswered, counted per period."""
+
+    async def test_a_question_is_answered_once_and_counted(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            asker = await resident(uow, org)
+            now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+            question = await uow.questions.add(
+                asker_id=asker.id,
+                household_id=org.households[0].id,
+                community_id=org.community.id,
+                assignee_id=org.unit_head.id,
+                text="个体户怎么交社保？",
+                asked_at=now,
+                answer_due=now + timedelta(hours=4),
+            )
+            assert await uow.questions.get(question.id) == question
+            assert await uow.questions.get(-1) is None
+            assert question in await uow.questions.unanswered()
+            later = now + timedelta(hours=5)
+            counts = await uow.questions.counts([org.community.id], now, later)
+            assert (counts.asked, counts.answered, counts.late) == (1, 0, 1)
+            assert await uow.questions.answer(question.id, org.unit_head.id, "去社区窗口", later)
+            assert not await uow.questions.answer(question.id, org.unit_head.id, "再答", later)
+            answered = await uow.questions.get(question.id)
+            assert answered is not None
+            assert (answered.answer, answered.answered_at, answered.answered_by) == (
+                "去社区窗口",
+                later,
+                org.unit_head.id,
+            )
+            assert question.id not in [q.id for q in await uow.questions.unanswered()]
+            counts = await uow.questions.counts([org.community.id], now, later + timedelta(1))
+            assert (counts.asked, counts.answered, counts.late) == (1, 1, 0)
+            assert (await uow.questions.counts([-1], now, later)).asked == 0
