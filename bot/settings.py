@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         lt=1,
         description="Share of the time to accept or resolve after which the holder is reminded.",
     )
+    question_minutes: int = Field(
+        default=240,
+        gt=0,
+        description="Minutes a grid worker has to answer a resident's question (咨询); "
+        "the worker is reminded at remind_at of it, the dispatcher told when it is up.",
+    )
     autoclose_hours: int = Field(
         default=72, ge=1, description="Hours a resolved order waits for the resident's answer."
     )
@@ -242,6 +248,7 @@ class Settings(BaseSettings):
             visit_grace=timedelta(hours=self.visit_grace_hours),
             digest_time=self.digest_time,
             quiet=QuietHours.parse(self.quiet_hours, self.zone),
+            question_minutes=self.question_minutes,
         )
 
     @field_validator("digest_time")

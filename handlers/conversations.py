@@ -11,12 +11,14 @@ from time import monotonic
 from typing import Any
 
 from handlers import (
+    behalf,
     followups,
     intake,
     lookup,
     moves,
     ordering,
     privacy,
+    questions,
     registration,
     tasks,
 )
@@ -54,6 +56,8 @@ COMMANDS: dict[str, Handler] = {
     "stats": followups.stats,
     "order": lookup.order_command,
     "merge": moves.merge,  # moves (issue 15)
+    "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
+    "ask": questions.start,  # behalf (issue 16): a question (咨询)
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -112,6 +116,12 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.DUP_NEW: (ordering.place_anyway, 0, False),
     Verb.FOLLOWER_OK: (moves.follower_fixed, 1, False),
     Verb.FOLLOWER_BAD: (moves.follower_not_fixed, 1, False),
+    # behalf (issue 16)
+    Verb.BEHALF_HOUSEHOLD: (behalf.household_chosen, 1, False),
+    Verb.BEHALF_PLACE: (behalf.place_chosen, 1, False),
+    Verb.BEHALF_CHANNEL: (behalf.channel_chosen, 1, True),
+    Verb.PROXY_INVITE: (behalf.family_invited, 1, False),
+    Verb.QUESTION_ANSWER: (questions.ask_answer, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -137,6 +147,10 @@ STATES: dict[Step, Handler] = {
     Step.PAUSE_REASON: moves.reason_given,
     Step.TRANSFER_REASON: moves.reason_given,
     Step.RETURN_REASON: moves.reason_given,
+    Step.BEHALF: behalf.where_given,
+    Step.BEHALF_CONTACT: behalf.contact_given,
+    Step.QUESTION: questions.question_given,
+    Step.QUESTION_ANSWER: questions.answer_given,
 }
 
 

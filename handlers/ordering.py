@@ -11,6 +11,7 @@ from handlers import moves
 from handlers.context import Context
 from handlers.events import Button, Send, rows
 from handlers.registration import ask_community
+from workflows.behalf import place_on_behalf, tell_household
 from workflows.cards import Card
 from workflows.dispatch import OrderContext, load, spoken
 from workflows.errors import InvalidInput, NotRegistered, NotYourOrder, StaleAction
@@ -31,7 +32,7 @@ from workflows.orders import (
 )
 from workflows.states import can
 from workflows.supervision import link
-from workflows.vocabulary import Move, Step, Verb
+from workflows.vocabulary import Channel, Move, Step, Verb
 
 MY_ORDERS_SHOWN = 10
 
@@ -59,6 +60,9 @@ class Draft:
     urgency: Urgency = Urgency.NORMAL
     voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files told in
     album: str | None = None  # the media group of the photos last sent, to thank once per album
+    # behalf (issue 16): staff ordering for this household, and how the request came in.
+    for_household: int | None = None
+    channel: Channel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the draft as the chat state keeps it (the keys it has always had)."""
@@ -77,6 +81,8 @@ class Draft:
             data["voices"] = [v.to_dict() for v in self.voices]
         if self.album is not None:
             data["album"] = self.album
+        if self.for_household is not None and self.channel is not None:
+            data.update(for_household=self.for_household, channel=self.channel.value)
         return data
 
     @classmethod
@@ -84,6 +90,7 @@ class Draft:
         """Rebuild a draft from the chat state (also one saved before the draft was typed)."""
         category = data.get("category_id")
         latitude, longitude = data.get("latitude"), data.get("longitude")
+        household, channel = data.get("for_household"), data.get("channel")
         return cls(
             step=DraftStep(data.get("step", DraftStep.CATEGORY)),
             category_id=None if category is None else int(category),
@@ -94,6 +101,8 @@ class Draft:
             urgency=Urgency(data.get("urgency", Urgency.NORMAL)),
             voices=tuple(Voice.from_dict(v) for v in data.get("voices", [])),
             album=None if data.get("album") is None else str(data["album"]),
+            for_household=None if household is None else int(household),
+            channel=None if channel is None else Channel(channel),
         )
 
     def order(self) -> OrderDraft:
@@ -121,9 +130,14 @@ async def new_order(ctx: Context) -> None:
         return
     if person.household_id is None:
         raise NotRegistered()
+    await ask_category(ctx, Draft())
+
+
+async def ask_category(ctx: Context, draft: Draft) -> None:
+    """Keep the new draft and ask for its category."""
     categories = await pickable(ctx)
     buttons = [Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id)) for c in categories]
-    await _keep(ctx, Draft())
+    await _keep(ctx, draft)
     ctx.say("new.ask_category", rows(buttons, 2))
 
 
@@ -248,7 +262,7 @@ async def urgency_chosen(ctx: Context, urgency: str) -> None:
         rows([ctx.verb_button(Verb.DRAFT_OK), ctx.verb_button(Verb.DRAFT_CANCEL)], 2),
         category=category.names.pick(ctx.lang) if category else "",
         description=" ".join(filter(None, (draft.description, spoken(draft.voices)))),
-        photos=len(draft.photos),
+        photos_line=ctx.t("behalf.photos_line", count=len(draft.photos)) if draft.photos else "",
         urgency=urgency,
     )
 
@@ -294,7 +308,19 @@ async def place_anyway(ctx: Context) -> None:
 async def _place_draft(ctx: Context, draft: Draft) -> None:
     person = ctx.require()
     await ctx.set_state(None)
+    if draft.for_household is not None and draft.channel is not None:
+        order = await place_on_behalf(
+            ctx.uow, ctx.clock, person, draft.for_household, draft.order(), draft.channel
+        )
+        ctx.answer()
+        ctx.clear_buttons()
+        ctx.say(
+            "behalf.placed", number=order.number, status=order.status.value, channel=order.channel
+        )
+        return
     order = await place_order(ctx.uow, ctx.clock, person, draft.order(), ctx.limits)
+    if person.proxy:
+        await tell_household(ctx.uow, person, order)
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("new.placed", number=order.number, status=order.status.value)

@@ -8,6 +8,7 @@ from functools import partial
 from handlers.context import Context
 from handlers.events import Button, Keyboard, Send, rows
 from handlers.menus import help_key, person_menu
+from workflows.behalf import FAMILY_PREFIX, join_family
 from workflows.errors import InvalidInput
 from workflows.model import ChatState, Household, Place, PlaceKind
 from workflows.people import MAX_NAME, join_staff, register_resident, set_language, set_phone
@@ -25,6 +26,20 @@ Turn = Callable[[int], str]  # a page number → the data of the button that sho
 async def start(ctx: Context) -> None:
     """Welcome the person: redeem an invite, start registration, or greet them back."""
     payload = ctx.event.args
+    if payload.startswith(FAMILY_PREFIX):  # behalf (issue 16): a family proxy's link
+        person = await join_family(
+            ctx.uow,
+            ctx.clock,
+            ctx.event.user_id,
+            payload[len(FAMILY_PREFIX) :],
+            _name(ctx),
+            ctx.lang,
+        )
+        ctx.person = person
+        place = await ctx.uow.places.household_place(person.household_id or 0)
+        ctx.say("proxy.joined", name=person.name, address=place.address(ctx.lang) if place else "")
+        ctx.replies.append(person_menu(ctx.texts, person))
+        return
     if payload.startswith(INVITE_PREFIX):
         person = await join_staff(
             ctx.uow, ctx.clock, ctx.event.user_id, payload[len(INVITE_PREFIX) :], ctx.lang

@@ -102,6 +102,9 @@ def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
         if p.get("rating_avg") is not None
         else t("digest.no_ratings"),
     ]
+    questions = {k: p.get(f"questions_{k}", 0) for k in ("asked", "answered", "late")}
+    if any(questions.values()):  # behalf (issue 16): questions (咨询), counted apart
+        lines.insert(2, t("question.digest_line", **questions))
 
     def section(header: str, key: str, items: list[dict[str, Any]], **extra: Any) -> None:
         if items:

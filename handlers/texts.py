@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 LOCALES = Path(__file__).parent / "locales"
 CATALOG_DIRS = {"zh": "zh_CN", "en": "en"}
 # Parameters whose values are codes, shown through the catalog ("status.accepted" → "已接单").
-CODED_PARAMS = ("status", "urgency", "reason", "role", "household_kind")
+CODED_PARAMS = ("status", "urgency", "reason", "role", "household_kind", "channel")
 
 
 class Texts:

@@ -39,6 +39,7 @@ from workflows.model import (
     VisitOutcome,
     Voice,
 )
+from workflows.vocabulary import Channel
 
 
 def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
@@ -55,6 +56,7 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
         reachable=row.reachable,
         digest_time=row.digest_time,
         on_duty=row.on_duty or "",
+        proxy=bool(getattr(row, "proxy", False)),
     )
 
 
@@ -140,6 +142,7 @@ def to_order(row: OrderRow) -> Order:
         merged_into_id=row.merged_into_id,
         voices=tuple(Voice.from_dict(v) for v in row.voices or ()),
         wait_due=row.wait_due,
+        channel=Channel(row.channel or Channel.CHAT),
     )
 
 

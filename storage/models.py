@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -145,6 +146,8 @@ class PersonRow(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "08:00" local; None: default
     on_duty: Mapped[str | None] = mapped_column(String(100))  # hours they take normal tasks
+    # A family member ordering for the household (子女代办), joined by a grid worker's link.
+    proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RoleRow(Base):
@@ -258,6 +261,7 @@ class OrderRow(Base):
     resolve_left: Mapped[int | None] = mapped_column(Integer)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
 
 
 class OrderEventRow(Base):
@@ -409,3 +413,24 @@ class SendSlotRow(Base):
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
     tokens: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class QuestionRow(Base):
+    """A resident's question (咨询) for the household's grid worker, and its answer."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_unanswered", "answered_at", "answer_due"),
+        Index("ix_questions_community_asked", "community_id", "asked_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asker_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -21,6 +21,7 @@ from workflows.model import (
     Urgency,
     Voice,
 )
+from workflows.vocabulary import Channel
 
 
 def _db_value(value: Any) -> Any:
@@ -48,6 +49,7 @@ class SqlOrders:
         longitude: float | None,
         created_at: datetime,
         voices: Sequence[Voice] = (),
+        channel: Channel = Channel.CHAT,
     ) -> Order:
         place = await SqlPlaces(self.session).household_place(household_id)
         assert place is not None
@@ -66,6 +68,7 @@ class SqlOrders:
             longitude=longitude,
             created_at=created_at,
             version=0,
+            channel=Channel(channel).value,
         )
         self.session.add(row)
         await self.session.flush()

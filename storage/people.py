@@ -86,6 +86,18 @@ class SqlPeople:
         await self.session.flush()
         return (await self._people([row]))[0]
 
+    async def of_household(self, household_id: int) -> list[Person]:
+        rows = await self.session.scalars(
+            select(PersonRow).where(PersonRow.household_id == household_id).order_by(PersonRow.id)
+        )
+        return await self._people(list(rows))
+
+    async def add_contact(self, name: str, phone: str, household_id: int) -> Person:
+        row = PersonRow(name=name, lang="zh", phone=phone, household_id=household_id)
+        self.session.add(row)
+        await self.session.flush()
+        return (await self._people([row]))[0]
+
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(
             update(PersonRow).where(PersonRow.id == person_id).values(**changes.set())

@@ -69,6 +69,16 @@ class SqlPlaces:
         row = (await self.session.execute(HOUSEHOLD_BY_ID, asked)).first()
         return to_household(row) if row else None
 
+    async def public_household(self, unit_id: int, room: str) -> Household:
+        found = await self.session.scalar(
+            select(HouseholdRow).where(HouseholdRow.unit_id == unit_id, HouseholdRow.room == room)
+        )
+        if found is None:
+            found = HouseholdRow(unit_id=unit_id, room=room, is_key=False)
+            self.session.add(found)
+            await self.session.flush()
+        return Household(found.id, found.unit_id, found.room, bool(found.is_key))
+
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
         asked = {"household_id": household_id}
         row = (await self.session.execute(HOUSEHOLD_PLACE, asked)).first()

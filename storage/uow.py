@@ -13,6 +13,7 @@ from storage.notices import SqlOutbox
 from storage.orders import SqlOrders
 from storage.people import SqlPeople
 from storage.places import SqlPlaces
+from storage.questions import SqlQuestions
 from storage.reports import SqlReports
 from storage.repositories import SqlAudit, SqlCategories, SqlChats, SqlInvites, SqlUpdateLog
 from storage.timers import SqlTimers
@@ -26,6 +27,7 @@ from workflows.ports import (
     OutboxRepository,
     PersonRepository,
     PlaceRepository,
+    QuestionRepository,
     ReportRepository,
     TimerRepository,
     UpdateLog,
@@ -50,6 +52,7 @@ class SqlUnitOfWork:
     timers: TimerRepository
     visits: VisitRepository
     reports: ReportRepository
+    questions: QuestionRepository
     calendar: WorkCalendar = CHINA
 
     def __init__(
@@ -79,6 +82,7 @@ class SqlUnitOfWork:
         self.timers = SqlTimers(self.session)
         self.visits = SqlVisits(self.session)
         self.reports = SqlReports(self.session)
+        self.questions = SqlQuestions(self.session)
         return self
 
     async def __aexit__(

@@ -30,6 +30,8 @@ from workflows.model import (
     PersonChanges,
     Place,
     PlaceKind,
+    Question,
+    QuestionCounts,
     Role,
     RoleAssignment,
     SentCopy,
@@ -41,7 +43,7 @@ from workflows.model import (
     Voice,
 )
 from workflows.orders import OrderDraft, place_order
-from workflows.vocabulary import Target, TimerKind
+from workflows.vocabulary import Channel, Target, TimerKind
 from workflows.work import resolve_task
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         OutboxRepository,
         PersonRepository,
         PlaceRepository,
+        QuestionRepository,
         ReportRepository,
         TimerRepository,
         UnitOfWork,
@@ -132,6 +135,7 @@ class FakeStore:
     key_households: dict[int, KeyHousehold] = field(default_factory=dict)
     visits: dict[int, Visit] = field(default_factory=dict)
     updates: dict[int, datetime] = field(default_factory=dict)  # update id → when first seen
+    questions: dict[int, Question] = field(default_factory=dict)  # behalf (issue 16)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -168,6 +172,14 @@ class FakePlaces:
 
     async def household(self, household_id: int) -> Household | None:
         return self.store.households.get(household_id)
+
+    async def public_household(self, unit_id: int, room: str) -> Household:
+        for household in self.store.households.values():
+            if household.unit_id == unit_id and household.room == room:
+                return household
+        household = Household(self.store.new_id(), unit_id, room)
+        self.store.households[household.id] = household
+        return household
 
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
         household = self.store.households.get(household_id)
@@ -232,6 +244,21 @@ class FakePeople:
             lang=lang,
             telegram_id=telegram_id,
             household_id=household_id,
+        )
+        self.store.people[person.id] = person
+        return person
+
+    async def of_household(self, household_id: int) -> list[Person]:
+        return sorted(
+            (p for p in self.store.people.values() if p.household_id == household_id),
+            key=lambda p: p.id,
+        )
+
+    async def add_contact(self, name: str, phone: str, household_id: int) -> Person:
+        if household_id not in self.store.households:
+            raise ValueError(f"no household {household_id}")
+        person = Person(
+            id=self.store.new_id(), name=name, lang="zh", phone=phone, household_id=household_id
         )
         self.store.people[person.id] = person
         return person
@@ -339,6 +366,7 @@ class FakeOrders:
         longitude: float | None,
         created_at: datetime,
         voices: Sequence[Voice] = (),
+        channel: Channel = Channel.CHAT,
     ) -> Order:
         place = await self.places.household_place(household_id)
         if place is None:
@@ -359,6 +387,7 @@ class FakeOrders:
             longitude=longitude,
             version=0,
             building_id=place.building.id,
+            channel=Channel(channel),
         )
         self.store.orders[order.id] = order
         self.store.order_community[order.id] = place.community.id
@@ -915,6 +944,65 @@ class FakeUpdateLog:
         return len(old)
 
 
+class FakeQuestions:
+    """Questions (咨询); answering is conditional like the SQL one."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def add(
+        self,
+        *,
+        asker_id: int,
+        household_id: int,
+        community_id: int,
+        assignee_id: int | None,
+        text: str,
+        asked_at: datetime,
+        answer_due: datetime,
+    ) -> Question:
+        question = Question(
+            self.store.new_id(),
+            asker_id,
+            household_id,
+            community_id,
+            assignee_id,
+            text,
+            asked_at,
+            answer_due,
+        )
+        self.store.questions[question.id] = question
+        return question
+
+    async def get(self, question_id: int) -> Question | None:
+        return self.store.questions.get(question_id)
+
+    async def answer(self, question_id: int, person_id: int, text: str, at: datetime) -> bool:
+        question = self.store.questions.get(question_id)
+        if question is None or question.answered_at is not None:
+            return False
+        self.store.questions[question_id] = dataclasses.replace(
+            question, answer=text, answered_at=at, answered_by=person_id
+        )
+        return True
+
+    async def unanswered(self) -> list[Question]:
+        return sorted(
+            (q for q in self.store.questions.values() if q.answered_at is None),
+            key=lambda q: (q.answer_due, q.id),
+        )
+
+    async def counts(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> QuestionCounts:
+        mine = [q for q in self.store.questions.values() if q.community_id in community_ids]
+        return QuestionCounts(
+            sum(since <= q.asked_at < until for q in mine),
+            sum(q.answered_at is not None and since <= q.answered_at < until for q in mine),
+            sum(q.answered_at is None and q.answer_due < until for q in mine),
+        )
+
+
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
 
@@ -937,6 +1025,7 @@ class FakeUnitOfWork:
         self.reports: ReportRepository = FakeReports(self.store)
         self.updates: UpdateLog = FakeUpdateLog(self.store)
         self.calendar: WorkCalendar = CHINA
+        self.questions: QuestionRepository = FakeQuestions(self.store)
         self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

@@ -11,8 +11,9 @@ import pytest
 
 from handlers.menus import RESIDENT_COMMANDS
 from handlers.texts import Texts
+from workflows.behalf import STAFF_CHANNELS
 from workflows.model import OrderStatus, Role, Urgency
-from workflows.vocabulary import Move
+from workflows.vocabulary import Channel, Move
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
@@ -24,6 +25,8 @@ PREFIXES = (
     # issue 16 (intake): menus, free words, voice, call-backs, safety numbers
     "menu", "intake", "voice", "callback", "safety",
     "clock",
+    "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel", "proxy",
+    "question",
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -42,7 +45,7 @@ def keys_in_code() -> set[str]:
                     found.add(node.value)
     # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
     # the digest.* lines and chart labels rather than from one text each.
-    return found - {"btn.star", "digest.report", "digest.chart", "lookup.move_"}
+    return found - {"btn.star", "digest.report", "digest.chart", "lookup.move_", "behalf.by_"}
 
 
 def dynamic_keys() -> set[str]:
@@ -52,6 +55,8 @@ def dynamic_keys() -> set[str]:
     keys |= {f"role.{r.value}" for r in Role}
     keys |= {f"btn.star{n}" for n in range(1, 6)}
     keys |= {f"lookup.move_{m.value}" for m in Move}  # a timeline's lines (handlers/lookup.py)
+    keys |= {f"channel.{c.value}" for c in Channel}
+    keys |= {f"behalf.by_{c.value}" for c in STAFF_CHANNELS}
     keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue", "stats")}
     keys |= {
         f"reason.{r}"
@@ -103,8 +108,55 @@ def test_both_languages_have_the_same_keys_and_placeholders(texts: Texts) -> Non
 def test_texts_fill_in_codes_and_survive_missing_parameters(texts: Texts) -> None:
     """Codes become words; a missing parameter shows the template rather than crashing."""
     assert texts("zh", "new.placed", number="00007", status="offered") == (
-        "✅ 已下单，订单号 00007。\n当前状态：已派单，待接单。有进展会马上告诉您。"
+        "✅ 已提交，服务单号 00007。\n现在：已交给工作人员，等对方确认。\n有进展会马上告诉您。"
     )
     assert "waiting for a volunteer" in texts("en", "new.placed", number="1", status="pool")
     assert texts("en", "order.accepted") == texts.raw("en", "order.accepted")
     assert texts("fr", "cmd.new") == texts.raw("zh", "cmd.new")
+
+
+# --- behalf (issue 16): texts a resident of 70 can follow -------------------------------------
+# Keys only staff read (their commands are their menu); every other text is a resident's.
+STAFF_KEYS = re.compile(
+    r"^(task|tasks|queue|pool|visit|digest|stats|staff|card|role|reason|household_kind|cmd|btn"
+    r"|channel|behalf)\.|^help\.(worker|volunteer|dispatcher|supervisor|staff_)"
+)
+COMMAND = re.compile(r"(?<![\w/])/[a-z]+")
+# The longest value each placeholder can take (names 100, descriptions 1000, notes 500 …).
+LONGEST = {"description": 1000, "note": 500, "reason": 500, "text": 1000, "answer": 1000}
+TELEGRAM_TEXT = 4096
+BUTTON_LABEL = 32
+
+
+def utf16(text: str) -> int:
+    """Return a text's length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_residents_text_never_leaves_a_command_as_the_only_way_on(texts: Texts) -> None:
+    """A zh text for residents that names a command also says what to tap (按钮 / 点)."""
+    only_commands = [
+        key
+        for key in texts.keys("zh")
+        if not STAFF_KEYS.match(key)
+        and COMMAND.search(texts.raw("zh", key))
+        and "点" not in texts.raw("zh", key)
+    ]
+    assert only_commands == []
+
+
+def test_no_text_is_too_long_for_telegram_with_the_longest_names(texts: Texts) -> None:
+    """Every text fits a message with each placeholder at its longest; labels are short."""
+    for lang in texts.languages():
+        for key in texts.keys(lang):
+            template = texts.raw(lang, key)
+            longest = {name: "长" * LONGEST.get(name, 200) for name in placeholders(template)}
+            assert utf16(template.format(**longest)) <= TELEGRAM_TEXT, (lang, key)
+            if key.startswith("btn.") and not placeholders(template):
+                assert utf16(template) <= BUTTON_LABEL, (lang, key)
+
+
+def test_resident_texts_say_service_order_not_order(texts: Texts) -> None:
+    """The glossary's choice: residents read 服务单, never the shop word 订单 (en: request)."""
+    assert [k for k in texts.keys("zh") if "订单" in texts.raw("zh", k)] == []
+    assert "服务单" in texts.raw("zh", "cmd.my") and "request" in texts.raw("en", "cmd.my")

@@ -287,6 +287,7 @@ async def figures(
     whole_rates, group_rates = await rates(events, overdue, now, groups)
     order_of_kinds = {"community": 0, "grid": 1, "category": 2}
 
+    asked = await uow.questions.counts(ids, since, until)  # behalf (issue 16): apart from orders
     return {
         "stages": stage_list,
         "oldest": oldest,
@@ -299,6 +300,9 @@ async def figures(
             )
         ][: LISTED * 3],
         "scope": scope.name,
+        "questions_asked": asked.asked,
+        "questions_answered": asked.answered,
+        "questions_late": asked.late,
         "new": len(created),
         "accepted": len(accepted),
         "resolved": len(resolved),

@@ -193,6 +193,7 @@ def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
         "address": ctx.place.address(lang),
         "area": f"{ctx.place.community.names.pick(lang)} {ctx.place.building.names.pick(lang)}",
         "urgency": ctx.order.urgency.value,
+        "channel": ctx.order.channel.value,
     }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from workflows.vocabulary import Verb
+from workflows.vocabulary import Channel, Verb
 
 
 class Role(enum.StrEnum):
@@ -164,6 +164,8 @@ class Person:
     reachable: bool = True  # False once Telegram said they blocked the bot, until they write
     # clocks (issue 15): the local hours they take normal tasks ("08:00-20:00"); empty: any time.
     on_duty: str = ""
+    # A family member who orders for the household (子女代办), joined by a grid worker's link.
+    proxy: bool = False
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -276,6 +278,7 @@ class Order:
     voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files it was told in
     # clocks (issue 15): the deadline of the queued or pool stage (see workflows/clocks.py).
     wait_due: datetime | None = None
+    channel: Channel = Channel.CHAT  # how it came in
 
     @property
     def number(self) -> str:
@@ -488,7 +491,42 @@ class PersonChanges:
     phone: str | Keep | None = KEEP
     lang: str | Keep = KEEP
     on_duty: str | Keep = KEEP  # clocks (issue 15)
+    # behalf (issue 16): a family proxy's name from Telegram, and the mark itself.
+    name: str | Keep = KEEP
+    proxy: bool | Keep = KEEP
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""
         return _set(self)
+
+
+# --- behalf (issue 16): questions (咨询) ---------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """A resident's question (咨询): a light task for the household's grid worker, on a clock."""
+
+    id: int
+    asker_id: int
+    household_id: int
+    community_id: int
+    assignee_id: int | None
+    text: str
+    asked_at: datetime
+    answer_due: datetime
+    answer: str | None = None
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+
+    @property
+    def number(self) -> str:
+        """Return the number residents and workers quote (咨询 Q00012)."""
+        return f"Q{self.id:05d}"
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    """A report period's questions: asked, answered, and still unanswered past their time."""
+
+    asked: int
+    answered: int
+    late: int

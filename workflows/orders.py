@@ -37,7 +37,7 @@ from workflows.ports import Clock, UnitOfWork
 from workflows.staffing import ROLE_WITHDRAWN, WITHDRAW
 from workflows.states import can, move
 from workflows.text import has_visible
-from workflows.vocabulary import Move, Verb
+from workflows.vocabulary import Channel, Move, Verb
 
 MAX_DESCRIPTION = 1000
 MIN_DESCRIPTION = 2
@@ -99,7 +99,8 @@ async def place_order(
     if resident.household_id is None:
         raise NotRegistered()
     await within_limits(uow, clock, resident, draft, limits)
-    return await _place(uow, clock, resident, resident.household_id, draft, channel=None)
+    channel = Channel.FAMILY if resident.proxy else Channel.CHAT
+    return await _place(uow, clock, resident, resident.household_id, draft, channel=channel)
 
 
 async def within_limits(
@@ -133,7 +134,7 @@ async def place_for_household(
     visit = await uow.visits.get(visit_id)
     if visit is None or visit.person_id != visitor.id:
         raise NotAllowed()
-    return await _place(uow, clock, visitor, visit.household_id, draft, channel="visit")
+    return await _place(uow, clock, visitor, visit.household_id, draft, channel=Channel.VISIT)
 
 
 async def _place(
@@ -143,7 +144,8 @@ async def _place(
     household_id: int,
     draft: OrderDraft,
     *,
-    channel: str | None,
+    channel: Channel,
+    actor: Person | None = None,
 ) -> Order:
     category = await uow.categories.get(draft.category_id)
     if category is None:
@@ -167,11 +169,30 @@ async def _place(
         longitude=draft.longitude,
         created_at=clock.now(),
         voices=tuple(draft.voices),
+        channel=channel,
     )
     ctx = await load(uow, order.id)
-    await uow.orders.add_event(_placed_event(clock, order, placer.id, channel))
+    await uow.orders.add_event(
+        _placed_event(
+            clock, order, (actor or placer).id, None if channel == Channel.CHAT else channel
+        )
+    )
     order = await route(uow, clock, ctx, actor_id=None)
     return order
+
+
+async def place_as(
+    uow: UnitOfWork,
+    clock: Clock,
+    owner: Person,
+    household_id: int,
+    draft: OrderDraft,
+    channel: Channel,
+    *,
+    actor: Person,
+) -> Order:
+    """Place an order owned by `owner` for a household, placed by `actor` (staff on behalf)."""
+    return await _place(uow, clock, owner, household_id, draft, channel=channel, actor=actor)
 
 
 def _placed_event(

@@ -22,6 +22,8 @@ from workflows.model import (
     PersonChanges,
     Place,
     PlaceKind,
+    Question,
+    QuestionCounts,
     Role,
     SentCopy,
     Traces,
@@ -31,7 +33,7 @@ from workflows.model import (
     VisitOutcome,
     Voice,
 )
-from workflows.vocabulary import TimerKind
+from workflows.vocabulary import Channel, TimerKind
 
 # The order columns that hold a moment a timer answers to.
 OrderMoment = Literal[
@@ -70,6 +72,10 @@ class PlaceRepository(Protocol):
     async def households(self, unit_id: int) -> list[Household]: ...
     async def household(self, household_id: int) -> Household | None: ...
     async def household_place(self, household_id: int) -> HouseholdPlace | None: ...
+    # behalf (issue 16): a unit's public area, an order's place when staff report on patrol.
+    async def public_household(self, unit_id: int, room: str) -> Household:
+        """Return the unit's household named `room`, made on first use."""
+        ...
 
 
 class PersonRepository(Protocol):
@@ -95,6 +101,9 @@ class PersonRepository(Protocol):
         self, skills: Sequence[str], community_id: int
     ) -> list[Person]: ...
     async def workload(self, person_ids: Sequence[int]) -> dict[int, int]: ...
+    # behalf (issue 16): who lives in a household; a contact without Telegram (name + phone).
+    async def of_household(self, household_id: int) -> list[Person]: ...
+    async def add_contact(self, name: str, phone: str, household_id: int) -> Person: ...
 
 
 class CategoryRepository(Protocol):
@@ -121,6 +130,7 @@ class OrderRepository(Protocol):
         longitude: float | None,
         created_at: datetime,
         voices: Sequence[Voice] = (),
+        channel: Channel = Channel.CHAT,
     ) -> Order: ...
     async def get(self, order_id: int) -> Order | None: ...
     async def move(
@@ -340,6 +350,36 @@ class AuditRepository(Protocol):
     async def latest(self, limit: int) -> list[AuditEntry]: ...
 
 
+class QuestionRepository(Protocol):
+    """Questions (咨询) and their answers; answering is a conditional write (once)."""
+
+    async def add(
+        self,
+        *,
+        asker_id: int,
+        household_id: int,
+        community_id: int,
+        assignee_id: int | None,
+        text: str,
+        asked_at: datetime,
+        answer_due: datetime,
+    ) -> Question: ...
+    async def get(self, question_id: int) -> Question | None: ...
+    async def answer(self, question_id: int, person_id: int, text: str, at: datetime) -> bool:
+        """Record the answer unless there is one; False if there was."""
+        ...
+
+    async def unanswered(self) -> list[Question]:
+        """Return the questions without an answer, soonest due first."""
+        ...
+
+    async def counts(
+        self, community_ids: Sequence[int], since: datetime, until: datetime
+    ) -> QuestionCounts:
+        """Return how many were asked and answered in [since, until), and how many are late."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories; a fresh one per update and per timer run.
 
@@ -359,6 +399,7 @@ class UnitOfWork(Protocol):
     visits: VisitRepository
     reports: ReportRepository
     calendar: WorkCalendar
+    questions: QuestionRepository  # behalf (issue 16)
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""

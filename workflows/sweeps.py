@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflows.clocks import clock_finders
 from workflows.deadlines import followups_due
 from workflows.digests import digests_due
+from workflows.questions import questions_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
 
@@ -16,4 +17,5 @@ FINDERS: tuple[Finder, ...] = (
     visits_to_open,
     missed_visits,
     digests_due,
+    questions_due,  # behalf (issue 16)
 )

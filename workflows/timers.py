@@ -92,6 +92,8 @@ class TimerPolicy:
     quiet: QuietHours | None = field(default_factory=QuietHours)
     # A 延期 request nobody decided on within this time goes to the supervisors as well.
     extension_decide: timedelta = timedelta(hours=4)
+    # behalf (issue 16): the time a grid worker has to answer a question (咨询).
+    question_minutes: int = 240
 
     def local_day_start(self, moment: datetime) -> datetime:
         """Return the UTC moment the local day containing `moment` began."""

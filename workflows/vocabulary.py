@@ -90,6 +90,12 @@ class Verb(enum.StrEnum):
     DUP_NEW = "dpn"  # it is not: place it after all
     FOLLOWER_OK = "fok"
     FOLLOWER_BAD = "fbad"
+    # behalf (issue 16): staff order for a household or a unit's public area.
+    BEHALF_HOUSEHOLD = "bh"  # id: the household
+    BEHALF_PLACE = "bp2"  # id: the unit whose public area it is (巡查上报)
+    BEHALF_CHANNEL = "bc"  # id: the household; arg: phone or walk_in
+    PROXY_INVITE = "fi"  # id: the household a family member is invited to order for
+    QUESTION_ANSWER = "qa"  # id: the question (咨询) the grid worker answers
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -225,6 +231,8 @@ LABELS: dict[Verb, str] = {
     Verb.DUP_NEW: "dup.btn_new",
     Verb.FOLLOWER_OK: "dup.btn_fixed",
     Verb.FOLLOWER_BAD: "dup.btn_not_fixed",
+    # behalf (issue 16)
+    Verb.QUESTION_ANSWER: "question.answer_button",
 }
 
 
@@ -301,6 +309,9 @@ class TimerKind(enum.StrEnum):
     BREACH_WAIT = "breach_wait"
     # A 延期 request left undecided (the supervisors are asked to decide).
     BREACH_EXTENSION = "breach_extension"
+    # behalf (issue 16): a question's response clock
+    QUESTION_REMIND = "question_remind"
+    QUESTION_BREACH = "question_breach"
 
 
 class Step(enum.StrEnum):
@@ -330,8 +341,27 @@ class Step(enum.StrEnum):
     RETURN_REASON = "return_reason"
     # issue 16 (intake): what a stranger wrote before registering, kept to offer it after.
     KEPT = "kept"
+    # behalf (issue 16)
+    BEHALF = "behalf"  # staff said where: a room or a unit
+    BEHALF_CONTACT = "behalf_contact"  # staff give the name and phone of a household without one
+    QUESTION = "question"  # the resident's question (咨询)
+    QUESTION_ANSWER = "question_answer"  # the worker's answer to it
 
     @classmethod
     def parse(cls, name: str) -> Step | None:
         """Return the step a stored chat state names, or None for a name no step has."""
         return cls._value2member_map_.get(name)  # type: ignore[return-value]
+
+
+# --- behalf (issue 16): how an order came in -------------------------------------------------
+class Channel(enum.StrEnum):
+    """How an order came in (多途径下单): kept on the order, shown to staff, counted in reports."""
+
+    CHAT = "chat"  # the resident in their own chat
+    FAMILY = "family"  # a family member registered as the household's proxy (子女代办)
+    PHONE = "phone"  # staff took a phone call
+    WALK_IN = "walk_in"  # staff helped someone who came to the office
+    PATROL = "patrol"  # staff found it on patrol (巡查上报), for a public place
+    GROUP = "group"  # from the grid's group chat
+    EXTERNAL = "external"  # from a partner system (12345)
+    VISIT = "visit"  # a visitor opened it during a household visit

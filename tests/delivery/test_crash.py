@@ -111,7 +111,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(
             await user.wait_for("说说情况", timeout=10)
             user.send(f"{user.name}家停水了")
             await tap(user, "好了")
-            await tap(user, "一般")
+            await tap(user, "不急")
             await user.wait_for(lambda m: "确认提交" in str(m.buttons), timeout=10)
 
         async with bot_process(api, sample_db, tmp_path):
@@ -139,9 +139,9 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(
         assert await count(sessions, orders) == RESIDENTS
         told: list[str] = []
         for user in residents:
-            placed = [m for m in user.messages if "已下单" in m.text]
+            placed = [m for m in user.messages if "已提交" in m.text]
             assert len(placed) == 1, user.render()
-            told.append(placed[0].text.split("订单号 ")[1][:5])
+            told.append(placed[0].text.split("服务单号 ")[1][:5])
         async with sessions() as session:
             numbers = [f"{id_:05d}" for id_ in await session.scalars(select(OrderRow.id))]
         # PostgreSQL's sequence skips the number a killed transaction had drawn, so numbers may

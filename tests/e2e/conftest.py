@@ -86,14 +86,14 @@ class World:
         await user.wait_for(lambda m: not m.buttons and ("情况" in m.text or "describe" in m.text))
         user.send(text)
         await tap(user, "好了")
-        await tap(user, "紧急" if urgent else "一般")
+        await tap(user, "紧急" if urgent else "不急")
         await tap(user, "确认提交")
         # moves (issue 15): a neighbour's open order like it is offered first; not the same.
-        placed = await user.wait_for(lambda m: "已下单" in m.text or "邻居已经报告" in m.text)
+        placed = await user.wait_for(lambda m: "已提交" in m.text or "邻居已经报告" in m.text)
         if "邻居已经报告" in placed.text:
             user.press("不是，继续报事", placed)
-            placed = await user.wait_for("已下单")
-        number = placed.text.split("订单号 ")[1].split("。")[0]
+            placed = await user.wait_for("已提交")
+        number = placed.text.split("服务单号 ")[1].split("。")[0]
         return int(number)
 
     @property

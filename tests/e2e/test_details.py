@@ -32,10 +32,10 @@ async def test_photos_travel_from_resident_to_worker_and_back(world: World) -> N
     await resident.wait_for("位置收到了")
     await tap(resident, "好了")
     await tap(resident, "紧急")
-    confirm = await resident.wait_for("请确认")
+    confirm = await resident.wait_for("请您看一下")
     assert "照片：1 张" in confirm.text and "紧急" in confirm.text
     resident.press("确认提交", confirm)
-    await resident.wait_for("已下单")
+    await resident.wait_for("已提交")
 
     resident_photo = sent["photo"][-1]["file_id"]
     photo = await worker.wait_for(lambda m: m.photo_file_id is not None)
@@ -93,10 +93,10 @@ async def test_lists_show_each_person_their_own(world: World) -> None:
     await world.order(resident, "其他问题", "想咨询社区活动")
 
     resident.send("/my")
-    header = await resident.wait_for("最近的 3 个订单")
+    header = await resident.wait_for("最近的 3 个服务单")
     assert header
-    items = [await resident.wait_for("订单 0") for _ in range(3)]
-    assert "想咨询社区活动" in items[0].text and "待派单" in items[0].text
+    items = [await resident.wait_for("服务单 0") for _ in range(3)]
+    assert "想咨询社区活动" in items[0].text and "等社区安排人" in items[0].text
 
     worker.send("/tasks")
     await worker.wait_for("您有 1 个任务")

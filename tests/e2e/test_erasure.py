@@ -64,10 +64,10 @@ async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) 
     photo = user.send_photo()["photo"][-1]["file_id"]
     await user.wait_for("第 1 张照片")
     await tap(user, "好了")
-    await tap(user, "一般")
+    await tap(user, "不急")
     await tap(user, "确认提交")
-    placed = await user.wait_for("已下单")
-    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await user.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
 
     await tap(worker, "接单")
     await worker.wait_for("您已接下")

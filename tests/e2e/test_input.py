@@ -70,9 +70,9 @@ async def test_a_description_of_zero_width_characters_is_asked_again(world: Worl
     """Zero-width characters are no description: the polite question again, no order."""
     user = await world.resident("赵阿姨", "102")
     await describe(world, user, "\u200b\u200c\u200d\u2060\ufeff")
-    await user.wait_for("请用文字描述一下情况")
+    await user.wait_for("说说是什么情况")
     user.send("\u202e\u200b \u2066")
-    await user.wait_for("请用文字描述一下情况")
+    await user.wait_for("说说是什么情况")
     assert await orders(world, user) == []
     user.send("水龙头一直滴水")
     await user.wait_for("照片")
@@ -101,8 +101,8 @@ async def test_nul_in_a_description_is_dropped_on_either_database(world: World) 
     user = await world.resident("吴大爷", "201")
     await describe(world, user, "水管\x00漏水了\x00")
     await tap(user, "好了")
-    await tap(user, "一般")
+    await tap(user, "不急")
     await tap(user, "确认提交")
-    await user.wait_for("已下单")
+    await user.wait_for("已提交")
     placed = await orders(world, user)
     assert [o.description for o in placed] == ["水管漏水了"]

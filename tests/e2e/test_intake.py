@@ -68,7 +68,7 @@ async def test_the_menu_needs_no_typing(world: World) -> None:
     assert resident.keyboard_persistent
     resident.mark_read()
     resident.send("我的服务单")
-    await resident.wait_for("您还没有订单")
+    await resident.wait_for("您还没有服务单")
     resident.send("帮助")
     await resident.wait_for("居民可以")
     resident.send("我要报事")
@@ -91,10 +91,10 @@ async def test_free_words_become_a_draft_with_the_category_changed(world: World)
     assert "我家厨房水管漏水了，怎么办" in offer.text and "水电气维修" in offer.text
     assert offer.button_texts()[0] == "👉 水电气维修"
     resident.press("安全隐患", offer)  # the guess was wrong: another category
-    await tap(resident, "一般")
+    await tap(resident, "不急")
     await tap(resident, "确认提交")
-    placed = await resident.wait_for("已下单")
-    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await resident.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
     order = await world.get(order_id)
     assert order.description == "我家厨房水管漏水了，怎么办"
     assert await category_of(world, order_id) == "安全隐患"
@@ -114,10 +114,10 @@ async def test_words_before_registration_are_kept_and_offered_after(world: World
     offer = await user.wait_for("要把这段话作为新的求助提交吗")
     assert "楼道的灯坏了好几天了" in offer.text
     await tap(user, "环境卫生")
-    await tap(user, "一般")
+    await tap(user, "不急")
     await tap(user, "确认提交")
-    placed = await user.wait_for("已下单")
-    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await user.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
     assert (await world.get(order_id)).description == "楼道的灯坏了好几天了"
 
 
@@ -168,12 +168,12 @@ async def test_a_voice_only_order_reaches_the_worker_as_a_voice(world: World) ->
     offer = await resident.wait_for("要把它作为新的求助提交吗")
     assert "🎤 0:42" in offer.text
     await tap(resident, "水电气维修")
-    await tap(resident, "一般")
+    await tap(resident, "不急")
     summary = await resident.wait_for("请确认")
     assert "🎤 0:42" in summary.text
     await tap(resident, "确认提交")
-    placed = await resident.wait_for("已下单")
-    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await resident.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
 
     heard = await worker.wait_for(lambda m: m.kind == "voice")
     assert heard.raw["voice"]["file_id"] == said["voice"]["file_id"]
@@ -198,9 +198,9 @@ async def test_a_video_note_tells_the_matter_in_new(world: World) -> None:
     resident.send_audio(75)  # an audio file (a recording made elsewhere) too
     await resident.wait_for("🎤 1:15")
     await tap(resident, "好了")
-    await tap(resident, "一般")
+    await tap(resident, "不急")
     await tap(resident, "确认提交")
-    await resident.wait_for("已下单")
+    await resident.wait_for("已提交")
     note = await worker.wait_for(lambda m: m.kind == "video_note")
     assert note.raw["video_note"]["duration"] == 9
     audio = await worker.wait_for(lambda m: m.kind == "audio")
@@ -221,12 +221,12 @@ async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
     resident.send_album(3)
     await resident.wait_for("这组照片收到了")
     await tap(resident, "好了")
-    await tap(resident, "一般")
+    await tap(resident, "不急")
     summary = await resident.wait_for("请确认")
     assert "照片：3 张" in summary.text
     await tap(resident, "确认提交")
-    placed = await resident.wait_for("已下单")
-    order_id = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await resident.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
     assert len((await world.get(order_id)).photos) == 3
     thanks = [t for t in resident.texts() if "照片收到了" in t or "收到第" in t]
     assert thanks == ["这组照片收到了。还有就继续发，没有就点“好了”。"]

@@ -172,10 +172,10 @@ async def test_resident_cancels_and_the_worker_is_told(world: World) -> None:
     await tap(worker, "接单")
     working = await worker.wait_for("您已接下")
     resident.send("/my")
-    await tap(resident, "取消订单")
+    await tap(resident, "取消服务单")
     await tap(resident, "确定取消")
     await resident.wait_for("已取消")
-    await worker.wait_for("取消了订单")
+    await worker.wait_for("取消了服务单")
     assert (await world.get(order_id)).status == OrderStatus.CANCELLED
 
     # The card's buttons are gone; an old tap on it (a client showing it stale) is refused.
@@ -202,7 +202,7 @@ async def test_stale_and_forged_buttons_change_nothing(world: World) -> None:
         press = other.press_data(too_big, other.last)
         assert "过期" in ((await other.wait_answer(press)).text or "")
     cancel_other = other.press_data(f"cnlok:{order_id}", other.last)
-    assert "不是您的订单" in ((await other.wait_answer(cancel_other)).text or "")
+    assert "不是您的服务单" in ((await other.wait_answer(cancel_other)).text or "")
 
     worker.press("接单", card)
     await worker.wait_for("您已接下")
@@ -288,19 +288,19 @@ async def test_odd_input_gets_polite_hints(world: World) -> None:
     resident.send("/cancel")
     await resident.wait_for("已退出")
     resident.send("/my")
-    await resident.wait_for("还没有订单")
+    await resident.wait_for("还没有服务单")
 
 
 async def test_language_switch_and_english_resident(world: World) -> None:
     """An English-speaking resident is answered in English; /lang switches to Chinese."""
     resident = await world.resident("Tom", "202", lang="en")
     resident.send("/help")
-    await resident.wait_for("/new place an order")
+    await resident.wait_for("Report a problem")
     resident.send("/lang")
     await tap(resident, "中文")
     await resident.wait_for("中文")
     resident.send("/help")
-    await resident.wait_for("居民可以")
+    await resident.wait_for("您可以点下方的按钮")
     menus = world.api.calls_to("setMyCommands")
     assert menus, "command menus were set"
 

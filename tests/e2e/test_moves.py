@@ -213,7 +213,7 @@ async def test_a_duplicate_joined_follows_the_order_and_a_merge_tells_both(
     await neighbour.wait_for(lambda m: "情况" in m.text and not m.buttons)
     neighbour.send("楼道里的灯坏了")
     await tap(neighbour, "好了")
-    await tap(neighbour, "一般")
+    await tap(neighbour, "不急")
     await tap(neighbour, "确认提交")
     asked = await neighbour.wait_for("邻居已经报告了类似问题")
     number = f"{order_id:05d}"
@@ -230,7 +230,7 @@ async def test_a_duplicate_joined_follows_the_order_and_a_merge_tells_both(
     await tap(worker, "办结")
     await worker.wait_for("怎么解决")
     worker.send("换了灯泡")
-    notice = await neighbour.wait_for("您关注的订单")
+    notice = await neighbour.wait_for("您关注的服务单")
     assert "换了灯泡" in notice.text and "王阿姨" not in notice.text
     neighbour.press("解决了", notice)
     await neighbour.wait_for("谢谢您告诉我们")

@@ -12,7 +12,7 @@ from storage.models import OutboxRow
 from tests.e2e.conftest import World
 from workflows.model import OrderStatus, Role
 
-STALE = "过期"  # error.stale: "这个按钮已过期，订单已有新进展……"
+STALE = "过期"  # error.stale: "这个按钮已过期，服务单有了新进展……"
 
 
 async def sent_and_marked(world: World, ref: str) -> None:
@@ -97,7 +97,7 @@ async def test_my_list_of_a_closed_order_has_no_live_buttons(world: World) -> No
     order_id = await world.order(resident, "水电气维修", "阳台灯不亮")
     resident.send("/my")
     item = await resident.wait_for("阳台灯不亮")
-    assert item.button_texts() == ["补充信息", "取消订单"]
+    assert item.button_texts() == ["补充信息", "取消服务单"]
     await sent_and_marked(world, f"order:{order_id}")
 
     await resolve_and_confirm(world, worker, resident)
@@ -128,7 +128,7 @@ async def test_a_cancelled_task_leaves_the_workers_card(world: World) -> None:
 
     resident.send("/my")
     item = await resident.wait_for("热水器不点火")
-    resident.press("取消订单", item)
+    resident.press("取消服务单", item)
     await tap(resident, "确定取消")
     await resident.wait_for("已取消")
     await worker.wait_for(lambda m: m.message_id == card.message_id and not m.buttons)
@@ -159,7 +159,7 @@ async def test_staff_help_shows_their_work_first_and_never_forget(world: World) 
     assert sections[0].text.startswith("工作人员")
     assert "/tasks" in sections[0].text
     joined = "\n".join(s.text for s in sections)
-    assert "/forget" not in joined and "居民可以" not in joined
+    assert "/forget" not in joined and "您可以点下方的按钮" not in joined
     assert "/queue" not in joined and "/stats" not in joined
     assert "先登记自己家的住址" in joined
 
@@ -175,7 +175,7 @@ async def test_staff_help_shows_their_work_first_and_never_forget(world: World) 
 
     resident = await world.resident("陈奶奶", "302")
     resident.send("/help")
-    assert "/forget" in (await resident.wait_for("居民可以")).text
+    assert "/forget" in (await resident.wait_for("您可以点下方的按钮")).text
 
 
 async def test_staff_without_a_home_can_register_one_from_new(world: World) -> None:

@@ -8,7 +8,7 @@ from tests.e2e.conftest import World
 from workflows.model import OrderEvent, OrderStatus, Person
 from workflows.vocabulary import Move
 
-NOT_FOUND = "没有找到这个订单"  # error.order_not_found: unknown and out of scope alike
+NOT_FOUND = "没有找到这个服务单"  # error.order_not_found: unknown and out of scope alike
 
 
 async def person(world: World, code: str) -> Person:
@@ -89,7 +89,7 @@ async def test_an_internal_note_is_on_the_staff_timeline_and_never_with_the_resi
     dispatcher.press("内部备注", await dispatcher.wait_for("办理经过"))
     await dispatcher.wait_for("只有工作人员能看到")
     dispatcher.send("家里有狗，上门前先打电话")
-    await dispatcher.wait_for("已给订单")
+    await dispatcher.wait_for("已给服务单")
     notes = [e for e in await world.timeline(order_id) if e.action == "staff_note"]
     assert [(n.actor_id, n.note) for n in notes] == [
         (world.place.dispatcher.id, "家里有狗，上门前先打电话")
@@ -135,7 +135,7 @@ async def test_chase_reassign_and_escalate_from_the_supervisors_digest(world: Wo
     # 催办 a queued order: its dispatchers are chased; a second tap within the hour is refused.
     supervisor.press("催办", report)
     await supervisor.wait_for("已催办")
-    chased = await dispatcher.wait_for("催办订单")
+    chased = await dispatcher.wait_for("催办服务单")
     assert "陈红" in chased.text and "楼道灯坏了很黑" in chased.text
     assert f"/o_{number}" in chased.text  # tap to see the order and its timeline
     again = supervisor.press("催办", report)

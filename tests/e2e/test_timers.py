@@ -130,8 +130,8 @@ async def test_a_key_household_visit_not_logged_goes_to_the_dispatcher(world: Wo
     await tap(liaison, "水电气维修")
     await liaison.wait_for("需要什么帮助")
     liaison.send("老人家里灯坏了，需要换灯泡")
-    placed = await liaison.wait_for("已代这户下单")
-    number = int(placed.text.split("订单号 ")[1].split("。")[0])
+    placed = await liaison.wait_for("已代这户提交")
+    number = int(placed.text.split("服务单号 ")[1].split("。")[0])
     first = (await world.timeline(number))[0]
     assert (first.action, first.note) == ("place", "visit")
     async with world.app.unit_of_work() as uow:

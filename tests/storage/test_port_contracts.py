@@ -336,8 +336,32 @@ class TestPlaceRepository:
             )
             assert await uow.places.household_place(-1) is None
 
+    async def test_a_units_public_area_is_made_once(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            public = await uow.places.public_household(org.unit.id, "公共区域")
+            assert (public.unit_id, public.room) == (org.unit.id, "公共区域")
+            assert await uow.places.public_household(org.unit.id, "公共区域") == public
+            assert public in await uow.places.households(org.unit.id)
+
 
 class TestPersonRepository:
+    async def test_a_households_contact_and_its_people(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            household = org.households[1].id
+            before = await uow.people.of_household(household)
+            contact = await uow.people.add_contact("张大爷", "13800001234", household)
+            assert (contact.name, contact.phone, contact.telegram_id) == (
+                "张大爷",
+                "13800001234",
+                None,
+            )
+            assert contact.household_id == household and not contact.proxy
+            after = await uow.people.of_household(household)
+            assert after == [*before, contact]
+            assert await uow.people.of_household(-1) == []
+
     async def test_a_resident_is_found_by_id_telegram_and_code(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:
@@ -1179,7 +1203,7 @@ class TestUnitOfWork:
             # Every repository is there, and reads in the same transaction.
             assert uow.places and uow.people and uow.categories and uow.orders
             assert uow.outbox and uow.chats and uow.invites and uow.audit
-            assert uow.timers and uow.visits and uow.reports and uow.calendar
+            assert uow.timers and uow.visits and uow.reports and uow.calendar and uow.questions
 
 
 class TestUpdateUnitOfWork:
@@ -1194,3 +1218,41 @@ class TestUpdateUnitOfWork:
         async with side.unit() as uow:
             assert await uow.updates.first_time(77, T0) is False
             assert await uow.chats.get(77) == ChatState("started")
+
+
+class TestQuestionRepository:
+    """Questions (咨询): added, answered once, listed while unanswered, counted per period."""
+
+    async def test_a_question_is_answered_once_and_counted(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            asker = await resident(uow, org)
+            now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+            question = await uow.questions.add(
+                asker_id=asker.id,
+                household_id=org.households[0].id,
+                community_id=org.community.id,
+                assignee_id=org.unit_head.id,
+                text="个体户怎么交社保？",
+                asked_at=now,
+                answer_due=now + timedelta(hours=4),
+            )
+            assert await uow.questions.get(question.id) == question
+            assert await uow.questions.get(-1) is None
+            assert question in await uow.questions.unanswered()
+            later = now + timedelta(hours=5)
+            counts = await uow.questions.counts([org.community.id], now, later)
+            assert (counts.asked, counts.answered, counts.late) == (1, 0, 1)
+            assert await uow.questions.answer(question.id, org.unit_head.id, "去社区窗口", later)
+            assert not await uow.questions.answer(question.id, org.unit_head.id, "再答", later)
+            answered = await uow.questions.get(question.id)
+            assert answered is not None
+            assert (answered.answer, answered.answered_at, answered.answered_by) == (
+                "去社区窗口",
+                later,
+                org.unit_head.id,
+            )
+            assert question.id not in [q.id for q in await uow.questions.unanswered()]
+            counts = await uow.questions.counts([org.community.id], now, later + timedelta(1))
+            assert (counts.asked, counts.answered, counts.late) == (1, 1, 0)
+            assert (await uow.questions.counts([-1], now, later)).asked == 0

@@ -18,6 +18,7 @@ from tests.fakes import (
     FakeOutbox,
     FakePeople,
     FakePlaces,
+    FakeQuestions,
     FakeReports,
     FakeTimers,
     FakeUnitOfWork,
@@ -53,6 +54,7 @@ PAIRS = [
     (ports.UpdateUnitOfWork, FakeUnitOfWork),
     (ports.Clock, FakeClock),
     (ports.WorkCalendar, ChinaCalendar),
+    (ports.QuestionRepository, FakeQuestions),  # behalf (issue 16)
 ]
 # What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 

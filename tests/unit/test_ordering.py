@@ -38,6 +38,7 @@ async def test_a_repair_goes_to_the_unit_head_who_gets_a_task_card() -> None:
         "area": "和平社区 3号楼",
         "urgency": "normal",
         "resident": org.resident.name,
+        "channel": "chat",
     }
     assert "phone" not in card.params  # the phone comes with the task, once accepted
     assert card.actions == (

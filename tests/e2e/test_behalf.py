@@ -1,0 +1,130 @@
+"""On behalf (帮办代办): staff order for a phone-only household, a public area, a resident."""
+
+from __future__ import annotations
+
+import re
+
+from bot.demo import tap
+from bot.emulator import FakeUser
+from tests.e2e.conftest import World
+from workflows.vocabulary import Channel
+
+
+def where(world: World, room: str = "") -> str:
+    """Return what staff type for the first unit (building-unit[-room]), e.g. "1-1-402"."""
+    building = re.sub(r"\D", "", world.place.building.names.zh)
+    unit = re.sub(r"\D", "", world.place.unit.names.zh)
+    return "-".join(p for p in (building, unit, room) if p)
+
+
+async def describe(staff: FakeUser, category: str, text: str) -> int:
+    """Go through the draft after the place is chosen; return the order's id."""
+    await tap(staff, category)
+    await staff.wait_for("说说情况")
+    staff.send(text)
+    await staff.wait_for("照片")
+    await tap(staff, "好了")
+    await tap(staff, "不急")
+    staff.press("确认提交", await staff.wait_for("请您看一下"))
+    placed = await staff.wait_for("已代报")
+    return int(placed.text.split("服务单号 ")[1][:5])
+
+
+async def test_staff_order_by_phone_for_a_household_with_no_telegram(world: World) -> None:
+    """A grid worker records the caller's name and phone; the worker's card shows both, by phone."""
+    worker = await world.join(world.place.unit_head)
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world, "402"))
+    found = await grid.wait_for("请点一下")
+    grid.press("402", found)
+    await grid.wait_for("还没有人登记")
+    grid.send("张大爷 13800001234")
+    await grid.wait_for("怎么找您的")
+    await tap(grid, "打电话来的")
+    order_id = await describe(grid, "水电气维修", "家里水管漏水了")
+
+    card = await worker.wait_for("新任务")
+    assert "张大爷" in card.text and "电话代报" in card.text
+    order = await world.get(order_id)
+    assert order.channel == Channel.PHONE and order.household_id is not None
+
+
+async def test_staff_report_a_public_area_found_on_patrol(world: World) -> None:
+    """Building-unit without a room offers the unit's public area; the order's channel is patrol."""
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world))
+    found = await grid.wait_for("请点一下")
+    grid.press("公共区域", found)
+    order_id = await describe(grid, "安全隐患", "楼道灯坏了，晚上很黑")
+
+    order = await world.get(order_id)
+    assert order.channel == Channel.PATROL
+    card = next(m for m in grid.messages if "新任务" in m.text)  # came before the confirmation
+    assert "巡查上报" in card.text and "公共区域" in card.text
+
+
+async def test_a_resident_on_telegram_is_told_staff_ordered_for_them(world: World) -> None:
+    """A walk-in order for a registered resident is theirs: they are told and follow it."""
+    resident = await world.resident("周奶奶", "201")
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world, "201"))
+    grid.press("201", await grid.wait_for("请点一下"))
+    ask = await grid.wait_for("怎么找您的")
+    assert "周奶奶" in ask.text
+    await tap(grid, "来社区找的")
+    order_id = await describe(grid, "水电气维修", "热水器打不着火")
+
+    told = await resident.wait_for("帮您报了一件事")
+    assert f"{order_id:05d}" in told.text
+    order = await world.get(order_id)
+    assert order.channel == Channel.WALK_IN
+    resident.send("/my")
+    await resident.wait_for("热水器打不着火")
+
+
+async def test_residents_and_volunteers_cannot_order_on_behalf(world: World) -> None:
+    """/behalf is for staff: a resident is refused politely."""
+    resident = await world.resident("孙阿姨", "501")
+    resident.send("/behalf")
+    await resident.wait_for("没有权限")
+
+
+async def test_a_family_proxy_orders_for_a_parent(world: World) -> None:
+    """The grid worker's one-time link makes a son the proxy: his order is the household's.
+
+    The order's channel is family, its news goes to him, and his mother on Telegram is told.
+    """
+    mother = await world.resident("周奶奶", "201")
+    worker = await world.join(world.place.unit_head)
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world, "201"))
+    grid.press("201", await grid.wait_for("请点一下"))
+    await tap(grid, "邀请家属代办")
+    invite = await grid.wait_for("发给")
+    payload = invite.text.split("start=")[-1].split("/start ")[-1].split()[0]
+
+    world.next_user += 1
+    son = world.api.user(world.next_user, "小周", language_code="zh-hans")
+    son.start(payload)
+    await son.wait_for("替")
+    order_id = await world.order(son, "水电气维修", "妈妈家厨房水管漏水")
+
+    order = await world.get(order_id)
+    assert order.channel == Channel.FAMILY
+    told = await mother.wait_for("您的家人")
+    assert "小周" in told.text and f"{order_id:05d}" in told.text
+    card = await worker.wait_for("新任务")
+    assert "家属代办" in card.text
+    worker.press("接单", card)
+    await son.wait_for("接单")
+
+    son.start(payload)  # the link works once
+    await son.wait_for("邀请链接无效")

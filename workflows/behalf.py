@@ -1,0 +1,202 @@
+"""On someone's behalf (帮办代办): staff order for a household or a public place (巡查上报).
+
+Staff find the household within their own scope, by building, unit and room; a household with
+nobody on Telegram gets a contact (name and phone) the worker can call; a unit's public area is
+a household of its own, made on first use.
+"""
+
+from __future__ import annotations
+
+import re
+
+from workflows.errors import DomainError, InvalidInvite, NotAllowed
+from workflows.model import (
+    Household,
+    HouseholdPlace,
+    Notice,
+    Order,
+    Person,
+    PersonChanges,
+    PlaceKind,
+)
+from workflows.orders import OrderDraft, place_as
+from workflows.people import issue_invite
+from workflows.ports import Clock, UnitOfWork
+from workflows.vocabulary import Channel
+
+PUBLIC_ROOM = "公共区域"  # the room of a unit's public area (stairs, lamps, doors)
+STAFF_CHANNELS = (Channel.PHONE, Channel.WALK_IN)
+MAX_FOUND = 8
+LEVELS = (PlaceKind.COMMUNITY, PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.UNIT)
+
+
+class UnclearPlace(DomainError):
+    """Staff wrote where in a shape that is not building-unit(-room)."""
+
+    key = "behalf.ask_where"
+
+
+class NoContact(DomainError):
+    """The household has nobody to tell: staff give a contact first."""
+
+    key = "behalf.ask_contact"
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+async def in_scope(uow: UnitOfWork, staff: Person, household_id: int) -> HouseholdPlace:
+    """Return the household's place if it lies within one of the staff member's roles."""
+    place = await uow.places.household_place(household_id)
+    if place is None or not staff.is_staff:
+        raise NotAllowed()
+    if not {r.place_id for r in staff.roles} & set(place.scope_ids()):
+        raise NotAllowed()
+    return place
+
+
+async def _units_in_scope(uow: UnitOfWork, staff: Person) -> list[tuple[str, int, str]]:
+    """Return (building name, unit id, unit name) of every unit within the staff's scope."""
+    found: dict[int, tuple[str, int, str]] = {}
+    for role in staff.roles:
+        top = await uow.places.get(role.place_id)
+        if top is None or top.kind not in LEVELS:
+            continue
+        level = [top]
+        for kind in LEVELS[LEVELS.index(top.kind) + 1 :]:
+            level = [c for p in level for c in await uow.places.children(p.id, kind)]
+        units = level if top.kind != PlaceKind.UNIT else [top]
+        for unit in units:
+            building = await uow.places.get(unit.parent_id) if unit.parent_id else None
+            found[unit.id] = (building.names.zh if building else "", unit.id, unit.names.zh)
+    return list(found.values())
+
+
+async def find(uow: UnitOfWork, staff: Person, words: str) -> tuple[list[Household], list[int]]:
+    """Return households and units (for their public area) matching "1-2-301" or "1-2".
+
+    The words are building, unit and room numbers, split by anything not a digit or letter;
+    only places within the staff member's scope are searched.
+    """
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", words) if p]
+    if len(parts) not in (2, 3):
+        raise UnclearPlace()
+    building, unit = _digits(parts[0]), _digits(parts[1])
+    units = [
+        unit_id
+        for building_name, unit_id, unit_name in await _units_in_scope(uow, staff)
+        if _digits(building_name) == building and _digits(unit_name) == unit
+    ]
+    if len(parts) == 2:
+        return [], units[:MAX_FOUND]
+    room = parts[2].upper()
+    households = [
+        h
+        for unit_id in units
+        for h in await uow.places.households(unit_id)
+        if h.room.upper() == room
+    ]
+    return households[:MAX_FOUND], []
+
+
+async def contacts(uow: UnitOfWork, household_id: int) -> list[Person]:
+    """Return the household's people, those on Telegram first."""
+    people = [
+        p
+        for p in await uow.people.of_household(household_id)
+        if p.telegram_id is not None or not p.proxy  # not a family link nobody opened yet
+    ]
+    return sorted(people, key=lambda p: (p.telegram_id is None, p.proxy, p.id))
+
+
+async def add_contact(
+    uow: UnitOfWork, staff: Person, household_id: int, name: str, phone: str
+) -> Person:
+    """Record a household's contact who has no Telegram (name and phone), within scope."""
+    await in_scope(uow, staff, household_id)
+    return await uow.people.add_contact(name, phone, household_id)
+
+
+async def place_on_behalf(
+    uow: UnitOfWork,
+    clock: Clock,
+    staff: Person,
+    household_id: int,
+    draft: OrderDraft,
+    channel: Channel,
+) -> Order:
+    """Place an order for a household (phone, walk-in) or a public area (patrol), as staff.
+
+    A household's order belongs to its first resident (on Telegram if any: they follow it and are
+    told it was placed); a public area's belongs to the staff member, who follows it.
+    """
+    await in_scope(uow, staff, household_id)
+    people = [] if channel == Channel.PATROL else await contacts(uow, household_id)
+    owner = people[0] if people else staff
+    if channel != Channel.PATROL and not people:
+        raise NoContact()
+    order = await place_as(uow, clock, owner, household_id, draft, channel, actor=staff)
+    for person in people:
+        if person.telegram_id is not None and person.id != staff.id:
+            await uow.outbox.add(
+                Notice(
+                    person.id,
+                    "behalf.placed_for_you",
+                    {"number": order.number, "name": staff.name},
+                )
+            )
+    return order
+
+
+# --- family proxies (子女代办) ----------------------------------------------------------------
+FAMILY_PREFIX = "fam_"  # a /start payload: a one-time link a grid worker gave a family member
+
+
+class AlreadyRegistered(DomainError):
+    """The family member's Telegram account is already someone here: one account, one person."""
+
+    key = "proxy.already_registered"
+
+
+async def invite_family(uow: UnitOfWork, clock: Clock, staff: Person, household_id: int) -> str:
+    """Return a one-time token that makes whoever opens it the household's family proxy.
+
+    Only staff whose scope holds the household can make one, so nobody attaches themselves to a
+    stranger's household: the grid worker hands the link to the family they know.
+    """
+    await in_scope(uow, staff, household_id)
+    person = await uow.people.add_contact("", "", household_id)
+    await uow.people.update(person.id, PersonChanges(proxy=True, phone=None))
+    return await issue_invite(uow, clock, person, issued_by=staff.name)
+
+
+async def join_family(
+    uow: UnitOfWork, clock: Clock, telegram_id: int, token: str, name: str, lang: str
+) -> Person:
+    """Bind a family member's Telegram to the proxy a grid worker's link was made for."""
+    person_id = await uow.invites.redeem(token, clock.now())
+    person = None if person_id is None else await uow.people.get(person_id)
+    if person is None or not person.proxy:
+        raise InvalidInvite()
+    if await uow.people.by_telegram(telegram_id) is not None:
+        raise AlreadyRegistered()
+    await uow.people.update(person.id, PersonChanges(telegram_id=telegram_id, lang=lang, name=name))
+    joined = await uow.people.get(person.id)
+    assert joined is not None
+    return joined
+
+
+async def tell_household(uow: UnitOfWork, proxy: Person, order: Order) -> None:
+    """Tell the household's own people on Telegram that their family placed an order for them."""
+    if order.household_id is None:
+        return
+    for person in await uow.people.of_household(order.household_id):
+        if person.telegram_id is not None and not person.proxy and person.id != proxy.id:
+            await uow.outbox.add(
+                Notice(
+                    person.id,
+                    "proxy.placed_for_you",
+                    {"number": order.number, "name": proxy.name},
+                )
+            )
