@@ -21,6 +21,7 @@ MOMENTS = {
     "closed_at": OrderRow.closed_at,
     "paused_until": OrderRow.paused_until,  # moves (issue 15)
     "wait_due": OrderRow.wait_due,
+    "extension_requested_at": OrderRow.extension_requested_at,  # an undecided 延期
 }
 
 

@@ -70,7 +70,7 @@ async def test_the_menu_needs_no_typing(world: World) -> None:
     resident.send("我的服务单")
     await resident.wait_for("您还没有服务单")
     resident.send("帮助")
-    await resident.wait_for("居民可以")
+    await resident.wait_for("您可以点下方的按钮")
     resident.send("我要报事")
     await resident.wait_for("您需要哪方面的帮助")
 
@@ -132,7 +132,7 @@ async def test_urgent_shows_the_emergency_numbers_first(world: World) -> None:
     await tap(resident, "紧急")
     safety = await resident.wait_for("119")
     assert "110" in safety.text and "120" in safety.text and "0311-86001234" in safety.text
-    summary = await resident.wait_for("请确认")
+    summary = await resident.wait_for("请您看一下")
     assert summary.message_id > safety.message_id
 
 
@@ -169,7 +169,7 @@ async def test_a_voice_only_order_reaches_the_worker_as_a_voice(world: World) ->
     assert "🎤 0:42" in offer.text
     await tap(resident, "水电气维修")
     await tap(resident, "不急")
-    summary = await resident.wait_for("请确认")
+    summary = await resident.wait_for("请您看一下")
     assert "🎤 0:42" in summary.text
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
@@ -222,7 +222,7 @@ async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
     await resident.wait_for("这组照片收到了")
     await tap(resident, "好了")
     await tap(resident, "不急")
-    summary = await resident.wait_for("请确认")
+    summary = await resident.wait_for("请您看一下")
     assert "照片：3 张" in summary.text
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
