@@ -48,12 +48,11 @@ from workflows.model import (
     Order,
     OrderEvent,
     OrderStatus,
-    Person,
     PlaceKind,
     Role,
     Urgency,
 )
-from workflows.moves import resumes_due
+from workflows.moves import resumes_due, supervisors
 from workflows.ports import Clock, OrderMoment, UnitOfWork
 from workflows.timers import Due, Effect, Finder, Moot, TimerPolicy, minutes_left, remind_lead
 from workflows.vocabulary import Move, TimerKind, Verb
@@ -173,24 +172,13 @@ def _queue_breach(clock: Clock, seen: Order) -> Effect:
         )
         assert seen.wait_due is not None
         late = round((clock.now() - seen.wait_due).total_seconds() / 60)
-        for supervisor in await supervisors_of(uow, ctx):
+        for supervisor in await supervisors(uow, ctx):
             params = card_params(ctx, supervisor.lang)
             params["waited"] = max(1, round((clock.now() - seen.created_at).total_seconds() / 60))
             params["late"] = late
             await uow.outbox.add(Notice(supervisor.id, "clock.queue_breach", params))
 
     return effect
-
-
-async def supervisors_of(uow: UnitOfWork, ctx: OrderContext) -> list[Person]:
-    """Return the supervisors of the order's community and of its street, in the chat."""
-    scopes = [ctx.place.community.id]
-    if ctx.place.community.parent_id is not None:
-        street = await uow.places.get(ctx.place.community.parent_id)
-        if street is not None and street.kind == PlaceKind.STREET:
-            scopes.append(street.id)
-    people = await uow.people.with_role(Role.SUPERVISOR, scopes)
-    return [p for p in people if p.telegram_id is not None]
 
 
 def _pool_reminder(clock: Clock, seen: Order) -> Effect:
@@ -277,7 +265,7 @@ def _undecided_extension(policy: TimerPolicy, seen: Order) -> Effect:
             raise Moot(f"order {seen.id}'s extension was decided")
         holder = await uow.people.get(ctx.order.assignee_id) if ctx.order.assignee_id else None
         buttons = (Action.of(Verb.EXTEND_OK, seen.id), Action.of(Verb.EXTEND_NO, seen.id))
-        for supervisor in await supervisors_of(uow, ctx):
+        for supervisor in await supervisors(uow, ctx):
             params = card_params(ctx, supervisor.lang)
             params["name"] = holder.name if holder else ""
             hours = policy.extension_decide.total_seconds() / 3600
