@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import QuestionRow
@@ -70,6 +70,12 @@ class SqlQuestions:
             .values(answer=text, answered_at=at, answered_by=person_id)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def forget_asker(self, person_id: int) -> list[Question]:
+        rows = await self.session.scalars(
+            delete(QuestionRow).where(QuestionRow.asker_id == person_id).returning(QuestionRow)
+        )
+        return [to_question(r) for r in rows]
 
     async def unanswered(self) -> list[Question]:
         rows = await self.session.scalars(

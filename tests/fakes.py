@@ -977,6 +977,12 @@ class FakeQuestions:
     async def get(self, question_id: int) -> Question | None:
         return self.store.questions.get(question_id)
 
+    async def forget_asker(self, person_id: int) -> list[Question]:
+        gone = [q for q in self.store.questions.values() if q.asker_id == person_id]
+        for question in gone:
+            del self.store.questions[question.id]
+        return gone
+
     async def answer(self, question_id: int, person_id: int, text: str, at: datetime) -> bool:
         question = self.store.questions.get(question_id)
         if question is None or question.answered_at is not None:

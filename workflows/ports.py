@@ -373,6 +373,10 @@ class QuestionRepository(Protocol):
         """Return the questions without an answer, soonest due first."""
         ...
 
+    async def forget_asker(self, person_id: int) -> list[Question]:
+        """Delete the questions a person asked (erasure: their words and room); return them."""
+        ...
+
     async def counts(
         self, community_ids: Sequence[int], since: datetime, until: datetime
     ) -> QuestionCounts:

@@ -11,6 +11,7 @@ from workflows.model import (
     OrderChanges,
     OrderStatus,
     Person,
+    Question,
     Traces,
 )
 from workflows.ports import Clock, UnitOfWork
@@ -33,9 +34,13 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     if person.is_staff:
         raise NotAllowed()
     orders = await uow.orders.of_resident(person.id, limit=10_000)
+    # Their questions (咨询) go whole: a question is their words and their room, and nothing
+    # else; the digests' question counts for past days lose them.
+    questions = await uow.questions.forget_asker(person.id)
     # Messages first: what is still unsent about their orders is dropped, so the notices
     # below (which carry only the order's number) are the last word on them.
-    await uow.outbox.forget(await _traces(uow, person, orders), FORGOTTEN)
+    traces = await _traces(uow, person, orders, questions)
+    await uow.outbox.forget(traces, FORGOTTEN)
     for order in orders:
         if order.status in OPEN_STATUSES:
             moved = await move(
@@ -67,15 +72,23 @@ async def forget_me(uow: UnitOfWork, clock: Clock, person: Person) -> int:
     await uow.people.forget(person.id, FORGOTTEN)
     await uow.audit.record(
         AuditEntry(
-            clock.now(), "forget", None, "resident", f"person {person.id}", {"orders": forgotten}
+            clock.now(),
+            "forget",
+            None,
+            "resident",
+            f"person {person.id}",
+            {"orders": forgotten, "questions": len(questions)},
         )
     )
     return forgotten
 
 
-async def _traces(uow: UnitOfWork, person: Person, orders: list[Order]) -> Traces:
+async def _traces(
+    uow: UnitOfWork, person: Person, orders: list[Order], questions: list[Question]
+) -> Traces:
     """Gather what of the resident messages may quote: name, phone, words, photos."""
     words = {person.name, person.phone or ""}
+    words |= {q.text for q in questions} | {q.answer or "" for q in questions}
     for order in orders:
         words |= {order.description, order.comment or "", *order.photos}
         words |= {clip.file_id for clip in order.voices}

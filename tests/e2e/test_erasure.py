@@ -43,6 +43,9 @@ def holding(rows: list[tuple[str, str, str]], needle: str) -> list[tuple[str, st
     return [cell for cell in rows if needle in cell[2]]
 
 
+QUESTION = "老年卡在哪里办理，要带什么证件"
+
+
 async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) -> None:
     """Phone, photo, added information, a reopen's reason, two resolutions; then /forget."""
     worker = await world.join(world.place.unit_head)
@@ -89,6 +92,15 @@ async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) 
     await worker.wait_for("怎么解决")
     worker.send("重新做了防水层")
     await user.wait_for("问题解决了吗")
+    # A question (咨询) and its answer: their words too.
+    grid = await world.join(world.place.grid_worker)
+    user.send("/ask")
+    await user.wait_for("想咨询什么")
+    user.send(QUESTION)
+    await tap(grid, "回复")
+    await grid.wait_for("请写下对咨询")
+    grid.send("带上户口本去社区服务中心办")
+    await user.wait_for("有回复了")
     await delivered(world.app)
 
     needles = {
@@ -99,6 +111,7 @@ async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) 
         "information": INFO,
         "reason": REASON,
         "photo": photo,
+        "question": QUESTION,
     }
     before = await dump(world)
     assert {what for what, needle in needles.items() if not holding(before, needle)} == set()

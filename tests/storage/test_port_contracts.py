@@ -1239,6 +1239,7 @@ class TestQuestionRepository:
             )
             assert await uow.questions.get(question.id) == question
             assert await uow.questions.get(-1) is None
+            assert await uow.questions.forget_asker(org.unit_head.id) == []  # asked nothing
             assert question in await uow.questions.unanswered()
             later = now + timedelta(hours=5)
             counts = await uow.questions.counts([org.community.id], now, later)
@@ -1256,3 +1257,9 @@ class TestQuestionRepository:
             counts = await uow.questions.counts([org.community.id], now, later + timedelta(1))
             assert (counts.asked, counts.answered, counts.late) == (1, 1, 0)
             assert (await uow.questions.counts([-1], now, later)).asked == 0
+            gone = await uow.questions.forget_asker(asker.id)
+            assert [(q.id, q.text, q.answer) for q in gone] == [
+                (question.id, "个体户怎么交社保？", "去社区窗口")
+            ]
+            assert await uow.questions.get(question.id) is None
+            assert await uow.questions.forget_asker(asker.id) == []
