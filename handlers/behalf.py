@@ -8,14 +8,15 @@ from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.ordering import Draft, ask_category
 from workflows.behalf import (
+    BUILDING_ROOM,
     FAMILY_PREFIX,
     PUBLIC_ROOM,
     STAFF_CHANNELS,
     add_contact,
     contacts,
-    find,
     in_scope,
     invite_family,
+    search,
 )
 from workflows.errors import NotAllowed
 from workflows.model import ChatState, Person, Role
@@ -43,12 +44,30 @@ async def where_given(ctx: Context) -> None:
     """Show the households or public areas within scope that match what staff wrote."""
     staff = _staff(ctx)
     words = ctx.event.text or ""
-    households, units = await find(ctx.uow, staff, words)
-    if not households and not units:
+    found = await search(ctx.uow, staff, words)
+    if not found:
         ctx.say("behalf.none_found", words=words[:40])
         return
     await ctx.set_state(None)
     buttons: list[Button] = []
+    for household, person in found.named:  # behalf2: by the resident's name
+        place = await in_scope(ctx.uow, staff, household.id)
+        label = ctx.t(
+            "behalf.named",
+            name=person.name[:12],
+            building=place.building.names.pick(ctx.lang),
+            unit=place.unit.names.pick(ctx.lang),
+            room=household.room,
+        )
+        buttons.append(Button(label, Verb.BEHALF_HOUSEHOLD.data(household.id)))
+    for unit_id in found.buildings:  # behalf2: a building's public area
+        unit = await ctx.uow.places.get(unit_id)
+        building = None if unit is None else await ctx.uow.places.get(unit.parent_id or 0)
+        name = "" if building is None else building.names.pick(ctx.lang)
+        buttons.append(
+            ctx.button("behalf.building_area", Verb.BEHALF_BUILDING.data(unit_id), place=name)
+        )
+    households, units = found.households, found.units
     for household in households:
         place = await in_scope(ctx.uow, staff, household.id)
         buttons.append(Button(place.address(ctx.lang), Verb.BEHALF_HOUSEHOLD.data(household.id)))
@@ -145,3 +164,16 @@ async def family_invited(ctx: Context, household_id: int) -> None:
     link = f"https://t.me/{username}?start={payload}" if username else f"/start {payload}"
     ctx.answer()
     ctx.say("proxy.invite", address=place.address(ctx.lang), link=link)
+
+
+async def building_chosen(ctx: Context, unit_id: int) -> None:
+    """Start a patrol report for a building's public area (kept with its first unit in scope)."""
+    staff = _staff(ctx)
+    unit = await ctx.uow.places.get(unit_id)
+    if unit is None:
+        raise NotAllowed()
+    household = await ctx.uow.places.public_household(unit_id, BUILDING_ROOM)
+    await in_scope(ctx.uow, staff, household.id)
+    ctx.answer()
+    ctx.clear_buttons()
+    await ask_category(ctx, Draft(for_household=household.id, channel=Channel.PATROL))

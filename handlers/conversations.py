@@ -122,6 +122,8 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.BEHALF_CHANNEL: (behalf.channel_chosen, 1, True),
     Verb.PROXY_INVITE: (behalf.family_invited, 1, False),
     Verb.QUESTION_ANSWER: (questions.ask_answer, 1, False),
+    # behalf2 (issue 16): a building's public area
+    Verb.BEHALF_BUILDING: (behalf.building_chosen, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {

@@ -70,6 +70,9 @@ async def free_words(ctx: Context) -> None:
     if ctx.event.clip is not None and person is not None and person.household_id is not None:
         await offer_voice(ctx)
         return
+    if ctx.event.photo and person is not None and person.household_id is not None:
+        await offer_photo(ctx)  # behalf2: a photo told freely is offered back like words
+        return
     if person is None:
         await keep_words(ctx, text)
         await registration.start(ctx)
@@ -84,33 +87,60 @@ async def free_words(ctx: Context) -> None:
 
 
 async def keep_words(ctx: Context, text: str) -> None:
-    """Keep what a stranger wrote in the chat state, to offer it after registration."""
-    if not has_visible(text):
+    """Keep what a stranger wrote (said, showed) in the chat state, to offer after registration."""
+    event = ctx.event
+    if not has_visible(text) and event.clip is None and not event.photo:
         return
-    kept: list[str] = []
+    data: dict[str, Any] = {}
     if ctx.state is not None and ctx.state.name == Step.KEPT:
-        kept = [str(w) for w in ctx.state.data.get("words", [])]
-    if len(kept) < KEPT_WORDS:
+        data = dict(ctx.state.data)
+    kept = [str(w) for w in data.get("words", [])]
+    if has_visible(text) and len(kept) < KEPT_WORDS:
         kept.append(text)
-    await ctx.set_state(ChatState(Step.KEPT, {"words": kept}))
+    data["words"] = kept
+    # behalf2 (issue 16): a voice message or a photo before registering is kept like words.
+    voices = list(data.get("voices", []))
+    if event.clip is not None and len(voices) < ctx.limits.photos:
+        file_id, seconds, kind = event.clip
+        voices.append(Voice(file_id, seconds, VoiceKind(kind)).to_dict())
+    photos = [str(p) for p in data.get("photos", [])]
+    if event.photo and len(photos) < ctx.limits.photos:
+        photos.append(event.photo)
+    data.update({k: v for k, v in (("voices", voices), ("photos", photos)) if v})
+    await ctx.set_state(ChatState(Step.KEPT, data))
 
 
 async def phone_given(ctx: Context) -> None:
     """The last registration step; then the words said before registering are offered."""
-    kept = [] if ctx.state is None else [str(w) for w in ctx.state.data.get("words", [])]
+    data = {} if ctx.state is None else dict(ctx.state.data)
+    kept = [str(w) for w in data.get("words", [])]
+    voices = tuple(Voice.from_dict(v) for v in data.get("voices", []))
+    photos = tuple(str(p) for p in data.get("photos", []))
     await registration.phone_given(ctx)
-    if kept and ctx.state is None:
+    if (kept or voices or photos) and ctx.state is None:
         ctx.say("intake.kept")
-        await offer_draft(ctx, "\n".join(kept))
+        await offer_draft(ctx, "\n".join(kept), voices=voices, photos=photos)
 
 
-async def offer_draft(ctx: Context, text: str) -> None:
-    """Offer the words back as a new request: the guessed category first, any other instead."""
+async def offer_draft(
+    ctx: Context,
+    text: str,
+    *,
+    voices: tuple[Voice, ...] = (),
+    photos: tuple[str, ...] = (),
+    album: str | None = None,
+) -> None:
+    """Offer the words back as a new request: the guessed category first, any other instead.
+
+    Voice messages and photos told with them (or alone) go into the same draft.
+    """
     try:
         description = clean_text(text, limit=ctx.limits.description, minimum=FREE_WORDS)
     except InvalidInput:  # a word or two, an emoji: too little to be a request
-        ctx.say("hint.free_text", menu=True)
-        return
+        if not voices and not photos:
+            ctx.say("hint.free_text", menu=True)
+            return
+        description = ""
     categories = await ordering.pickable(ctx)
     guess = guess_category(categories, description)
     if guess is not None:
@@ -124,10 +154,14 @@ async def offer_draft(ctx: Context, text: str) -> None:
         )
         for c in categories
     ]
-    draft = ordering.Draft(description=description)
+    draft = ordering.Draft(description=description, voices=voices, photos=photos, album=album)
     await ctx.set_state(ChatState(Step.NEW, draft.to_dict()))
     keyboard = (*rows(buttons, 2), (ctx.verb_button(Verb.DRAFT_CANCEL),))
-    if guess is None:
+    if not description and voices:
+        ctx.say("voice.offer", keyboard, length=voices[0].length)
+    elif not description:
+        ctx.say("intake.offer_photo", keyboard)
+    elif guess is None:
         ctx.say("intake.offer", keyboard, text=description)
     else:
         ctx.say(
@@ -140,14 +174,14 @@ async def offer_voice(ctx: Context) -> None:
     assert ctx.event.clip is not None
     file_id, seconds, kind = ctx.event.clip
     clip = Voice(file_id, seconds, VoiceKind(kind))
-    draft = ordering.Draft(voices=(clip,))
-    await ctx.set_state(ChatState(Step.NEW, draft.to_dict()))
-    buttons = [
-        Button(c.names.pick(ctx.lang), Verb.CATEGORY.data(c.id))
-        for c in await ordering.pickable(ctx)
-    ]
-    keyboard = (*rows(buttons, 2), (ctx.verb_button(Verb.DRAFT_CANCEL),))
-    ctx.say("voice.offer", keyboard, length=clip.length)
+    await offer_draft(ctx, ctx.event.text or "", voices=(clip,))
+
+
+async def offer_photo(ctx: Context) -> None:
+    """Offer a photo (its caption, an album) back as a new request, the way words are."""
+    assert ctx.event.photo
+    photo, album = ctx.event.photo, ctx.event.media_group_id
+    await offer_draft(ctx, ctx.event.text or "", photos=(photo,), album=album)
 
 
 def wants_call(ctx: Context, text: str) -> bool:

@@ -81,8 +81,16 @@ def commands_for(person: Person | None) -> tuple[str, ...]:
         names.append("queue")
     if person is not None and person.has_role(Role.SUPERVISOR):
         names.append("stats")
+    if person is not None and person.has_role(Role.DISPATCHER):
+        names.append("merge")  # behalf (issue 16): one command per thing staff can do
+    if person is not None and person.is_staff:
+        names.append("order")
+        if not all(r.role == Role.VOLUNTEER for r in person.roles):
+            names.append("behalf")
     if person is None or person.household_id is not None or not person.is_staff:
         names.extend(["new", "my"])
+        if person is not None:
+            names.append("ask")
     names.extend(["lang", "help", "cancel"])
     return tuple(names)
 

@@ -179,6 +179,15 @@ async def draft_input(ctx: Context) -> None:
     draft = _draft(ctx)
     event = ctx.event
     done = rows([ctx.verb_button(Verb.MEDIA_DONE)], 1)
+    if (
+        event.photo
+        and draft.step == DraftStep.CATEGORY
+        and draft.album is not None
+        and event.media_group_id == draft.album
+    ):  # behalf2: the rest of an album offered back as a request (handlers/intake.py)
+        if len(draft.photos) < ctx.limits.photos:
+            await _keep(ctx, replace(draft, photos=(*draft.photos, event.photo)))
+        return
     if event.clip is not None and draft.step in (DraftStep.DESCRIPTION, DraftStep.MEDIA):
         # A voice message (video note, audio file) tells the matter as well as words do.
         if len(draft.voices) >= ctx.limits.photos:

@@ -98,6 +98,18 @@ class SqlPeople:
         await self.session.flush()
         return (await self._people([row]))[0]
 
+    async def named(self, words: str, limit: int) -> list[Person]:
+        rows = await self.session.scalars(
+            select(PersonRow)
+            .where(
+                PersonRow.household_id.is_not(None),
+                PersonRow.name.contains(words, autoescape=True),
+            )
+            .order_by(PersonRow.id)
+            .limit(limit)
+        )
+        return await self._people(list(rows))
+
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(
             update(PersonRow).where(PersonRow.id == person_id).values(**changes.set())

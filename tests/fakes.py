@@ -263,6 +263,17 @@ class FakePeople:
         self.store.people[person.id] = person
         return person
 
+    async def named(self, words: str, limit: int) -> list[Person]:
+        found = sorted(
+            (
+                p
+                for p in self.store.people.values()
+                if p.household_id is not None and words in p.name
+            ),
+            key=lambda p: p.id,
+        )
+        return found[:limit]
+
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         fields = changes.set()
         unknown = set(fields) - PERSON_FIELDS

@@ -15,6 +15,8 @@ from workflows.behalf import STAFF_CHANNELS
 from workflows.model import OrderStatus, Role, Urgency
 from workflows.vocabulary import Channel, Move
 
+# Commands only a person's own menu shows (handlers/menus.py commands_for).
+STAFF_COMMANDS = ("tasks", "pool", "queue", "stats", "merge", "order", "behalf", "ask")
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
@@ -57,7 +59,7 @@ def dynamic_keys() -> set[str]:
     keys |= {f"lookup.move_{m.value}" for m in Move}  # a timeline's lines (handlers/lookup.py)
     keys |= {f"channel.{c.value}" for c in Channel}
     keys |= {f"behalf.by_{c.value}" for c in STAFF_CHANNELS}
-    keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, "tasks", "pool", "queue", "stats")}
+    keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, *STAFF_COMMANDS)}
     keys |= {
         f"reason.{r}"
         for r in (

@@ -8,6 +8,7 @@ a household of its own, made on first use.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from workflows.errors import DomainError, InvalidInvite, NotAllowed
 from workflows.model import (
@@ -25,8 +26,11 @@ from workflows.ports import Clock, UnitOfWork
 from workflows.vocabulary import Channel
 
 PUBLIC_ROOM = "公共区域"  # the room of a unit's public area (stairs, lamps, doors)
+BUILDING_ROOM = "楼栋公共区域"  # a building's public area: a household of its first unit in scope
 STAFF_CHANNELS = (Channel.PHONE, Channel.WALK_IN)
 MAX_FOUND = 8
+MAX_NAMED = 10  # households found by a resident's name
+NAME_SCAN = 500  # people read to find those within the staff member's scope
 LEVELS = (PlaceKind.COMMUNITY, PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.UNIT)
 
 
@@ -98,6 +102,68 @@ async def find(uow: UnitOfWork, staff: Person, words: str) -> tuple[list[Househo
         if h.room.upper() == room
     ]
     return households[:MAX_FOUND], []
+
+
+@dataclass(frozen=True)
+class Found:
+    """What staff's words matched: households (by room or by name), units and buildings.
+
+    `named` pairs a household with the person whose name matched; `buildings` are the first unit
+    within scope of each building, whose public area a building's report belongs to.
+    """
+
+    households: list[Household] = field(default_factory=list)
+    units: list[int] = field(default_factory=list)
+    buildings: list[int] = field(default_factory=list)
+    named: list[tuple[Household, Person]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.households or self.units or self.buildings or self.named)
+
+
+async def search(uow: UnitOfWork, staff: Person, words: str) -> Found:
+    """Return what staff's words name within their scope.
+
+    A name (no digits) finds the households of people so named; a building number alone finds
+    the building's public area; "1-2" a unit's public area and "1-2-301" a room (`find`).
+    """
+    text = words.strip()
+    if not text:
+        raise UnclearPlace()
+    if not re.search(r"[0-9]", text):
+        return Found(named=await _named(uow, staff, text))
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", text) if p]
+    if len(parts) == 1:
+        building = _digits(parts[0])
+        firsts: dict[str, int] = {}
+        for building_name, unit_id, _ in sorted(
+            await _units_in_scope(uow, staff), key=lambda u: (u[0], int(_digits(u[2]) or 0), u[1])
+        ):
+            if _digits(building_name) == building:
+                firsts.setdefault(building_name, unit_id)
+        return Found(buildings=list(firsts.values())[:MAX_FOUND])
+    households, units = await find(uow, staff, text)
+    return Found(households=households, units=units)
+
+
+async def _named(uow: UnitOfWork, staff: Person, name: str) -> list[tuple[Household, Person]]:
+    """Return households within scope with someone whose name contains `name`, at most 10."""
+    found: list[tuple[Household, Person]] = []
+    seen: set[int] = set()
+    for person in await uow.people.named(name[:50], NAME_SCAN):
+        if person.household_id is None or person.household_id in seen:
+            continue
+        try:
+            place = await in_scope(uow, staff, person.household_id)
+        except NotAllowed:
+            continue
+        if person.proxy and person.telegram_id is None:  # a family link nobody opened yet
+            continue
+        seen.add(person.household_id)
+        found.append((place.household, person))
+        if len(found) == MAX_NAMED:
+            break
+    return found
 
 
 async def contacts(uow: UnitOfWork, household_id: int) -> list[Person]:

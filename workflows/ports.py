@@ -104,6 +104,9 @@ class PersonRepository(Protocol):
     # behalf (issue 16): who lives in a household; a contact without Telegram (name + phone).
     async def of_household(self, household_id: int) -> list[Person]: ...
     async def add_contact(self, name: str, phone: str, household_id: int) -> Person: ...
+    async def named(self, words: str, limit: int) -> list[Person]:
+        """Return people of a household whose name contains the words, oldest first."""
+        ...
 
 
 class CategoryRepository(Protocol):

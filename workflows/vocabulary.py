@@ -96,6 +96,8 @@ class Verb(enum.StrEnum):
     BEHALF_CHANNEL = "bc"  # id: the household; arg: phone or walk_in
     PROXY_INVITE = "fi"  # id: the household a family member is invited to order for
     QUESTION_ANSWER = "qa"  # id: the question (咨询) the grid worker answers
+    # behalf2 (issue 16): a building's public area (楼号 alone)
+    BEHALF_BUILDING = "bb"  # id: the building's first unit within the staff member's scope
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:

@@ -128,3 +128,45 @@ async def test_a_family_proxy_orders_for_a_parent(world: World) -> None:
 
     son.start(payload)  # the link works once
     await son.wait_for("邀请链接无效")
+
+
+# --- behalf2 (issue 16): by the resident's name, and a building's public area -----------------
+async def test_staff_find_a_household_by_the_residents_name(world: World) -> None:
+    """Typing a name lists the households within scope with building, unit and room shown."""
+    await world.resident("周奶奶", "201")
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("姓名")
+    grid.send("周奶奶")
+    found = await grid.wait_for("请点一下")
+    (label,) = [b for b in found.button_texts() if "周奶奶" in b]
+    assert world.place.building.names.zh in label and "201" in label
+    grid.press("周奶奶", found)
+    ask = await grid.wait_for("怎么找您的")
+    assert "201" in ask.text and "周奶奶" in ask.text
+
+
+async def test_a_name_nobody_has_gets_a_polite_answer(world: World) -> None:
+    """A name nobody within scope has: said plainly, with what to send instead."""
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send("没这个人")
+    answer = await grid.wait_for("没有找到")
+    assert "没这个人" in answer.text and "姓名" in answer.text
+
+
+async def test_staff_report_a_whole_buildings_public_area(world: World) -> None:
+    """The building's number alone offers its public area; the order is a patrol report."""
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    await grid.wait_for("楼-单元-房号")
+    grid.send(where(world).split("-")[0])
+    found = await grid.wait_for("请点一下")
+    grid.press("整栋楼公共区域", found)
+    order_id = await describe(grid, "安全隐患", "楼顶的避雷针歪了")
+
+    order = await world.get(order_id)
+    assert order.channel == Channel.PATROL and order.household_id is not None
+    card = next(m for m in grid.messages if "新任务" in m.text)
+    assert "巡查上报" in card.text and "楼栋公共区域" in card.text

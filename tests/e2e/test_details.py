@@ -133,6 +133,10 @@ async def test_menus_follow_roles(world: World) -> None:
     assert "queue" in menus[dispatcher_chat]
     assert "new" in menus[resident.id] and "tasks" not in menus[resident.id]
     assert "new" in menus[None]
+    # behalf (issue 16): residents ask; staff look up and order on behalf; dispatchers merge
+    assert "ask" in menus[resident.id] and "behalf" not in menus[resident.id]
+    assert {"order", "behalf"} <= set(menus[worker.id]) and "merge" not in menus[worker.id]
+    assert "merge" in menus[dispatcher_chat]
 
 
 async def test_invite_link_works_once(world: World) -> None:

@@ -230,3 +230,62 @@ async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
     assert len((await world.get(order_id)).photos) == 3
     thanks = [t for t in resident.texts() if "照片收到了" in t or "收到第" in t]
     assert thanks == ["这组照片收到了。还有就继续发，没有就点“好了”。"]
+
+
+# --- behalf2 (issue 16): photos told freely, a voice before registration ----------------------
+async def test_an_album_sent_freely_is_offered_as_one_request(world: World) -> None:
+    """Three photos sent outside any conversation are offered once, then asked about; one set."""
+    resident = await world.resident("韩阿姨", "301")
+    resident.send_album(3)
+    offer = await resident.wait_for("收到您的照片")
+    resident.press("环境卫生", offer)
+    await resident.wait_for("情况")
+    resident.send("楼下垃圾堆了三天没人收")
+    await resident.wait_for("照片")
+    await tap(resident, "好了")
+    await tap(resident, "不急")
+    summary = await resident.wait_for("请您看一下")
+    assert "照片：3 张" in summary.text
+    await tap(resident, "确认提交")
+    placed = await resident.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order = await world.get(order_id)
+    assert len(order.photos) == 3 and order.description == "楼下垃圾堆了三天没人收"
+    assert not any("请点上面的按钮" in t for t in resident.texts())  # the album is one offer
+
+
+async def test_a_photo_with_words_is_offered_with_the_guessed_category(world: World) -> None:
+    """A photo's caption is read like typed words: the category is guessed from it."""
+    resident = await world.resident("韩阿姨", "301")
+    resident.send_photo("我家厨房水管漏水了")
+    offer = await resident.wait_for("要把这段话作为新的求助提交吗")
+    assert offer.button_texts()[0] == "👉 水电气维修"
+    resident.press("水电气维修", offer)
+    await tap(resident, "不急")
+    await tap(resident, "确认提交")
+    placed = await resident.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order = await world.get(order_id)
+    assert len(order.photos) == 1 and order.description == "我家厨房水管漏水了"
+
+
+async def test_a_voice_before_registration_is_kept_and_offered_after(world: World) -> None:
+    """A stranger's voice message is kept while they register, then offered as a request."""
+    world.next_user += 1
+    user = world.api.user(world.next_user, "吴奶奶", language_code="zh-hans")
+    said = user.send_voice(15)
+    await tap(user, world.place.community.names.zh)
+    await tap(user, world.place.building.names.zh)
+    await tap(user, world.place.unit.names.zh)
+    await tap(user, "102")
+    await user.wait_for(lambda m: m.reply_keyboard is not None)
+    user.send("跳过")
+    offer = await user.wait_for("要把它作为新的求助提交吗")
+    assert "🎤 0:15" in offer.text
+    await tap(user, "水电气维修")
+    await tap(user, "不急")
+    await tap(user, "确认提交")
+    placed = await user.wait_for("已提交")
+    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order = await world.get(order_id)
+    assert [(v.file_id, v.seconds) for v in order.voices] == [(said["voice"]["file_id"], 15)]

@@ -362,6 +362,17 @@ class TestPersonRepository:
             assert after == [*before, contact]
             assert await uow.people.of_household(-1) == []
 
+    async def test_people_of_households_are_found_by_part_of_their_name(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            household = org.households[1].id
+            first = await uow.people.add_contact("欧阳_大爷", "13800001234", household)
+            second = await uow.people.add_contact("欧阳奶奶", "13800001235", household)
+            assert await uow.people.named("欧阳", 10) == [first, second]
+            assert await uow.people.named("欧阳", 1) == [first]
+            assert await uow.people.named("阳_", 10) == [first]  # no wildcards
+            assert await uow.people.named("阳%", 10) == []
+
     async def test_a_resident_is_found_by_id_telegram_and_code(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:
