@@ -13,6 +13,7 @@ from typing import Any
 from handlers import (
     behalf,
     followups,
+    infoask,
     intake,
     lookup,
     moves,
@@ -124,6 +125,9 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.QUESTION_ANSWER: (questions.ask_answer, 1, False),
     # behalf2 (issue 16): a building's public area
     Verb.BEHALF_BUILDING: (behalf.building_chosen, 1, False),
+    # infoask (issue 15)
+    Verb.ASK_RESIDENT: (infoask.ask_question, 1, False),
+    Verb.RESIDENT_REPLY: (infoask.ask_answer, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -153,6 +157,9 @@ STATES: dict[Step, Handler] = {
     Step.BEHALF_CONTACT: behalf.contact_given,
     Step.QUESTION: questions.question_given,
     Step.QUESTION_ANSWER: questions.answer_given,
+    # infoask (issue 15)
+    Step.ASK_RESIDENT: infoask.question_given,
+    Step.RESIDENT_ANSWER: infoask.answer_given,
 }
 
 

@@ -136,6 +136,7 @@ def to_order(row: OrderRow) -> Order:
         building_id=row.building_id,
         extension_requested_at=row.extension_requested_at,
         extension_until=row.extension_until,
+        info_asked_at=row.info_asked_at,
         paused_until=row.paused_until,
         resolve_left=row.resolve_left,
         department_id=row.department_id,

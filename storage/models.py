@@ -257,6 +257,7 @@ class OrderRow(Base):
     # moves (issue 15, 0011): 延期 pending, 挂起 until, 转办 department, merged into.
     extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    info_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # infoask
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolve_left: Mapped[int | None] = mapped_column(Integer)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))

@@ -22,6 +22,7 @@ MOMENTS = {
     "paused_until": OrderRow.paused_until,  # moves (issue 15)
     "wait_due": OrderRow.wait_due,
     "extension_requested_at": OrderRow.extension_requested_at,  # an undecided 延期
+    "info_asked_at": OrderRow.info_asked_at,  # infoask: the resident not answering
 }
 
 

@@ -29,6 +29,7 @@ PREFIXES = (
     "clock",
     "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel", "proxy",
     "question",
+    "askinfo",  # infoask (issue 15)
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 

@@ -16,6 +16,7 @@ stage from it (workflows/digests.py). A status with no clock is one nobody must 
 | resolved | `resolved_at` + autoclose | (the resident was asked) | closed; the resident is told |
 | paused | `paused_until` | (the holder chose the date) | resumes with the time that was left |
 | 延期 asked | `extension_requested_at` + 4 h | (deciders asked at once) | the supervisors asked |
+| resident asked | `info_asked_at` + 48 h | the resident, after 12 h | the holder told; cleared |
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from workflows.dispatch import (
     offer,
     to_queue,
 )
+from workflows.infoask import info_breaches, info_reminders
 from workflows.model import (
     WORKING_STATUSES,
     Action,
@@ -283,13 +285,22 @@ EXTENSION_CLOCK = StageClock(
 )
 
 
+# infoask (issue 15): a question the holder asked the resident is not a status either (the
+# order stays accepted or on its way, and its resolve clock is NOT stopped: the holder still
+# owns the deadline). Unanswered for `info_remind` the resident is reminded; for `info_breach`
+# the holder is told nobody answered and `info_asked_at` is cleared, so the work goes on.
+INFO_CLOCK = StageClock(
+    "info_asked_at", info_reminders, info_breaches, "resident", after="info_breach"
+)
+
+
 def clock_finders() -> tuple[Finder, ...]:
     """Return the table's finders, each once: every breach first, then every reminder.
 
     A missed deadline is handled before its reminder would be: a reminder whose deadline has
     passed is not sent any more.
     """
-    stages = [*(c for c in CLOCKS.values() if c is not None), EXTENSION_CLOCK]
+    stages = [*(c for c in CLOCKS.values() if c is not None), EXTENSION_CLOCK, INFO_CLOCK]
     breaches = [c.breach for c in stages]
     reminders = [c.remind for c in stages if c.remind is not None]
     return tuple(dict.fromkeys([*breaches, *reminders]))

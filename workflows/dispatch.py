@@ -321,6 +321,8 @@ def work_actions(order_id: int) -> tuple[Action, ...]:
         # moves (issue 15): ask for more time, or pause while waiting on a third party.
         Action.of(Verb.EXTEND, order_id),
         Action.of(Verb.PAUSE, order_id),
+        # infoask (issue 15): ask the resident a question.
+        Action.of(Verb.ASK_RESIDENT, order_id),
     )
 
 

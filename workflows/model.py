@@ -273,6 +273,8 @@ class Order:
     # working seconds for a working-time order) when it was paused.
     paused_until: datetime | None = None
     resolve_left: int | None = None
+    # infoask (issue 15): when the holder asked the resident a question not yet answered.
+    info_asked_at: datetime | None = None
     department_id: int | None = None  # the department it was transferred to (转办), if any
     merged_into_id: int | None = None  # closed as merged: the earlier order it follows
     voices: tuple[Voice, ...] = ()  # voice messages, video notes, audio files it was told in
@@ -476,6 +478,7 @@ class OrderChanges:
     department_id: int | Keep | None = KEEP
     merged_into_id: int | Keep | None = KEEP
     wait_due: datetime | Keep | None = KEEP  # clocks (issue 15)
+    info_asked_at: datetime | Keep | None = KEEP  # infoask (issue 15)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

@@ -44,6 +44,7 @@ OrderMoment = Literal[
     "paused_until",
     "wait_due",
     "extension_requested_at",
+    "info_asked_at",  # infoask (issue 15)
 ]
 
 

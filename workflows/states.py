@@ -67,6 +67,10 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
     # the pool's passed (offered to a grid worker as a normal task).
     Move.BREACH_QUEUE: (frozenset({S.QUEUED}), None),
     Move.BREACH_POOL: (frozenset({S.POOL}), S.OFFERED),
+    # infoask (issue 15): the holder asks the resident; the answer, or none in time.
+    Move.ASK_RESIDENT: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
+    Move.RESIDENT_ANSWERED: (frozenset({S.ACCEPTED, S.ON_WAY, S.PAUSED}), None),
+    Move.RESIDENT_SILENT: (frozenset({S.ACCEPTED, S.ON_WAY, S.PAUSED}), None),
 }
 
 # moves (issue 15): a paused order is open like the others — it can still be cancelled, take

@@ -94,6 +94,10 @@ class TimerPolicy:
     extension_decide: timedelta = timedelta(hours=4)
     # behalf (issue 16): the time a grid worker has to answer a question (咨询).
     question_minutes: int = 240
+    # infoask (issue 15): the resident is reminded of the holder's question, then the holder is
+    # told nobody answered and the question is dropped (the resolve clock runs all along).
+    info_remind: timedelta = timedelta(hours=12)
+    info_breach: timedelta = timedelta(hours=48)
 
     def local_day_start(self, moment: datetime) -> datetime:
         """Return the UTC moment the local day containing `moment` began."""

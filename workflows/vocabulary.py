@@ -98,6 +98,9 @@ class Verb(enum.StrEnum):
     QUESTION_ANSWER = "qa"  # id: the question (咨询) the grid worker answers
     # behalf2 (issue 16): a building's public area (楼号 alone)
     BEHALF_BUILDING = "bb"  # id: the building's first unit within the staff member's scope
+    # infoask (issue 15): the holder asks the resident a question; the resident replies.
+    ASK_RESIDENT = "ari"
+    RESIDENT_REPLY = "arr"
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -185,6 +188,9 @@ TARGETS: dict[Verb, Target] = {
         ),
         Target.ORDER,
     ),
+    # infoask (issue 15)
+    Verb.ASK_RESIDENT: Target.ORDER,
+    Verb.RESIDENT_REPLY: Target.ORDER,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -235,6 +241,9 @@ LABELS: dict[Verb, str] = {
     Verb.FOLLOWER_BAD: "dup.btn_not_fixed",
     # behalf (issue 16)
     Verb.QUESTION_ANSWER: "question.answer_button",
+    # infoask (issue 15)
+    Verb.ASK_RESIDENT: "askinfo.btn_ask",
+    Verb.RESIDENT_REPLY: "askinfo.btn_reply",
 }
 
 
@@ -288,6 +297,11 @@ class Move(enum.StrEnum):
     # (offered to the grid's workers).
     BREACH_QUEUE = "breach_queue"
     BREACH_POOL = "breach_pool"
+    # infoask (issue 15): the holder asked the resident; the resident answered; nobody answered
+    # in time (the holder is told and the work goes on).
+    ASK_RESIDENT = "ask_resident"
+    RESIDENT_ANSWERED = "resident_answered"
+    RESIDENT_SILENT = "resident_silent"
 
 
 class TimerKind(enum.StrEnum):
@@ -314,6 +328,9 @@ class TimerKind(enum.StrEnum):
     # behalf (issue 16): a question's response clock
     QUESTION_REMIND = "question_remind"
     QUESTION_BREACH = "question_breach"
+    # infoask (issue 15): the resident reminded of the holder's question; no answer in time
+    REMIND_INFO = "remind_info"
+    BREACH_INFO = "breach_info"
 
 
 class Step(enum.StrEnum):
@@ -348,6 +365,9 @@ class Step(enum.StrEnum):
     BEHALF_CONTACT = "behalf_contact"  # staff give the name and phone of a household without one
     QUESTION = "question"  # the resident's question (咨询)
     QUESTION_ANSWER = "question_answer"  # the worker's answer to it
+    # infoask (issue 15)
+    ASK_RESIDENT = "ask_resident"  # the holder types the question for the resident
+    RESIDENT_ANSWER = "resident_answer"  # the resident types the answer
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

@@ -88,9 +88,13 @@ async def resolve_task(
         actor_id=person.id,
         note=note,
         photo=photo,
-        # (a 延期 request still pending is moot once it is resolved: moves, issue 15)
+        # (a 延期 request still pending is moot once it is resolved: moves, issue 15; so is a
+        # question to the resident: infoask, issue 15)
         changes=OrderChanges(
-            resolved_at=clock.now(), extension_requested_at=None, extension_until=None
+            resolved_at=clock.now(),
+            extension_requested_at=None,
+            extension_until=None,
+            info_asked_at=None,
         ),
     )
     resident = await uow.people.get(order.resident_id)

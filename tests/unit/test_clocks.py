@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.sweeps import run_due
 from tests.fakes import World, sample_world
-from workflows.clocks import CLOCKS, clock_finders
+from workflows.clocks import CLOCKS, INFO_CLOCK, clock_finders
 from workflows.digests import Scope, figures
 from workflows.dispatch import accept_task
 from workflows.model import ACTIVE_STATUSES, OrderChanges, OrderStatus, Role, RoleAssignment
@@ -31,6 +31,8 @@ def test_every_status_has_an_entry_and_every_open_one_a_clock() -> None:
         if clock.remind is not None:
             assert clock.remind in FINDERS
     assert set(clock_finders()) <= set(FINDERS)
+    # infoask (issue 15): the question to the resident is watched too, though not a status.
+    assert {INFO_CLOCK.breach, INFO_CLOCK.remind} <= set(clock_finders())
 
 
 async def sweep(w: World) -> int:

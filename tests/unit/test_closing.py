@@ -108,7 +108,7 @@ async def test_not_satisfied_reopens_to_the_same_worker_with_the_reason() -> Non
     assert card.key == "task.reopened"
     assert card.params["reason"] == "还在漏水"
     assert card.params["number"] == order.number
-    assert [a.verb for a in card.actions] == ["way", "note", "res", "esc", "ext", "ps"]
+    assert [a.verb for a in card.actions] == ["way", "note", "res", "esc", "ext", "ps", "ari"]
     assert w.uow.notices_for(org.grid_worker2.id) == []
     last = (await w.uow.orders.events(order.id))[-1]
     assert (last.action, last.actor_id, last.note) == ("reopen", org.resident.id, "还在漏水")
