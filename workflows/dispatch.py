@@ -35,7 +35,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
-from workflows.vocabulary import Move, Verb
+from workflows.vocabulary import Channel, Move, Verb
 from workflows.worktime import add_working_time, counts_working_time, on_duty, schedule
 
 # One level up at a time: "能解决的当场解决，不能解决的上报".
@@ -209,24 +209,32 @@ async def resident_notice(
     """Tell the resident who placed the order what just happened, in their language.
 
     The notice waits out the quiet hours if `quiet` says so (by default: for normal urgency).
+    A family member's order (子女代办) is news for the household too: the relative on Telegram
+    gets the same notice, without the buttons, which stay with whoever placed it.
     """
-    resident = await uow.people.get(ctx.order.resident_id)
-    if resident is None or resident.telegram_id is None:
-        return
-    base: dict[str, object] = {
-        "number": ctx.order.number,
-        "category": ctx.category.names.pick(resident.lang),
-    }
-    base.update(params)
-    await uow.outbox.add(
-        Notice(
-            person_id=resident.id,
-            key=key,
-            params=base,
-            actions=actions,
-            deferrable=deferrable(ctx.order) if quiet is None else quiet,
+    told = [(ctx.order.resident_id, actions)]
+    if ctx.order.channel == Channel.FAMILY and ctx.order.household_id is not None:
+        for member in await uow.people.of_household(ctx.order.household_id):
+            if member.id != ctx.order.resident_id and not member.proxy:
+                told.append((member.id, ()))
+    for person_id, buttons in told:
+        resident = await uow.people.get(person_id)
+        if resident is None or resident.telegram_id is None:
+            continue
+        base: dict[str, object] = {
+            "number": ctx.order.number,
+            "category": ctx.category.names.pick(resident.lang),
+        }
+        base.update(params)
+        await uow.outbox.add(
+            Notice(
+                person_id=resident.id,
+                key=key,
+                params=base,
+                actions=buttons,
+                deferrable=deferrable(ctx.order) if quiet is None else quiet,
+            )
         )
-    )
 
 
 def deferrable(order: Order) -> bool:

@@ -125,6 +125,8 @@ async def test_a_family_proxy_orders_for_a_parent(world: World) -> None:
     assert "家属代办" in card.text
     worker.press("接单", card)
     await son.wait_for("接单")
+    news = await mother.wait_for("接单")  # the household hears each step too, without buttons
+    assert f"{order_id:05d}" in news.text and news.buttons == []
 
     son.start(payload)  # the link works once
     await son.wait_for("邀请链接无效")
