@@ -18,6 +18,7 @@ from bot.app import App, Mode, running
 from bot.clock import ManualClock
 from bot.demo import Neighbourhood, demo_settings, join, survey, tap
 from bot.emulator import FakeBotAPI, FakeUser
+from bot.emulator.records import SentMessage
 from workflows.model import Order, OrderEvent, Person, Role
 
 SKIP = {"zh": "跳过", "en": "Skip"}
@@ -93,8 +94,7 @@ class World:
         if "邻居已经报告" in placed.text:
             user.press("不是，继续报事", placed)
             placed = await user.wait_for("已提交")
-        number = placed.text.split("服务单号 ")[1].split("。")[0]
-        return int(number)
+        return order_number(placed)
 
     @property
     def clock(self) -> ManualClock:
@@ -150,3 +150,8 @@ async def world(request: pytest.FixtureRequest, sample_db: str) -> AsyncIterator
 def webhook_url(app: App) -> str:
     """Return where the app's webhook server takes updates."""
     return f"http://127.0.0.1:{app.webhook_port}{app.settings.webhook_path}"
+
+
+def order_number(placed: SentMessage) -> int:
+    """Return the number a resident's "已提交，服务单号 00042。" message gives."""
+    return int(placed.text.split("服务单号 ")[1].split("。")[0])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.demo import tap
 from storage.models import Base, OrderRow, OutboxRow
 from tests.delivery.conftest import delivered, eventually
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, order_number
 from tests.e2e.test_timers import person
 from workflows.model import EDIT_KEY
 
@@ -70,7 +70,7 @@ async def test_forget_leaves_nothing_of_the_resident_in_any_table(world: World) 
     await tap(user, "不急")
     await tap(user, "确认提交")
     placed = await user.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
 
     await tap(worker, "接单")
     await worker.wait_for("您已接下")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.demo import tap
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, order_number
 from tests.e2e.test_spent_buttons import sent_and_marked
 from workflows.model import OrderStatus
 
@@ -94,7 +94,7 @@ async def test_free_words_become_a_draft_with_the_category_changed(world: World)
     await tap(resident, "不急")
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     order = await world.get(order_id)
     assert order.description == "我家厨房水管漏水了，怎么办"
     assert await category_of(world, order_id) == "安全隐患"
@@ -117,7 +117,7 @@ async def test_words_before_registration_are_kept_and_offered_after(world: World
     await tap(user, "不急")
     await tap(user, "确认提交")
     placed = await user.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     assert (await world.get(order_id)).description == "楼道的灯坏了好几天了"
 
 
@@ -173,7 +173,7 @@ async def test_a_voice_only_order_reaches_the_worker_as_a_voice(world: World) ->
     assert "🎤 0:42" in summary.text
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
 
     heard = await worker.wait_for(lambda m: m.kind == "voice")
     assert heard.raw["voice"]["file_id"] == said["voice"]["file_id"]
@@ -226,7 +226,7 @@ async def test_an_album_of_three_photos_is_one_set(world: World) -> None:
     assert "照片：3 张" in summary.text
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     assert len((await world.get(order_id)).photos) == 3
     thanks = [t for t in resident.texts() if "照片收到了" in t or "收到第" in t]
     assert thanks == ["这组照片收到了。还有就继续发，没有就点“好了”。"]
@@ -248,7 +248,7 @@ async def test_an_album_sent_freely_is_offered_as_one_request(world: World) -> N
     assert "照片：3 张" in summary.text
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     order = await world.get(order_id)
     assert len(order.photos) == 3 and order.description == "楼下垃圾堆了三天没人收"
     assert not any("请点上面的按钮" in t for t in resident.texts())  # the album is one offer
@@ -264,7 +264,7 @@ async def test_a_photo_with_words_is_offered_with_the_guessed_category(world: Wo
     await tap(resident, "不急")
     await tap(resident, "确认提交")
     placed = await resident.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     order = await world.get(order_id)
     assert len(order.photos) == 1 and order.description == "我家厨房水管漏水了"
 
@@ -286,6 +286,6 @@ async def test_a_voice_before_registration_is_kept_and_offered_after(world: Worl
     await tap(user, "不急")
     await tap(user, "确认提交")
     placed = await user.wait_for("已提交")
-    order_id = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    order_id = order_number(placed)
     order = await world.get(order_id)
     assert [(v.file_id, v.seconds) for v in order.voices] == [(said["voice"]["file_id"], 15)]

@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.demo import demo_settings, survey, tap
 from bot.emulator import FakeBotAPI
 from storage.models import OutboxRow
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, order_number
 from workflows.model import OrderStatus, Person, VisitKind
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -131,7 +131,7 @@ async def test_a_key_household_visit_not_logged_goes_to_the_dispatcher(world: Wo
     await liaison.wait_for("需要什么帮助")
     liaison.send("老人家里灯坏了，需要换灯泡")
     placed = await liaison.wait_for("已代这户提交")
-    number = int(placed.text.split("服务单号 ")[1].split("。")[0])
+    number = order_number(placed)
     first = (await world.timeline(number))[0]
     assert (first.action, first.note) == ("place", "visit")
     async with world.app.unit_of_work() as uow:
