@@ -230,7 +230,14 @@ async def test_three_instances_place_fire_and_send_everything_once(
             await tap(user, "不急")
             await user.wait_for(lambda m: "确认提交" in str(m.buttons), timeout=20)
             user.press("确认提交", user.messages[-1])
-            await user.wait_for("已提交", timeout=30)
+            # Orders placed a moment earlier in the same building may be offered as the same
+            # matter; each household here has its own water cut, so it goes on.
+            answer = await user.wait_for(
+                lambda m: "已提交" in m.text or "是同一件事吗" in m.text, timeout=30
+            )
+            if "是同一件事吗" in answer.text:
+                user.press("不是，继续报事", answer)
+                await user.wait_for("已提交", timeout=30)
 
         await asyncio.gather(*(order(user) for user in residents))
 
