@@ -8,18 +8,18 @@ from handlers.context import Context
 from handlers.events import Button, rows
 from handlers.ordering import Draft, ask_category
 from workflows.behalf import (
-    BUILDING_ROOM,
     FAMILY_PREFIX,
-    PUBLIC_ROOM,
     STAFF_CHANNELS,
     add_contact,
+    area_household,
+    areas_in_scope,
     contacts,
     in_scope,
     invite_family,
     search,
 )
 from workflows.errors import NotAllowed
-from workflows.model import ChatState, Person, Role
+from workflows.model import BUILDING_ROOM, PUBLIC_ROOM, ChatState, Person, Role
 from workflows.orders import clean_text
 from workflows.vocabulary import Channel, Step, Verb
 
@@ -34,10 +34,16 @@ def _staff(ctx: Context) -> Person:
 
 
 async def start(ctx: Context) -> None:
-    """Ask staff where the order is: a room (楼-单元-房号) or a unit's public area (楼-单元)."""
-    _staff(ctx)
+    """Ask staff where the order is: a room (楼-单元-房号), a unit's public area (楼-单元), a
+    building's (楼号), or, by a button, their grid's or community's public area."""
+    staff = _staff(ctx)
     await ctx.set_state(ChatState(Step.BEHALF))
-    ctx.say("behalf.ask_where")
+    # A grid's or community's public area (a square, a street lamp) is one tap away.
+    areas = [
+        ctx.button("behalf.area", Verb.BEHALF_AREA.data(p.id), place=p.names.pick(ctx.lang))
+        for p in await areas_in_scope(ctx.uow, staff)
+    ]
+    ctx.say("behalf.ask_where_areas" if areas else "behalf.ask_where", rows(areas, 1))
 
 
 async def where_given(ctx: Context) -> None:
@@ -174,6 +180,16 @@ async def building_chosen(ctx: Context, unit_id: int) -> None:
         raise NotAllowed()
     household = await ctx.uow.places.public_household(unit_id, BUILDING_ROOM)
     await in_scope(ctx.uow, staff, household.id)
+    ctx.answer()
+    ctx.clear_buttons()
+    await ask_category(ctx, Draft(for_household=household.id, channel=Channel.PATROL))
+
+
+async def area_chosen(ctx: Context, place_id: int) -> None:
+    """Start a patrol report for a grid's or community's public area (巡查上报)."""
+    staff = _staff(ctx)
+    household = await area_household(ctx.uow, staff, place_id)
+    await ctx.set_state(None)
     ctx.answer()
     ctx.clear_buttons()
     await ask_category(ctx, Draft(for_household=household.id, channel=Channel.PATROL))

@@ -125,6 +125,7 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.QUESTION_ANSWER: (questions.ask_answer, 1, False),
     # behalf2 (issue 16): a building's public area
     Verb.BEHALF_BUILDING: (behalf.building_chosen, 1, False),
+    Verb.BEHALF_AREA: (behalf.area_chosen, 1, False),
     # infoask (issue 15)
     Verb.ASK_RESIDENT: (infoask.ask_question, 1, False),
     Verb.RESIDENT_REPLY: (infoask.ask_answer, 1, False),

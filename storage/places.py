@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.mappers import closed_days, to_household, to_place
 from storage.models import HouseholdRow, PlaceRow
-from workflows.model import Household, HouseholdPlace, Names, Place, PlaceKind
+from workflows.model import PUBLIC_ROOMS, Household, HouseholdPlace, Names, Place, PlaceKind
 
 # Prebuilt Core statements: see storage/people.py for why the reads every update makes are
 # not built each time.
@@ -23,6 +23,7 @@ HOUSEHOLD_BY_ID = select(_HOUSEHOLDS).where(_HOUSEHOLDS.c.id == bindparam("house
 HOUSEHOLDS_OF_UNIT = (
     select(_HOUSEHOLDS)
     .where(_HOUSEHOLDS.c.unit_id == bindparam("unit_id"))
+    .where(_HOUSEHOLDS.c.room.not_in(PUBLIC_ROOMS))  # nobody lives in a public area
     .order_by(_HOUSEHOLDS.c.id)
 )
 # A household with its unit, building, grid and community, in one read.

@@ -13,6 +13,7 @@ from storage.calendar import CHINA
 from workflows.dispatch import accept_task
 from workflows.model import (
     OPEN_STATUSES,
+    PUBLIC_ROOMS,
     AuditEntry,
     Category,
     CategoryKind,
@@ -166,7 +167,11 @@ class FakePlaces:
 
     async def households(self, unit_id: int) -> list[Household]:
         return sorted(
-            (h for h in self.store.households.values() if h.unit_id == unit_id),
+            (
+                h
+                for h in self.store.households.values()
+                if h.unit_id == unit_id and h.room not in PUBLIC_ROOMS
+            ),
             key=lambda h: h.id,
         )
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 
 from workflows.errors import DomainError, InvalidInvite, NotAllowed
 from workflows.model import (
+    COMMUNITY_ROOM,
+    GRID_ROOM,
     Household,
     HouseholdPlace,
     Notice,
     Order,
     Person,
     PersonChanges,
+    Place,
     PlaceKind,
 )
 from workflows.orders import OrderDraft, place_as
@@ -25,8 +28,7 @@ from workflows.people import issue_invite
 from workflows.ports import Clock, UnitOfWork
 from workflows.vocabulary import Channel
 
-PUBLIC_ROOM = "公共区域"  # the room of a unit's public area (stairs, lamps, doors)
-BUILDING_ROOM = "楼栋公共区域"  # a building's public area: a household of its first unit in scope
+AREA_ROOMS = {PlaceKind.GRID: GRID_ROOM, PlaceKind.COMMUNITY: COMMUNITY_ROOM}
 STAFF_CHANNELS = (Channel.PHONE, Channel.WALK_IN)
 MAX_FOUND = 8
 MAX_NAMED = 10  # households found by a resident's name
@@ -75,6 +77,43 @@ async def _units_in_scope(uow: UnitOfWork, staff: Person) -> list[tuple[str, int
             building = await uow.places.get(unit.parent_id) if unit.parent_id else None
             found[unit.id] = (building.names.zh if building else "", unit.id, unit.names.zh)
     return list(found.values())
+
+
+async def areas_in_scope(uow: UnitOfWork, staff: Person) -> list[Place]:
+    """Return the communities and grids within the staff member's scope (their public areas).
+
+    A community's staff see the community and its grids; a grid's staff their grid (a street's
+    staff order on behalf within a community's role, as for households). Only those
+    with at least one unit are offered: a public area is kept with one of its units.
+    """
+    found: dict[int, Place] = {}
+    for role in staff.roles:
+        top = await uow.places.get(role.place_id)
+        if top is None or top.kind not in AREA_ROOMS:
+            continue
+        found.setdefault(top.id, top)
+        if top.kind == PlaceKind.COMMUNITY:
+            for grid in await uow.places.children(top.id, PlaceKind.GRID):
+                found.setdefault(grid.id, grid)
+    areas = [p for p in found.values() if await first_unit(uow, p) is not None]
+    return areas[:MAX_FOUND]
+
+
+async def first_unit(uow: UnitOfWork, place: Place) -> int | None:
+    """Return the first unit of a community or grid (the one its public area is kept with)."""
+    level = [place]
+    for kind in LEVELS[LEVELS.index(place.kind) + 1 :]:
+        level = [c for p in level for c in await uow.places.children(p.id, kind)]
+    return level[0].id if level else None
+
+
+async def area_household(uow: UnitOfWork, staff: Person, place_id: int) -> Household:
+    """Return the public area of a grid or community within scope, made on first use."""
+    place = next((p for p in await areas_in_scope(uow, staff) if p.id == place_id), None)
+    unit_id = None if place is None else await first_unit(uow, place)
+    if place is None or unit_id is None:
+        raise NotAllowed()
+    return await uow.places.public_household(unit_id, AREA_ROOMS[place.kind])
 
 
 async def find(uow: UnitOfWork, staff: Person, words: str) -> tuple[list[Household], list[int]]:

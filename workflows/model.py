@@ -108,6 +108,15 @@ class Place:
     duty_phone: str = ""  # a community's duty phone (值班电话), shown with emergency numbers
 
 
+# The rooms of public areas (巡查上报): a unit's, a building's, a grid's and a community's. Each is
+# a household of its own, kept with a unit of that place, made on first use.
+PUBLIC_ROOM = "公共区域"
+BUILDING_ROOM = "楼栋公共区域"
+GRID_ROOM = "网格公共区域"
+COMMUNITY_ROOM = "社区公共区域"
+PUBLIC_ROOMS = (PUBLIC_ROOM, BUILDING_ROOM, GRID_ROOM, COMMUNITY_ROOM)
+
+
 @dataclass(frozen=True)
 class Household:
     """One room of a unit; residents register to it."""
@@ -133,11 +142,18 @@ class HouseholdPlace:
         return [self.unit.id, self.building.id, self.grid.id, self.community.id]
 
     def address(self, lang: str) -> str:
-        """Return a human address like 'Building 3, Unit 1, Room 502'."""
-        return (
-            f"{self.community.names.pick(lang)} {self.building.names.pick(lang)} "
-            f"{self.unit.names.pick(lang)} {self.household.room}"
-        )
+        """Return a human address like 'Building 3, Unit 1, Room 502'.
+
+        A public area wider than a unit is kept with a unit of it (see workflows/behalf.py) but
+        named without the levels below it: "和平社区 第一网格 网格公共区域".
+        """
+        room = self.household.room
+        levels = {
+            COMMUNITY_ROOM: (self.community,),
+            GRID_ROOM: (self.community, self.grid),
+            BUILDING_ROOM: (self.community, self.building),
+        }.get(room, (self.community, self.building, self.unit))
+        return " ".join([*(p.names.pick(lang) for p in levels), room])
 
 
 @dataclass(frozen=True)

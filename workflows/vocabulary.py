@@ -101,6 +101,8 @@ class Verb(enum.StrEnum):
     # infoask (issue 15): the holder asks the resident a question; the resident replies.
     ASK_RESIDENT = "ari"
     RESIDENT_REPLY = "arr"
+    # behalf3 (issue 16): a grid's or a community's public area (巡查上报)
+    BEHALF_AREA = "ba"  # id: the grid or community
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -191,6 +193,7 @@ TARGETS: dict[Verb, Target] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: Target.ORDER,
     Verb.RESIDENT_REPLY: Target.ORDER,
+    Verb.BEHALF_AREA: Target.PLACE,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).

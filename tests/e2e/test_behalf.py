@@ -7,6 +7,7 @@ import re
 from bot.demo import tap
 from bot.emulator import FakeUser
 from tests.e2e.conftest import World
+from workflows.model import Role
 from workflows.vocabulary import Channel
 
 
@@ -172,3 +173,45 @@ async def test_staff_report_a_whole_buildings_public_area(world: World) -> None:
     assert order.channel == Channel.PATROL and order.household_id is not None
     card = next(m for m in grid.messages if "新任务" in m.text)
     assert "巡查上报" in card.text and "楼栋公共区域" in card.text
+
+
+async def test_staff_report_a_grids_and_a_communitys_public_area(world: World) -> None:
+    """A square or a street lamp belongs to no building: staff tap their grid's or community's
+    public area; the worker's card names the area, not a unit, and no resident can pick it."""
+    grid_name, community_name = world.place.grid.names.zh, world.place.community.names.zh
+    grid = await world.join(world.place.grid_worker)
+    grid.send("/behalf")
+    asked = await grid.wait_for("楼-单元-房号")
+    labels = str(asked.buttons)
+    assert f"{grid_name} 公共区域" in labels and community_name not in labels  # own scope only
+    grid.press(f"{grid_name} 公共区域", asked)
+    order_id = await describe(grid, "安全隐患", "小广场的路灯不亮了")
+
+    order = await world.get(order_id)
+    assert order.channel == Channel.PATROL
+    card = next(m for m in grid.messages if "新任务" in m.text)
+    assert f"{community_name} {grid_name} 网格公共区域" in card.text
+    assert world.place.unit.names.zh not in card.text.split("小广场")[0].split("网格公共区域")[0]
+
+    (head,) = await world.people(Role.SUPERVISOR, world.place.community.id)
+    cadre = await world.join(head)  # a community's own staff see it and its grids
+    cadre.send("/behalf")
+    offered = await cadre.wait_for("楼-单元-房号")
+    assert f"{community_name} 公共区域" in str(offered.buttons)
+    assert f"{grid_name} 公共区域" in str(offered.buttons)
+    cadre.press(f"{community_name} 公共区域", offered)
+    other = await describe(cadre, "环境卫生", "社区门口的垃圾桶满了")
+    assert (await world.get(other)).channel == Channel.PATROL
+
+    # Nobody lives in a public area: a resident of the unit is not offered it as a room.
+    world.next_user += 1
+    resident = world.api.user(world.next_user, "新居民", language_code="zh-hans")
+    resident.start()
+    await tap(resident, community_name)
+    await tap(resident, world.place.building.names.zh)
+    await tap(resident, world.place.unit.names.zh)
+    async with world.app.unit_of_work() as uow:
+        rooms = await uow.places.households(world.place.unit.id)
+    shown = await resident.wait_for(lambda m: rooms[0].room in str(m.buttons))
+    assert "公共区域" not in str(shown.buttons)
+    assert all(h.room != "公共区域" and "公共区域" not in h.room for h in rooms)

@@ -342,7 +342,10 @@ class TestPlaceRepository:
             public = await uow.places.public_household(org.unit.id, "公共区域")
             assert (public.unit_id, public.room) == (org.unit.id, "公共区域")
             assert await uow.places.public_household(org.unit.id, "公共区域") == public
-            assert public in await uow.places.households(org.unit.id)
+            # Nobody registers to a public area: it is not among the unit's rooms.
+            rooms = await uow.places.households(org.unit.id)
+            assert public not in rooms and rooms
+            assert await uow.places.household(public.id) == public
 
 
 class TestPersonRepository:
