@@ -137,7 +137,7 @@ async def my_tasks(ctx: Context) -> None:
             actions = (Action.of(Verb.RESUME, order.id),)
             card = Card.TASK
         else:
-            actions = work_actions(order.id)
+            actions = work_actions(order.id, order.status)
             card = Card.TASK
         ctx.say(
             "tasks.item", ctx.action_buttons(actions), ref=card.ref(order.id), **_item(ctx, octx)

@@ -171,7 +171,7 @@ def _reminder(
             await uow.outbox.add(Notice(holder.id, "task.remind_accept", params, actions))
         else:
             await uow.outbox.add(
-                Notice(holder.id, "task.remind_resolve", params, work_actions(seen.id))
+                Notice(holder.id, "task.remind_resolve", params, work_actions(seen.id, seen.status))
             )
 
     return effect

@@ -319,10 +319,10 @@ async def task_card_params(
     return params
 
 
-def work_actions(order_id: int) -> tuple[Action, ...]:
-    """Return the buttons of an accepted task."""
+def work_actions(order_id: int, status: OrderStatus | None = None) -> tuple[Action, ...]:
+    """Return the buttons of an accepted task (once on the way, 在路上 is done and goes)."""
     return (
-        Action.of(Verb.ON_WAY, order_id),
+        *(() if status == OrderStatus.ON_WAY else (Action.of(Verb.ON_WAY, order_id),)),
         Action.of(Verb.NOTE, order_id),
         Action.of(Verb.RESOLVE, order_id),
         Action.of(Verb.ESCALATE, order_id),

@@ -237,7 +237,7 @@ async def chase(uow: UnitOfWork, clock: Clock, person: Person, order_id: int) ->
             actions = (Action.of(Verb.ACCEPT, order.id), Action.of(Verb.DECLINE, order.id))
             ref = Card.OFFER.ref(order.id)
         elif target.id == holder_id and order.status in (OrderStatus.ACCEPTED, OrderStatus.ON_WAY):
-            actions = work_actions(order.id)
+            actions = work_actions(order.id, order.status)
             ref = Card.TASK.ref(order.id)
         params = card_params(now_ctx, target.lang) | {"name": person.name, "link": link(order)}
         await uow.outbox.add(Notice(target.id, "chase.notice", params, actions, ref=ref))

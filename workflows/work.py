@@ -49,7 +49,7 @@ async def working_card(
     """Edit the worker's one card of the task to say where it stands now (and its last note)."""
     params = await task_card_params(uow, ctx, person)
     params["note"] = note or "—"
-    actions = work_actions(ctx.order.id) if live else ()
+    actions = work_actions(ctx.order.id, ctx.order.status) if live else ()
     key = CARD_KEYS[ctx.order.status]
     await show_card(uow, person.id, ctx.order.id, key, params, actions, live=live)
 

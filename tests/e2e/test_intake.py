@@ -25,6 +25,7 @@ async def test_the_workers_card_is_one_message_edited_through_its_life(world: Wo
     worker.press("在路上", accepted)
     on_way = await worker.wait_for("您在路上")
     assert on_way.message_id == offer.message_id and on_way.button_texts()
+    assert "🚶 在路上" not in on_way.button_texts()  # done: its button goes
     await sent_and_marked(world, f"task:{order_id}")
 
     await tap(worker, "记进展")
