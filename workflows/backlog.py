@@ -11,7 +11,7 @@
 - the median time from placing an order to its first response (accepted or claimed);
 - each rate for the whole scope, and per community, grid and category;
 - the chart's backlog line: the open orders at the end of each day, walked back from now by the
-  orders placed, reopened, resolved and cancelled since.
+  orders placed, reopened, resolved, cancelled and merged since.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ RESPONSES = (Move.ACCEPT, Move.CLAIM)
 RESPONSE_BREACHES = (Move.BREACH_ACCEPT, Move.BREACH_QUEUE, Move.BREACH_POOL)
 # What moves an order into or out of the open statuses, for the backlog line.
 INTO_OPEN = (Move.REOPEN, Move.FOLLOWUP_REOPEN)
-OUT_OF_OPEN = (Move.RESOLVE, Move.CANCEL)
+OUT_OF_OPEN = (Move.RESOLVE, Move.CANCEL, Move.MERGE)  # merged: closed into another
 COUNTED = (*RESPONSES, *RESPONSE_BREACHES, Move.RESOLVE, Move.RATE)
 
 
