@@ -2,7 +2,8 @@
 
 The file is the truth for staff. A person it no longer lists, or whose roles shrank, keeps no
 work their roles no longer cover: an outstanding offer goes to the next candidate (as after a
-decline), an order they were working goes back to the dispatcher's queue, and pool tasks are no
+decline), an order they were working (or had paused) goes back to the dispatcher's queue, and pool
+tasks are no
 longer offered to them. The timeline of each order says why ("withdraw"). The import that
 changed the roles commits all of it once, or throws it all away on a dry run.
 """
@@ -26,7 +27,7 @@ from workflows.vocabulary import Move
 WITHDRAW = Move.WITHDRAW
 # The queue reason the dispatcher reads ("reason.role_withdrawn" in the catalogs).
 ROLE_WITHDRAWN = "role_withdrawn"
-HELD = (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY)
+HELD = (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY, OrderStatus.PAUSED)
 
 
 class Outcome(enum.StrEnum):

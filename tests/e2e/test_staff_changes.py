@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot import cli
+from bot.demo import tap
 from bot.emulator import FakeUser, SentMessage
 from storage.models import OrderEventRow, OrderRow, OutboxRow, RoleRow, TeamMemberRow
 from tests.e2e.conftest import World
@@ -219,3 +220,35 @@ async def test_dry_run_reports_and_changes_nothing(
     assert accept is not None
     answer = await worker.wait_answer(worker.press_data(accept, card))
     assert answer.text and "不在您手上" in answer.text
+
+
+async def test_a_paused_order_leaves_a_holder_whose_role_was_taken_away(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Paused (挂起) work is still work: it goes to the queue too, not left with the leaver."""
+    leaver = world.place.unit_head
+    worker = await world.join(leaver)
+    dispatcher = await world.join(world.place.dispatcher)
+    resident = await world.resident("赵阿姨", "101")
+    order_id = await world.order(resident, "水电气维修", "卫生间的阀门要换")
+    worker.press("接单", await offered(worker, f"{order_id:05d}"))
+    await worker.wait_for("您已接下")
+    await tap(worker, "挂起")
+    await tap(worker, "延3天")
+    await worker.wait_for("在等什么")
+    worker.send("等物业送阀门")
+    await worker.wait_for("已挂起")
+    assert (await world.get(order_id)).status == OrderStatus.PAUSED
+    leaver_code = next(p["code"] for p in sample_data()["people"] if p["name"] == leaver.name)
+
+    lines = await import_file(world, org_without(tmp_path, leaver_code), capsys, monkeypatch)
+
+    assert f"    order {order_id:05d} (paused): taken back, now in the dispatcher's queue" in lines
+    queued = await dispatcher.wait_for(lambda m: "待派单" in m.text and "卫生间的阀门" in m.text)
+    assert "原处理人已不再担任该职务" in queued.text
+    back = await world.get(order_id)
+    assert back.status == OrderStatus.QUEUED and back.assignee_id is None
+    await worker.wait_for(lambda m: "已交由其他同事处理" in m.text)
