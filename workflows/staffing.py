@@ -3,8 +3,8 @@
 The file is the truth for staff. A person it no longer lists, or whose roles shrank, keeps no
 work their roles no longer cover: an outstanding offer goes to the next candidate (as after a
 decline), an order they were working (or had paused) goes back to the dispatcher's queue, and
-pool tasks are no longer offered to them. The timeline of each order says why ("withdraw"). The import that
-changed the roles commits all of it once, or throws it all away on a dry run.
+pool tasks are no longer offered to them. The timeline of each order says why ("withdraw").
+The import that changed the roles commits all of it once, or throws it all away on a dry run.
 """
 
 from __future__ import annotations
