@@ -386,6 +386,8 @@ class KeyHousehold:
     kind: str
     liaison_id: int
     visit_every_days: int
+    # Rounds (issue 17): "file" (the organisation file) or "chat" (marked in chat, approved).
+    source: str = "file"
 
 
 class VisitKind(enum.StrEnum):
@@ -393,6 +395,7 @@ class VisitKind(enum.StrEnum):
 
     KEY = "key"
     FOLLOWUP = "followup"
+    ROUND = "round"  # rounds (issue 17): a visit logged from the roster, not planned by a timer
 
 
 class VisitOutcome(enum.StrEnum):
@@ -418,6 +421,7 @@ class Visit:
     note: str | None = None
     logged_at: datetime | None = None
     missed_at: datetime | None = None
+    photo: str | None = None  # rounds (issue 17): a photo with the visit's note (民情日志)
 
 
 @dataclass(frozen=True)
@@ -533,3 +537,27 @@ class QuestionCounts:
     asked: int
     answered: int
     late: int
+
+
+# --- rounds (issue 17): a household marked as key in chat waits for a supervisor ---------------
+class KeyRequestStatus(enum.StrEnum):
+    """Where a request to mark a household as key stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """Staff asked to make a household key (reason, cadence); a supervisor decides."""
+
+    id: int
+    household_id: int
+    requested_by: int
+    kind: str
+    visit_every_days: int
+    created_at: datetime
+    status: KeyRequestStatus = KeyRequestStatus.PENDING
+    decided_by: int | None = None
+    decided_at: datetime | None = None
