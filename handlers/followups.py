@@ -53,11 +53,13 @@ async def followup_reason(ctx: Context) -> None:
 
 
 async def visited(ctx: Context, visit_id: int) -> None:
-    """Log the visit as made."""
+    """Log the visit as made and ask for its note."""
     await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.VISITED)
     ctx.answer()
     ctx.clear_buttons()
-    ctx.say("visit.logged_visited")
+    # rounds (issue 17): the visit's note (民情日志) and a photo are asked next (optional).
+    await ctx.set_state(ChatState(Step.VISIT_NOTE, {"visit_id": visit_id}))
+    ctx.say("round.logged_ask_note")
 
 
 async def not_home(ctx: Context, visit_id: int) -> None:

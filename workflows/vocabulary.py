@@ -203,9 +203,7 @@ TARGETS: dict[Verb, Target] = {
     Verb.ASK_RESIDENT: Target.ORDER,
     Verb.RESIDENT_REPLY: Target.ORDER,
     # rounds (issue 17)
-    **dict.fromkeys(
-        (Verb.VISIT_NOTE, Verb.VISIT_PROBLEM, Verb.PROBLEM_CATEGORY), Target.VISIT
-    ),
+    **dict.fromkeys((Verb.VISIT_NOTE, Verb.VISIT_PROBLEM, Verb.PROBLEM_CATEGORY), Target.VISIT),
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
