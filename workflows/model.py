@@ -386,8 +386,12 @@ class KeyHousehold:
     kind: str
     liaison_id: int
     visit_every_days: int
-    # Rounds (issue 17): "file" (the organisation file) or "chat" (marked in chat, approved).
+    # Rounds (issue 17): KEY_FROM_FILE (the organisation file) or KEY_FROM_CHAT (marked in chat).
     source: str = "file"
+
+
+KEY_FROM_FILE = "file"  # a key household the organisation file lists (an import keeps it in step)
+KEY_FROM_CHAT = "chat"  # marked in chat with a supervisor's approval (an import leaves it alone)
 
 
 class VisitKind(enum.StrEnum):

@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from workflows.behalf import BUILDING_ROOM, PUBLIC_ROOM
 from workflows.errors import DomainError, NotAllowed, StaleAction
 from workflows.model import (
+    KEY_FROM_CHAT,
     Action,
     Household,
     HouseholdPlace,
@@ -312,7 +313,11 @@ async def decide_key(
     if await uow.visits.key_household(request.household_id) is not None:
         return decided  # made key meanwhile (by the file): its visits are planned already
     key = KeyHousehold(
-        request.household_id, request.kind, request.requested_by, request.visit_every_days, "chat"
+        request.household_id,
+        request.kind,
+        request.requested_by,
+        request.visit_every_days,
+        KEY_FROM_CHAT,
     )
     await uow.visits.mark_key(key)
     await open_key_visit(uow, policy, key, policy.local_day_start(clock.now()))
