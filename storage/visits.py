@@ -34,7 +34,7 @@ class SqlVisits:
             await self.session.execute(
                 update(VisitRow)
                 .where(VisitRow.order_id.in_(wanted[start : start + IN_CHUNK]))
-                .values(order_id=None, note=None)
+                .values(order_id=None, note=None, photo=None)
                 .execution_options(synchronize_session=False)
             )
 

@@ -736,7 +736,9 @@ class FakeVisits:
         wanted = set(order_ids)
         for visit in list(self.store.visits.values()):
             if visit.order_id in wanted:
-                self.store.visits[visit.id] = dataclasses.replace(visit, order_id=None, note=None)
+                self.store.visits[visit.id] = dataclasses.replace(
+                    visit, order_id=None, note=None, photo=None
+                )
 
     async def key_households(self) -> list[KeyHousehold]:
         return [self.store.key_households[k] for k in sorted(self.store.key_households)]
