@@ -800,7 +800,7 @@ async def _room(sessions: Sessions, unit_code: str, room: str) -> int:
 async def test_a_household_made_key_in_chat_outlives_an_import_until_the_file_lists_it(
     sessions: Sessions,
 ) -> None:
-    """The file never knew it, so importing leaves it key; once the file lists it, the file rules."""
+    """The file never knew it, so an import keeps it key; once the file lists it, it rules."""
     await import_org(sessions, load_org_file(SAMPLE))
     household_id = await _room(sessions, "b-hp-1-u1", "202")
     async with sessions() as session:
