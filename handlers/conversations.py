@@ -141,6 +141,7 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.KEY_EVERY: (rounds.cadence_chosen, 1, True),
     Verb.KEY_APPROVE: (rounds.approve_key, 1, False),
     Verb.KEY_REFUSE: (rounds.refuse_key, 1, False),
+    Verb.ROUND_VISITED: (rounds.turn_visited, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {

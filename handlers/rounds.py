@@ -51,23 +51,35 @@ async def turn_round(ctx: Context, page: int) -> None:
     await _round_page(ctx, page, edit=True)
 
 
-async def _round_page(ctx: Context, page: int, *, edit: bool) -> None:
+async def turn_visited(ctx: Context, page: int) -> None:
+    """Show a page of the households visited this month (to see their notes)."""
+    await _round_page(ctx, page, edit=True, visited=True)
+
+
+async def _round_page(ctx: Context, page: int, *, edit: bool, visited: bool = False) -> None:
     person = ctx.require()
     found = await month_round(ctx.uow, ctx.clock, ctx.policy, person)
     left = found.left
-    pages = max(1, -(-len(left) // PAGE))
+    listed = [e for e in found.entries if e.household.id in found.visited] if visited else left
+    verb = Verb.ROUND_VISITED if visited else Verb.ROUND_PAGE
+    pages = max(1, -(-len(listed) // PAGE))
     page = min(max(page, 0), pages - 1)
-    shown = left[page * PAGE : (page + 1) * PAGE]
+    shown = listed[page * PAGE : (page + 1) * PAGE]
     buttons = [Button(_label(ctx, e), Verb.ROUND_HOUSEHOLD.data(e.household.id)) for e in shown]
     keyboard = rows(buttons, 2)
     turns = []
     if page > 0:
-        turns.append(ctx.button("round.btn_previous", Verb.ROUND_PAGE.data(page - 1)))
+        turns.append(ctx.button("round.btn_previous", verb.data(page - 1)))
     if page + 1 < pages:
-        turns.append(ctx.button("round.btn_next", Verb.ROUND_PAGE.data(page + 1)))
+        turns.append(ctx.button("round.btn_next", verb.data(page + 1)))
     if turns:
         keyboard = (*keyboard, tuple(turns))
-    key = "round.header" if left else "round.all_done"
+    if visited and left:
+        keyboard = (*keyboard, (ctx.button("round.btn_show_left", Verb.ROUND_PAGE.data(0)),))
+    elif not visited and found.visited:
+        other = ctx.button("round.btn_show_visited", Verb.ROUND_VISITED.data(0))
+        keyboard = (*keyboard, (other,))
+    key = "round.header_visited" if visited else "round.header" if left else "round.all_done"
     params: dict[str, Any] = {
         "month": found.month.strftime("%Y-%m"),
         "done": len(found.visited),

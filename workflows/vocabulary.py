@@ -112,6 +112,7 @@ class Verb(enum.StrEnum):
     KEY_EVERY = "ke"  # id: the household; arg: the cadence in days
     KEY_APPROVE = "ky"  # id: the key request
     KEY_REFUSE = "kn"  # id: the key request
+    ROUND_VISITED = "rnv"  # the id is the page of households visited this month
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:

@@ -77,8 +77,14 @@ async def test_a_visit_note_with_a_photo_a_problem_for_the_grid_worker_and_the_r
     grid_worker.send("/round")
     grid_roster = await grid_worker.wait_for("本月已走访")
     assert "本月已走访 2/" in grid_roster.text
-    household_id = await household_of(world, 1, 1, "101")
-    grid_worker.press_data(Verb.ROUND_HOUSEHOLD.data(household_id), grid_roster)
+    grid_worker.press("看已走访的户", grid_roster)
+    visited = await grid_worker.wait_for("查看民情日志")
+    assert sorted(visited.button_texts()) == [
+        "1号楼1单元 101",
+        "1号楼2单元 302",
+        "🏠 看还没走访的户",
+    ]
+    grid_worker.press("1号楼1单元 101", visited)
     shown = await grid_worker.wait_for("最近走访")
     assert "楼道里的灯坏了" in shown.text and world.place.building_head.name in shown.text
     photo = await grid_worker.wait_for("走访时拍的照片")
