@@ -11,8 +11,10 @@ approves, and its visits are then planned like those of the organisation file's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 from workflows.behalf import BUILDING_ROOM, PUBLIC_ROOM
 from workflows.errors import DomainError, NotAllowed, StaleAction
@@ -126,10 +128,9 @@ async def roster(uow: UnitOfWork, person: Person) -> list[RosterEntry]:
     return entries
 
 
-def month_window(clock: Clock, policy: TimerPolicy) -> tuple[date, datetime, datetime]:
-    """Return this local month's first day and its start and end as UTC moments."""
-    today = policy.local_date(clock.now())
-    first = today.replace(day=1)
+def month_window(now: datetime, policy: TimerPolicy) -> tuple[date, datetime, datetime]:
+    """Return the local month's first day and its start and end as UTC moments."""
+    first = policy.local_date(now).replace(day=1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return first, policy.at_local(first, time(0, 0)), policy.at_local(following, time(0, 0))
 
@@ -138,10 +139,34 @@ async def month_round(uow: UnitOfWork, clock: Clock, policy: TimerPolicy, person
     """Return the person's roster with this month's visited households."""
     if not has_roster(person):
         raise NotAllowed()
+    return await _round_at(uow, clock.now(), policy, person)
+
+
+async def _round_at(uow: UnitOfWork, now: datetime, policy: TimerPolicy, person: Person) -> Round:
     entries = await roster(uow, person)
-    first, start, end = month_window(clock, policy)
+    first, start, end = month_window(now, policy)
     visited = await uow.visits.visited_between([e.household.id for e in entries], start, end)
     return Round(entries, visited, first)
+
+
+async def round_progress(
+    uow: UnitOfWork, policy: TimerPolicy, community_ids: Sequence[int], now: datetime
+) -> list[dict[str, Any]]:
+    """Return each building head's round this month in the communities, the furthest behind
+    first (a supervisor's digest shows it): name, visited, households."""
+    buildings: list[int] = []
+    for community_id in community_ids:
+        for grid in await uow.places.children(community_id, PlaceKind.GRID):
+            buildings.extend(b.id for b in await uow.places.children(grid.id, PlaceKind.BUILDING))
+    heads = {p.id: p for p in await uow.people.with_role(Role.BUILDING_HEAD, buildings)}
+    progress: list[tuple[float, str, int, int]] = []
+    for head in heads.values():
+        found = await _round_at(uow, now, policy, head)
+        if found.entries:
+            done, total = len(found.visited), len(found.entries)
+            progress.append((done / total, head.name, done, total))
+    progress.sort()
+    return [{"name": name, "done": done, "total": total} for _, name, done, total in progress]
 
 
 async def on_roster(uow: UnitOfWork, person: Person, household_id: int) -> HouseholdPlace:

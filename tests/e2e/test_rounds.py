@@ -90,6 +90,13 @@ async def test_a_visit_note_with_a_photo_a_problem_for_the_grid_worker_and_the_r
     photo = await grid_worker.wait_for("走访时拍的照片")
     assert photo.photo_file_id is not None
 
+    # The supervisor's figures show each building head's round, the furthest behind first.
+    supervisor = await world.join(await person(world, "p-chen-hong"))
+    supervisor.send("/stats")
+    stats = await supervisor.wait_for("本月走访进度")
+    head_line = f"{world.place.building_head.name}：本月已走访 2/{HOUSEHOLDS_OF_BUILDING_1}"
+    assert head_line in stats.text
+
 
 async def test_tasks_list_a_due_visit_logged_there_with_a_note(world: World) -> None:
     """The liaison's due visit is in /tasks with its buttons; 已走访 asks for the note."""

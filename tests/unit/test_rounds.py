@@ -18,6 +18,7 @@ from workflows.rounds import (
     log_round_visit,
     month_round,
     order_from_visit,
+    round_progress,
 )
 from workflows.timers import TimerPolicy
 
@@ -44,6 +45,9 @@ async def test_the_round_counts_this_months_visits_of_every_household_in_scope()
     assert [e.household.id for e in after.left] == [org.room102.id]
     by_grid_worker = await month_round(w.uow, w.clock, POLICY, org.grid_worker)
     assert org.room101.id in by_grid_worker.visited  # shared by everyone in scope
+
+    progress = await round_progress(w.uow, POLICY, [org.community.id], w.clock.now())
+    assert progress == [{"name": org.building_head.name, "done": 1, "total": 2}]
 
     w.clock.advance(days=40)  # a new month: the round starts again
     assert (await month_round(w.uow, w.clock, POLICY, org.building_head)).visited == set()
