@@ -119,6 +119,22 @@ async def test_tasks_list_a_due_visit_logged_there_with_a_note(world: World) -> 
     assert "没有任务" in (await liaison.wait_for("任务")).text
 
 
+async def test_not_at_home_may_still_get_a_note(world: World) -> None:
+    """不在家 is logged (it does not count for the round) and a note can say why."""
+    liaison = await world.join(await person(world, "p-zhao-min"))
+    await world.later(minutes=1)
+    liaison.press("不在家", await liaison.wait_for("走访任务"))
+    logged = await liaison.wait_for("不在家")
+    liaison.press("写民情日志", logged)
+    await liaison.wait_for("请写几句民情日志")
+    liaison.send("敲门没人应，邻居说老人住院了")
+    await liaison.wait_for("民情日志已记下")
+    household_id = await household_of(world, 1, 2, "601")
+    async with world.app.unit_of_work() as uow:
+        visit = await uow.visits.latest(household_id, VisitKind.KEY)
+    assert visit is not None and visit.note == "敲门没人应，邻居说老人住院了"
+
+
 async def test_marking_a_household_key_needs_the_supervisors_approval(world: World) -> None:
     """Asked in chat, the household is not key until the supervisor approves; then the first
     visit task arrives, and importing the organisation file again keeps it."""
