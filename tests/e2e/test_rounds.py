@@ -76,8 +76,12 @@ async def test_a_visit_note_with_a_photo_a_problem_for_the_grid_worker_and_the_r
     # The note and the photo are there later, for the grid worker (in scope) too.
     grid_worker.send("/round")
     grid_roster = await grid_worker.wait_for("本月已走访")
-    assert "本月已走访 2/" in grid_roster.text
-    grid_worker.press("看已走访的户", grid_roster)
+    assert "本月已走访 2/48" in grid_roster.text and "第 1/2 页" in grid_roster.text
+    assert len(grid_roster.button_texts()) == 40 + 2  # a page, 下一页, 看已走访的户
+    grid_worker.press("下一页", grid_roster)
+    second = await grid_worker.wait_for("第 2/2 页")
+    assert len(second.button_texts()) == 46 - 40 + 2  # the rest, 上一页, 看已走访的户
+    grid_worker.press("看已走访的户", second)
     visited = await grid_worker.wait_for("查看民情日志")
     assert sorted(visited.button_texts()) == [
         "1号楼1单元 101",
