@@ -21,6 +21,7 @@ from handlers import (
     privacy,
     questions,
     registration,
+    rounds,
     tasks,
 )
 from handlers.context import Context, Links, is_id
@@ -59,6 +60,7 @@ COMMANDS: dict[str, Handler] = {
     "merge": moves.merge,  # moves (issue 15)
     "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
     "ask": questions.start,  # behalf (issue 16): a question (咨询)
+    "round": rounds.show_round,  # rounds (issue 17): this month's round of visits
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -129,6 +131,18 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: (infoask.ask_question, 1, False),
     Verb.RESIDENT_REPLY: (infoask.ask_answer, 1, False),
+    # rounds (issue 17)
+    Verb.ROUND_PAGE: (rounds.turn_round, 1, False),
+    Verb.ROUND_HOUSEHOLD: (rounds.household_card, 1, False),
+    Verb.ROUND_LOG: (rounds.start_log, 1, False),
+    Verb.VISIT_NOTE: (rounds.ask_note, 1, False),
+    Verb.VISIT_PROBLEM: (rounds.problem, 1, False),
+    Verb.PROBLEM_CATEGORY: (rounds.problem_category, 1, True),
+    Verb.KEY_MARK: (rounds.mark_key, 1, False),
+    Verb.KEY_EVERY: (rounds.cadence_chosen, 1, True),
+    Verb.KEY_APPROVE: (rounds.approve_key, 1, False),
+    Verb.KEY_REFUSE: (rounds.refuse_key, 1, False),
+    Verb.ROUND_VISITED: (rounds.turn_visited, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -161,6 +175,9 @@ STATES: dict[Step, Handler] = {
     # infoask (issue 15)
     Step.ASK_RESIDENT: infoask.question_given,
     Step.RESIDENT_ANSWER: infoask.answer_given,
+    # rounds (issue 17)
+    Step.VISIT_NOTE: rounds.note_given,
+    Step.KEY_REASON: rounds.reason_given,
 }
 
 

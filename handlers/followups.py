@@ -6,7 +6,7 @@ from handlers.context import Context, is_id
 from handlers.events import Button, rows
 from workflows.digests import send_stats
 from workflows.errors import InvalidInput
-from workflows.model import ChatState, VisitOutcome
+from workflows.model import Action, ChatState, VisitOutcome
 from workflows.orders import (
     OrderDraft,
     answer_followup,
@@ -53,11 +53,13 @@ async def followup_reason(ctx: Context) -> None:
 
 
 async def visited(ctx: Context, visit_id: int) -> None:
-    """Log the visit as made."""
+    """Log the visit as made and ask for its note."""
     await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.VISITED)
     ctx.answer()
     ctx.clear_buttons()
-    ctx.say("visit.logged_visited")
+    # rounds (issue 17): the visit's note (民情日志) and a photo are asked next (optional).
+    await ctx.set_state(ChatState(Step.VISIT_NOTE, {"visit_id": visit_id}))
+    ctx.say("round.logged_ask_note")
 
 
 async def not_home(ctx: Context, visit_id: int) -> None:
@@ -65,7 +67,8 @@ async def not_home(ctx: Context, visit_id: int) -> None:
     await log_visit(ctx.uow, ctx.clock, ctx.require(), visit_id, VisitOutcome.NOT_HOME)
     ctx.answer()
     ctx.clear_buttons()
-    ctx.say("visit.logged_not_home")
+    # rounds (issue 17): a note may still say why (邻居说住院了).
+    ctx.say("visit.logged_not_home", ctx.action_buttons((Action.of(Verb.VISIT_NOTE, visit_id),)))
 
 
 async def needs_help(ctx: Context, visit_id: int) -> None:

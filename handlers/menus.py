@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.events import SetCommands
 from handlers.texts import Texts
 from workflows.model import Person, Role
+from workflows.rounds import ROUND_ROLES
 
 RESIDENT_COMMANDS = ("new", "my", "lang", "help", "cancel")
 WORKER_ROLES = (
@@ -28,6 +29,7 @@ MENU_COMMANDS = {
     "menu.pool": "pool",
     "menu.queue": "queue",
     "menu.stats": "stats",
+    "menu.round": "round",  # rounds (issue 17)
 }
 MENU_KEYS = (*MENU_COMMANDS, "menu.ask", "menu.call_back")
 
@@ -47,6 +49,8 @@ def menu_keys(person: Person | None) -> tuple[tuple[str, ...], ...]:
         work.append("menu.queue")
     if person.has_role(Role.SUPERVISOR):
         work.append("menu.stats")
+    if person.has_role(*ROUND_ROLES):
+        work.append("menu.round")  # rounds (issue 17)
     keys = [tuple(work[i : i + 2]) for i in range(0, len(work), 2)]
     if person.household_id is not None:
         keys.append(("menu.report", "menu.my"))
@@ -81,6 +85,8 @@ def commands_for(person: Person | None) -> tuple[str, ...]:
         names.append("queue")
     if person is not None and person.has_role(Role.SUPERVISOR):
         names.append("stats")
+    if person is not None and person.has_role(*ROUND_ROLES):
+        names.append("round")  # rounds (issue 17)
     if person is not None and person.has_role(Role.DISPATCHER):
         names.append("merge")  # behalf (issue 16): one command per thing staff can do
     if person is not None and person.is_staff:
@@ -138,6 +144,8 @@ def help_key(person: Person | None) -> list[str]:
         keys.append("help.dispatcher")
     if person.has_role(Role.SUPERVISOR):
         keys.append("help.supervisor")
+    if person.has_role(*ROUND_ROLES):
+        keys.append("round.help")  # rounds (issue 17)
     keys.append("lookup.help")  # /order 00042: any order in their scope, with its timeline
     keys.append("help.staff_home" if person.household_id is not None else "help.staff_no_home")
     keys.append("help.staff_common")

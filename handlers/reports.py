@@ -159,6 +159,7 @@ def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
         p.get("missed_visits", []),
         count=p.get("missed_count", 0),
     )
+    section("round.digest_header", "round.digest_line", p.get("rounds", []))  # issue 17
     section("digest.breach_header", "digest.breach_line", p.get("breaches", []))
     section("digest.breach_grid_header", "digest.breach_grid_line", p.get("breach_grids", []))
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.context import Context, is_id
-from handlers.events import Button, rows
+from handlers.events import Button, Send, rows
 from workflows.cards import Card
 from workflows.dispatch import (
     OrderContext,
@@ -22,7 +22,8 @@ from workflows.dispatch import (
     work_actions,
 )
 from workflows.errors import InvalidInput, NotAllowed
-from workflows.model import Action, ChatState, OrderStatus, Role
+from workflows.model import Action, ChatState, OrderStatus, Role, VisitKind
+from workflows.visits import visit_actions, visit_params
 from workflows.vocabulary import Step, Verb
 from workflows.work import add_note, held_task, on_my_way, resolve_task
 
@@ -121,10 +122,20 @@ async def my_tasks(ctx: Context) -> None:
         person.id,
         (OrderStatus.OFFERED, OrderStatus.ACCEPTED, OrderStatus.ON_WAY, OrderStatus.PAUSED),
     )
-    if not orders:
+    # rounds (issue 17): the visit tasks opened for the person, beside the orders.
+    visits = [v for v in await ctx.uow.visits.open_for(person.id) if v.opened_at <= ctx.clock.now()]
+    if not orders and not visits:
         ctx.say("tasks.none")
         return
-    ctx.say("tasks.header", count=len(orders))
+    ctx.say("tasks.header", count=len(orders) + len(visits))
+    for visit in visits[:TASKS_SHOWN]:
+        params = await visit_params(ctx.uow, ctx.policy, visit, ctx.lang)
+        key = await ctx.uow.visits.key_household(visit.household_id)
+        params["household_kind"] = (
+            key.kind if key is not None and visit.kind == VisitKind.KEY else visit.kind.value
+        )
+        text = ctx.t("tasks.visit_item", **params)
+        ctx.send(Send(ctx.event.chat_id, text, ctx.action_buttons(visit_actions(visit.id), 3)))
     for order in orders[:TASKS_SHOWN]:
         octx = await load(ctx.uow, order.id)
         if order.status == OrderStatus.OFFERED:

@@ -13,6 +13,7 @@ from storage.models import (
     CategoryRow,
     HouseholdRow,
     KeyHouseholdRow,
+    KeyRequestRow,
     OrderEventRow,
     OrderRow,
     PlaceRow,
@@ -24,6 +25,8 @@ from workflows.model import (
     CategoryKind,
     Household,
     KeyHousehold,
+    KeyRequest,
+    KeyRequestStatus,
     Names,
     Order,
     OrderEvent,
@@ -176,12 +179,30 @@ def to_visit(row: VisitRow) -> Visit:
         note=row.note,
         logged_at=row.logged_at,
         missed_at=row.missed_at,
+        photo=row.photo,
     )
 
 
 def to_key_household(row: KeyHouseholdRow) -> KeyHousehold:
     """Return the domain key household for a row."""
-    return KeyHousehold(row.household_id, row.kind, row.liaison_id, row.visit_every_days)
+    return KeyHousehold(
+        row.household_id, row.kind, row.liaison_id, row.visit_every_days, row.source or "file"
+    )
+
+
+def to_key_request(row: KeyRequestRow) -> KeyRequest:
+    """Return the domain request to mark a household as key (rounds, issue 17)."""
+    return KeyRequest(
+        id=row.id,
+        household_id=row.household_id,
+        requested_by=row.requested_by,
+        kind=row.kind,
+        visit_every_days=row.visit_every_days,
+        created_at=row.created_at,
+        status=KeyRequestStatus(row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
 
 
 def to_audit_entry(row: AuditRow) -> AuditEntry:

@@ -360,6 +360,9 @@ class KeyHouseholdRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     liaison_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     visit_every_days: Mapped[int] = mapped_column(Integer)
+    # rounds (issue 17): "file" (an import keeps it in step) or "chat" (marked in chat, approved
+    # by a supervisor; an import leaves it alone unless the file lists the household).
+    source: Mapped[str] = mapped_column(String(8), default="file", server_default="file")
 
 
 class VisitRow(Base):
@@ -379,6 +382,7 @@ class VisitRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    photo: Mapped[str | None] = mapped_column(String(256))  # rounds (issue 17)
 
 
 class TimerRow(Base):
@@ -435,3 +439,18 @@ class QuestionRow(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class KeyRequestRow(Base):
+    """Rounds (issue 17): staff asked to make a household key; a supervisor decides."""
+
+    __tablename__ = "key_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    visit_every_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.mappers import to_key_household, to_visit
-from storage.models import IN_CHUNK, KeyHouseholdRow, VisitRow
-from workflows.model import KeyHousehold, Visit, VisitKind, VisitOutcome
+from storage.mappers import to_key_household, to_key_request, to_visit
+from storage.models import IN_CHUNK, HouseholdRow, KeyHouseholdRow, KeyRequestRow, VisitRow
+from workflows.model import (
+    KeyHousehold,
+    KeyRequest,
+    KeyRequestStatus,
+    Visit,
+    VisitKind,
+    VisitOutcome,
+)
 
 
 class SqlVisits:
@@ -27,7 +34,7 @@ class SqlVisits:
             await self.session.execute(
                 update(VisitRow)
                 .where(VisitRow.order_id.in_(wanted[start : start + IN_CHUNK]))
-                .values(order_id=None, note=None)
+                .values(order_id=None, note=None, photo=None)
                 .execution_options(synchronize_session=False)
             )
 
@@ -129,6 +136,107 @@ class SqlVisits:
             .order_by(VisitRow.due_at, VisitRow.id)
         )
         return [to_visit(r) for r in rows]
+
+    # rounds (issue 17)
+    async def write_note(self, visit_id: int, note: str, photo: str | None) -> Visit | None:
+        result = await self.session.execute(
+            update(VisitRow)
+            .where(VisitRow.id == visit_id, VisitRow.logged_at.is_not(None))
+            .values(note=note, photo=photo)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.get(visit_id)
+
+    async def visited_between(
+        self, household_ids: Sequence[int], since: datetime, until: datetime
+    ) -> set[int]:
+        wanted = sorted(set(household_ids))
+        found: set[int] = set()
+        for start in range(0, len(wanted), IN_CHUNK):
+            found.update(
+                await self.session.scalars(
+                    select(VisitRow.household_id).where(
+                        VisitRow.household_id.in_(wanted[start : start + IN_CHUNK]),
+                        VisitRow.logged_at >= since,
+                        VisitRow.logged_at < until,
+                        VisitRow.outcome != VisitOutcome.NOT_HOME.value,
+                    )
+                )
+            )
+        return found
+
+    async def history(self, household_id: int, limit: int) -> list[Visit]:
+        rows = await self.session.scalars(
+            select(VisitRow)
+            .where(VisitRow.household_id == household_id, VisitRow.logged_at.is_not(None))
+            .order_by(VisitRow.logged_at.desc(), VisitRow.id.desc())
+            .limit(limit)
+        )
+        return [to_visit(r) for r in rows]
+
+    async def mark_key(self, key: KeyHousehold) -> None:
+        values = {
+            "kind": key.kind,
+            "liaison_id": key.liaison_id,
+            "visit_every_days": key.visit_every_days,
+            "source": key.source,
+        }
+        row = await self.session.get(KeyHouseholdRow, key.household_id)
+        if row is None:
+            self.session.add(KeyHouseholdRow(household_id=key.household_id, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        await self.session.execute(
+            update(HouseholdRow)
+            .where(HouseholdRow.id == key.household_id)
+            .values(is_key=True)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.flush()
+
+    async def add_key_request(
+        self,
+        *,
+        household_id: int,
+        requested_by: int,
+        kind: str,
+        visit_every_days: int,
+        at: datetime,
+    ) -> KeyRequest:
+        row = KeyRequestRow(
+            household_id=household_id,
+            requested_by=requested_by,
+            kind=kind,
+            visit_every_days=visit_every_days,
+            created_at=at,
+            status=KeyRequestStatus.PENDING.value,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return to_key_request(row)
+
+    async def key_request(self, request_id: int) -> KeyRequest | None:
+        row = await self.session.get(KeyRequestRow, request_id, populate_existing=True)
+        return to_key_request(row) if row else None
+
+    async def decide_key_request(
+        self, request_id: int, status: KeyRequestStatus, by: int, at: datetime
+    ) -> KeyRequest | None:
+        result = await self.session.execute(
+            update(KeyRequestRow)
+            .where(
+                KeyRequestRow.id == request_id,
+                KeyRequestRow.status == KeyRequestStatus.PENDING.value,
+            )
+            .values(status=status.value, decided_by=by, decided_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self.key_request(request_id)
 
 
 @functools.cache

@@ -21,6 +21,8 @@ from workflows.model import (
     Household,
     HouseholdPlace,
     KeyHousehold,
+    KeyRequest,
+    KeyRequestStatus,
     Names,
     Notice,
     Order,
@@ -137,6 +139,7 @@ class FakeStore:
     visits: dict[int, Visit] = field(default_factory=dict)
     updates: dict[int, datetime] = field(default_factory=dict)  # update id → when first seen
     questions: dict[int, Question] = field(default_factory=dict)  # behalf (issue 16)
+    key_requests: dict[int, KeyRequest] = field(default_factory=dict)  # rounds (issue 17)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -738,7 +741,9 @@ class FakeVisits:
         wanted = set(order_ids)
         for visit in list(self.store.visits.values()):
             if visit.order_id in wanted:
-                self.store.visits[visit.id] = dataclasses.replace(visit, order_id=None, note=None)
+                self.store.visits[visit.id] = dataclasses.replace(
+                    visit, order_id=None, note=None, photo=None
+                )
 
     async def key_households(self) -> list[KeyHousehold]:
         return [self.store.key_households[k] for k in sorted(self.store.key_households)]
@@ -826,6 +831,71 @@ class FakeVisits:
             ),
             key=lambda v: (v.due_at, v.id),
         )
+
+    # rounds (issue 17)
+    async def write_note(self, visit_id: int, note: str, photo: str | None) -> Visit | None:
+        visit = self.store.visits.get(visit_id)
+        if visit is None or visit.logged_at is None:
+            return None
+        noted = dataclasses.replace(visit, note=note, photo=photo)
+        self.store.visits[visit_id] = noted
+        return noted
+
+    async def visited_between(
+        self, household_ids: Sequence[int], since: datetime, until: datetime
+    ) -> set[int]:
+        wanted = set(household_ids)
+        return {
+            v.household_id
+            for v in self.store.visits.values()
+            if v.household_id in wanted
+            and v.logged_at is not None
+            and since <= v.logged_at < until
+            and v.outcome != VisitOutcome.NOT_HOME
+        }
+
+    async def history(self, household_id: int, limit: int) -> list[Visit]:
+        logged = [
+            v
+            for v in self.store.visits.values()
+            if v.household_id == household_id and v.logged_at is not None
+        ]
+        logged.sort(key=lambda v: (v.logged_at or datetime.min.replace(tzinfo=UTC), v.id))
+        return list(reversed(logged))[:limit]
+
+    async def mark_key(self, key: KeyHousehold) -> None:
+        self.store.key_households[key.household_id] = key
+        household = self.store.households.get(key.household_id)
+        if household is not None:
+            self.store.households[household.id] = dataclasses.replace(household, is_key=True)
+
+    async def add_key_request(
+        self,
+        *,
+        household_id: int,
+        requested_by: int,
+        kind: str,
+        visit_every_days: int,
+        at: datetime,
+    ) -> KeyRequest:
+        request = KeyRequest(
+            self.store.new_id(), household_id, requested_by, kind, visit_every_days, at
+        )
+        self.store.key_requests[request.id] = request
+        return request
+
+    async def key_request(self, request_id: int) -> KeyRequest | None:
+        return self.store.key_requests.get(request_id)
+
+    async def decide_key_request(
+        self, request_id: int, status: KeyRequestStatus, by: int, at: datetime
+    ) -> KeyRequest | None:
+        request = self.store.key_requests.get(request_id)
+        if request is None or request.status != KeyRequestStatus.PENDING:
+            return None
+        decided = dataclasses.replace(request, status=status, decided_by=by, decided_at=at)
+        self.store.key_requests[request_id] = decided
+        return decided
 
 
 class FakeReports:

@@ -16,7 +16,7 @@ from workflows.model import OrderStatus, Role, Urgency
 from workflows.vocabulary import Channel, Move
 
 # Commands only a person's own menu shows (handlers/menus.py commands_for).
-STAFF_COMMANDS = ("tasks", "pool", "queue", "stats", "merge", "order", "behalf", "ask")
+STAFF_COMMANDS = ("tasks", "pool", "queue", "stats", "merge", "order", "behalf", "ask", "round")
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
@@ -30,6 +30,7 @@ PREFIXES = (
     "reopen", "staff", "start", "stats", "task", "tasks", "visit", "behalf", "channel", "proxy",
     "question",
     "askinfo",  # infoask (issue 15)
+    "round",  # rounds (issue 17)
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -122,7 +123,7 @@ def test_texts_fill_in_codes_and_survive_missing_parameters(texts: Texts) -> Non
 # Keys only staff read (their commands are their menu); every other text is a resident's.
 STAFF_KEYS = re.compile(
     r"^(task|tasks|queue|pool|visit|digest|stats|staff|card|role|reason|household_kind|cmd|btn"
-    r"|channel|behalf|extend|chase|reassign|staffnote|clock)\.|^dup\.merge_usage$|^intake\.card_"
+    r"|channel|behalf|extend|chase|reassign|staffnote|clock|round)\.|^dup\.merge_usage$|^intake\.card_"
     r"|^help\.(worker|volunteer|dispatcher|supervisor|staff_)"
 )
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+")

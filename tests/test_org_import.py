@@ -782,3 +782,68 @@ async def test_clocks_and_on_duty_hours_are_stored(sessions: Sessions) -> None:
     assert (repairs.queue_minutes, repairs.pool_hours, repairs.urgent_pool_hours) == (60, 24, 2)
     assert people[data["people"][2]["code"]].on_duty == "08:00-12:00, 14:00-20:00"
     assert people[data["people"][0]["code"]].on_duty is None
+
+
+# --- rounds (issue 17): households made key in chat --------------------------------------------
+async def _room(sessions: Sessions, unit_code: str, room: str) -> int:
+    unit_id = await place_id(sessions, unit_code)
+    async with sessions() as session:
+        found = await session.scalar(
+            select(HouseholdRow.id).where(
+                HouseholdRow.unit_id == unit_id, HouseholdRow.room == room
+            )
+        )
+    assert found is not None
+    return found
+
+
+async def test_a_household_made_key_in_chat_outlives_an_import_until_the_file_lists_it(
+    sessions: Sessions,
+) -> None:
+    """The file never knew it, so an import keeps it key; once the file lists it, it rules."""
+    await import_org(sessions, load_org_file(SAMPLE))
+    household_id = await _room(sessions, "b-hp-1-u1", "202")
+    async with sessions() as session:
+        liaison = await session.scalar(
+            select(PersonRow.id).where(PersonRow.code == "p-zhao-guoqiang")
+        )
+        session.add(
+            KeyHouseholdRow(
+                household_id=household_id,
+                kind="独居老人",
+                liaison_id=liaison,
+                visit_every_days=14,
+                source="chat",
+            )
+        )
+        await session.execute(
+            update(HouseholdRow).where(HouseholdRow.id == household_id).values(is_key=True)
+        )
+        await session.commit()
+
+    report = await import_org(sessions, load_org_file(SAMPLE))
+    assert report.key_households.removed == 0
+    async with sessions() as session:
+        kept = await session.get(KeyHouseholdRow, household_id)
+        household = await session.get(HouseholdRow, household_id)
+        assert kept is not None and (kept.kind, kept.source) == ("独居老人", "chat")
+        assert household is not None and household.is_key
+
+    data = sample_data()
+    data["key_households"].append(
+        {
+            "household": "b-hp-1-u1/202",
+            "kind": "disabled",
+            "liaison": "p-zhao-guoqiang",
+            "visit_every_days": 30,
+        }
+    )
+    await import_org(sessions, parse_org(dump(data)))
+    async with sessions() as session:
+        listed = await session.get(KeyHouseholdRow, household_id)
+        assert listed is not None and (listed.kind, listed.source) == ("disabled", "file")
+    await import_org(sessions, load_org_file(SAMPLE))  # the file drops it again: no longer key
+    async with sessions() as session:
+        assert await session.get(KeyHouseholdRow, household_id) is None
+        household = await session.get(HouseholdRow, household_id)
+        assert household is not None and not household.is_key

@@ -39,6 +39,7 @@ from workflows.model import (
     Role,
 )
 from workflows.ports import Clock, UnitOfWork
+from workflows.rounds import round_progress
 from workflows.timers import Due, Effect, Moot, TimerPolicy, clock_time
 from workflows.vocabulary import Move, TimerKind, Verb
 
@@ -253,6 +254,9 @@ async def figures(
             }
         )
 
+    # rounds (issue 17): each building head's round of visits this month.
+    round_list = await round_progress(uow, policy, ids, now)
+
     # clocks (issue 15): the backlog per stage, the three rates, the time to first response.
     waiting = await uow.reports.backlog(ids, stages())
     stage_list, oldest = stage_lines(waiting, overdue, now)
@@ -323,6 +327,7 @@ async def figures(
         "overdue_more": max(0, len(overdue) - LISTED),
         "missed_visits": missed[:LISTED],
         "missed_count": len(missed),
+        "rounds": round_list[: LISTED * 3],  # rounds (issue 17): the furthest behind first
         "breaches": breaches[:LISTED],
         "breach_grids": [{"name": n, "count": c} for n, c in breach_grids.most_common(LISTED)],
     }

@@ -402,6 +402,12 @@ class KeyHousehold:
     kind: str
     liaison_id: int
     visit_every_days: int
+    # Rounds (issue 17): KEY_FROM_FILE (the organisation file) or KEY_FROM_CHAT (marked in chat).
+    source: str = "file"
+
+
+KEY_FROM_FILE = "file"  # a key household the organisation file lists (an import keeps it in step)
+KEY_FROM_CHAT = "chat"  # marked in chat with a supervisor's approval (an import leaves it alone)
 
 
 class VisitKind(enum.StrEnum):
@@ -409,6 +415,7 @@ class VisitKind(enum.StrEnum):
 
     KEY = "key"
     FOLLOWUP = "followup"
+    ROUND = "round"  # rounds (issue 17): a visit logged from the roster, not planned by a timer
 
 
 class VisitOutcome(enum.StrEnum):
@@ -434,6 +441,7 @@ class Visit:
     note: str | None = None
     logged_at: datetime | None = None
     missed_at: datetime | None = None
+    photo: str | None = None  # rounds (issue 17): a photo with the visit's note (民情日志)
 
 
 @dataclass(frozen=True)
@@ -549,3 +557,27 @@ class QuestionCounts:
     asked: int
     answered: int
     late: int
+
+
+# --- rounds (issue 17): a household marked as key in chat waits for a supervisor ---------------
+class KeyRequestStatus(enum.StrEnum):
+    """Where a request to mark a household as key stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """Staff asked to make a household key (reason, cadence); a supervisor decides."""
+
+    id: int
+    household_id: int
+    requested_by: int
+    kind: str
+    visit_every_days: int
+    created_at: datetime
+    status: KeyRequestStatus = KeyRequestStatus.PENDING
+    decided_by: int | None = None
+    decided_at: datetime | None = None

@@ -13,6 +13,8 @@ from workflows.model import (
     Household,
     HouseholdPlace,
     KeyHousehold,
+    KeyRequest,
+    KeyRequestStatus,
     Notice,
     Order,
     OrderChanges,
@@ -307,6 +309,41 @@ class VisitRepository(Protocol):
     async def missed_between(self, since: datetime, until: datetime) -> list[Visit]: ...
     async def open_for(self, person_id: int) -> list[Visit]:
         """Return the person's visit tasks not yet logged, soonest due first."""
+        ...
+
+    # rounds (issue 17): notes, the month's round, households marked as key in chat.
+    async def write_note(self, visit_id: int, note: str, photo: str | None) -> Visit | None:
+        """Keep the note (民情日志) and photo of a logged visit; None if it is not logged."""
+        ...
+
+    async def visited_between(
+        self, household_ids: Sequence[int], since: datetime, until: datetime
+    ) -> set[int]:
+        """Return which of the households had a visit logged in the window (not "not at home")."""
+        ...
+
+    async def history(self, household_id: int, limit: int) -> list[Visit]:
+        """Return the household's logged visits, newest first."""
+        ...
+
+    async def mark_key(self, key: KeyHousehold) -> None:
+        """Make the household key with this kind, liaison and cadence (kept as its source)."""
+        ...
+
+    async def add_key_request(
+        self,
+        *,
+        household_id: int,
+        requested_by: int,
+        kind: str,
+        visit_every_days: int,
+        at: datetime,
+    ) -> KeyRequest: ...
+    async def key_request(self, request_id: int) -> KeyRequest | None: ...
+    async def decide_key_request(
+        self, request_id: int, status: KeyRequestStatus, by: int, at: datetime
+    ) -> KeyRequest | None:
+        """Decide a pending request; None if it was decided already."""
         ...
 
 

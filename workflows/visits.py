@@ -64,16 +64,24 @@ def _open_visit(policy: TimerPolicy, household_id: int, opened: datetime) -> Eff
         key = await uow.visits.key_household(household_id)
         if key is None:
             raise Moot("no longer a key household")
-        visit = await uow.visits.add(
-            household_id=household_id,
-            person_id=key.liaison_id,
-            kind=VisitKind.KEY,
-            opened_at=opened,
-            due_at=opened + timedelta(days=key.visit_every_days),
-        )
-        await send_visit_card(uow, policy, visit, key.kind)
+        await open_key_visit(uow, policy, key, opened)
 
     return effect
+
+
+async def open_key_visit(
+    uow: UnitOfWork, policy: TimerPolicy, key: KeyHousehold, opened: datetime
+) -> Visit:
+    """Give a key household's liaison the visit task of the period opening at `opened`."""
+    visit = await uow.visits.add(
+        household_id=key.household_id,
+        person_id=key.liaison_id,
+        kind=VisitKind.KEY,
+        opened_at=opened,
+        due_at=opened + timedelta(days=key.visit_every_days),
+    )
+    await send_visit_card(uow, policy, visit, key.kind)
+    return visit
 
 
 async def open_followup_visit(

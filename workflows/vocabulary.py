@@ -103,6 +103,18 @@ class Verb(enum.StrEnum):
     RESIDENT_REPLY = "arr"
     # behalf3 (issue 16): a grid's or a community's public area (巡查上报)
     BEHALF_AREA = "ba"  # id: the grid or community
+    # rounds (issue 17): the roster of a building head's households, visit notes, key marking.
+    ROUND_PAGE = "rnp"  # the arg-less id is the page of not-yet-visited households
+    ROUND_HOUSEHOLD = "rnh"  # id: the household; its card with the visit history
+    ROUND_LOG = "rnl"  # id: the household; log a visit made now (a note follows)
+    VISIT_NOTE = "vnt"  # id: the visit; write its note (民情日志)
+    VISIT_PROBLEM = "vpb"  # id: the visit; 发现问题: the categories follow
+    PROBLEM_CATEGORY = "vpc"  # id: the visit; arg: the category; the order is placed
+    KEY_MARK = "km"  # id: the household; the reason is asked next
+    KEY_EVERY = "ke"  # id: the household; arg: the cadence in days
+    KEY_APPROVE = "ky"  # id: the key request
+    KEY_REFUSE = "kn"  # id: the key request
+    ROUND_VISITED = "rnv"  # the id is the page of households visited this month
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -194,6 +206,8 @@ TARGETS: dict[Verb, Target] = {
     Verb.ASK_RESIDENT: Target.ORDER,
     Verb.RESIDENT_REPLY: Target.ORDER,
     Verb.BEHALF_AREA: Target.PLACE,
+    # rounds (issue 17)
+    **dict.fromkeys((Verb.VISIT_NOTE, Verb.VISIT_PROBLEM, Verb.PROBLEM_CATEGORY), Target.VISIT),
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -247,6 +261,13 @@ LABELS: dict[Verb, str] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: "askinfo.btn_ask",
     Verb.RESIDENT_REPLY: "askinfo.btn_reply",
+    # rounds (issue 17)
+    Verb.ROUND_LOG: "round.btn_log",
+    Verb.VISIT_NOTE: "round.btn_note",
+    Verb.VISIT_PROBLEM: "round.btn_problem",
+    Verb.KEY_MARK: "round.btn_mark_key",
+    Verb.KEY_APPROVE: "round.btn_approve",
+    Verb.KEY_REFUSE: "round.btn_refuse",
 }
 
 
@@ -371,6 +392,9 @@ class Step(enum.StrEnum):
     # infoask (issue 15)
     ASK_RESIDENT = "ask_resident"  # the holder types the question for the resident
     RESIDENT_ANSWER = "resident_answer"  # the resident types the answer
+    # rounds (issue 17)
+    VISIT_NOTE = "visit_note"  # the visitor writes the visit's note (民情日志), maybe a photo
+    KEY_REASON = "key_reason"  # staff say why a household should be key
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

@@ -17,6 +17,8 @@ from storage.orgfile.checks import PlaceEntry
 from storage.orgfile.reading import OrgFileError
 from storage.orgfile.report import ImportReport, Tally
 from storage.orgfile.schema import BilingualName, CategorySpec, OrgFile
+from workflows.model import KEY_FROM_CHAT as CHAT_SOURCE
+from workflows.model import KEY_FROM_FILE as FILE_SOURCE
 from workflows.model import CategoryKind, PlaceKind, Role
 from workflows.orders import CALL_BACK_CODE
 
@@ -120,6 +122,12 @@ async def write_households(
     """Create the units' rooms as households and mark the key ones."""
     units = {ids[e.code]: e for e in entries if e.kind == PlaceKind.UNIT}
     keys = {k.household for k in org.key_households}
+    # Rounds (issue 17): households made key in chat (with a supervisor's approval) stay key.
+    marked_in_chat = set(
+        await session.scalars(
+            select(KeyHouseholdRow.household_id).where(KeyHouseholdRow.source == CHAT_SOURCE)
+        )
+    )
     existing = {
         (row.unit_id, row.room): row
         for row in await session.scalars(select(HouseholdRow))
@@ -127,8 +135,8 @@ async def write_households(
     }
     for unit_id, unit in units.items():
         for room in unit.rooms:
-            is_key = f"{unit.code}/{room}" in keys
             row = existing.pop((unit_id, room), None)
+            is_key = f"{unit.code}/{room}" in keys or (row is not None and row.id in marked_in_chat)
             if row is None:
                 session.add(HouseholdRow(unit_id=unit_id, room=room, is_key=is_key))
                 report.households.created += 1
@@ -138,7 +146,7 @@ async def write_households(
                 report.households.unchanged += 1
     # Rooms no longer in the file are kept (residents and orders refer to them), but not as key.
     for row in existing.values():
-        if row.is_key:
+        if row.is_key and row.id not in marked_in_chat:
             row.is_key = False
             report.households.updated += 1
 
@@ -264,6 +272,7 @@ async def write_key_households(
             "kind": key.kind,
             "liaison_id": people[key.liaison],
             "visit_every_days": key.visit_every_days,
+            "source": FILE_SOURCE,  # listed in the file: the file is its truth from now on
         }
         row = existing.get(household_id)
         if row is None:
@@ -273,8 +282,9 @@ async def write_key_households(
             report.key_households.updated += 1
         else:
             report.key_households.unchanged += 1
-    # A household the file no longer lists as key gets no more visit tasks.
+    # A household the file no longer lists as key gets no more visit tasks, unless it was made
+    # key in chat (rounds, issue 17): the file never knew it, so leaving it out removes nothing.
     for household_id, row in existing.items():
-        if household_id not in wanted:
+        if household_id not in wanted and row.source != CHAT_SOURCE:
             await session.delete(row)
             report.key_households.removed += 1

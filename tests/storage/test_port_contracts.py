@@ -29,10 +29,12 @@ from storage.uow import SqlUnitOfWork
 from tests.fakes import FakeClock, FakeUnitOfWork, sample_org
 from workflows import ports
 from workflows.model import (
+    KEY_FROM_CHAT,
     AuditEntry,
     ChatState,
     Household,
     KeyHousehold,
+    KeyRequestStatus,
     Notice,
     Order,
     OrderChanges,
@@ -1049,6 +1051,89 @@ class TestVisitRepository:
             )
             assert await uow.visits.get(kept.id) == kept
             await uow.visits.unlink_orders([])
+
+    # rounds (issue 17)
+    async def test_notes_the_months_round_and_a_households_history(self, side: Side) -> None:
+        org = side.org
+        first, second = (h.id for h in org.households[:2])
+        visitor = org.unit_head.id
+        async with side.unit() as uow:
+
+            async def logged(household: int, hours: int, outcome: VisitOutcome) -> Any:
+                visit = await uow.visits.add(
+                    household_id=household,
+                    person_id=visitor,
+                    kind=VisitKind.ROUND,
+                    opened_at=T0,
+                    due_at=T0,
+                )
+                assert await uow.visits.write_note(visit.id, "未记录", None) is None  # not logged
+                return await uow.visits.log(visit.id, outcome, T0 + timedelta(hours=hours))
+
+            early = await logged(first, 1, VisitOutcome.VISITED)
+            late = await logged(first, 5, VisitOutcome.NEEDS_HELP)
+            await logged(second, 2, VisitOutcome.NOT_HOME)
+            await logged(second, 30, VisitOutcome.VISITED)
+            noted = await uow.visits.write_note(early.id, "老人身体不错", "photo-1")
+            assert noted is not None and (noted.note, noted.photo) == ("老人身体不错", "photo-1")
+            assert await uow.visits.get(early.id) == noted
+            assert await uow.visits.write_note(-1, "x", None) is None
+
+            window = (T0, T0 + timedelta(hours=24))
+            assert await uow.visits.visited_between([first, second], *window) == {first}
+            assert await uow.visits.visited_between([second], *window) == set()
+            longer = (T0, T0 + timedelta(hours=48))
+            assert await uow.visits.visited_between([first, second], *longer) == {first, second}
+            assert await uow.visits.visited_between([], *window) == set()
+            history = await uow.visits.history(first, 5)
+            assert [v.id for v in history] == [late.id, early.id]
+            assert [v.id for v in await uow.visits.history(first, 1)] == [late.id]
+            assert await uow.visits.history(-1, 5) == []
+
+    async def test_a_key_request_is_decided_once_and_marks_the_household(self, side: Side) -> None:
+        org = side.org
+        household = org.households[0].id
+        async with side.unit() as uow:
+            assert await uow.visits.key_household(household) is None
+            request = await uow.visits.add_key_request(
+                household_id=household,
+                requested_by=org.unit_head.id,
+                kind="独居老人",
+                visit_every_days=14,
+                at=T0,
+            )
+            assert (request.household_id, request.kind, request.visit_every_days) == (
+                household,
+                "独居老人",
+                14,
+            )
+            assert (request.status, request.decided_by, request.created_at) == (
+                KeyRequestStatus.PENDING,
+                None,
+                T0,
+            )
+            assert await uow.visits.key_request(request.id) == request
+            assert await uow.visits.key_request(-1) is None
+            decided = await uow.visits.decide_key_request(
+                request.id, KeyRequestStatus.APPROVED, org.unit_head.id, T0
+            )
+            assert decided is not None and decided.status == KeyRequestStatus.APPROVED
+            assert (decided.decided_by, decided.decided_at) == (org.unit_head.id, T0)
+            again = await uow.visits.decide_key_request(
+                request.id, KeyRequestStatus.REFUSED, org.unit_head.id, T0
+            )
+            assert again is None
+            assert await uow.visits.key_request(request.id) == decided
+
+            key = KeyHousehold(household, "独居老人", org.unit_head.id, 14, KEY_FROM_CHAT)
+            await uow.visits.mark_key(key)
+            assert await uow.visits.key_household(household) == key
+            assert key in await uow.visits.key_households()
+            marked = await uow.places.household(household)
+            assert marked is not None and marked.is_key
+            changed = KeyHousehold(household, "残疾人", org.unit_head.id, 7, KEY_FROM_CHAT)
+            await uow.visits.mark_key(changed)
+            assert await uow.visits.key_household(household) == changed
 
 
 class TestReportRepository:
