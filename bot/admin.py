@@ -12,8 +12,8 @@ from bot.clock import SystemClock
 from bot.posters import PosterOutError, write_posters
 from bot.qr import QrOutError, invite_link, write_building_qr_codes
 from bot.settings import Settings
-from storage.db import opened
 from handlers.texts import Texts
+from storage.db import opened
 from storage.orgfile import OrgFileError, import_org, load_org_file
 from storage.posters import poster_facts
 from storage.roster import staff_roster

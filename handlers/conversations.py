@@ -19,6 +19,7 @@ from handlers import (
     moves,
     ordering,
     privacy,
+    publicity,
     questions,
     registration,
     tasks,
@@ -59,6 +60,8 @@ COMMANDS: dict[str, Handler] = {
     "merge": moves.merge,  # moves (issue 15)
     "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
     "ask": questions.start,  # behalf (issue 16): a question (咨询)
+    "team": publicity.team,  # publicity (issue 17): a team leader's view of the team's work
+    "summary": publicity.summary,  # publicity (issue 17): preview the monthly summary
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -128,6 +131,10 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: (infoask.ask_question, 1, False),
     Verb.RESIDENT_REPLY: (infoask.ask_answer, 1, False),
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: (publicity.consent_given, 1, False),
+    Verb.PUBLISH_NO: (publicity.consent_refused, 1, False),
+    Verb.TIME_SPENT: (publicity.time_chosen, 1, True),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -160,6 +167,7 @@ STATES: dict[Step, Handler] = {
     # infoask (issue 15)
     Step.ASK_RESIDENT: infoask.question_given,
     Step.RESIDENT_ANSWER: infoask.answer_given,
+    Step.TIME_SPENT: publicity.minutes_given,  # publicity (issue 17)
 }
 
 

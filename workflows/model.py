@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -178,6 +178,23 @@ class Person:
     def is_staff(self) -> bool:
         """Return whether the person holds any staff role."""
         return bool(self.roles)
+
+
+@dataclass(frozen=True)
+class VolunteerTeam:
+    """A named volunteer team of a community (红管家, 青动力…): skills, members, leader."""
+
+    id: int
+    code: str
+    names: Names
+    community_id: int
+    skills: tuple[str, ...]
+    member_ids: tuple[int, ...]
+    leader_id: int | None = None
+
+    def serves(self, skills: Sequence[str]) -> bool:
+        """Return whether the team takes work needing any of the skills (none: any work)."""
+        return not skills or bool(set(skills) & set(self.skills))
 
 
 @dataclass(frozen=True)

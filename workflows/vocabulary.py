@@ -101,6 +101,11 @@ class Verb(enum.StrEnum):
     # infoask (issue 15): the holder asks the resident a question; the resident replies.
     ASK_RESIDENT = "ari"
     RESIDENT_REPLY = "arr"
+    # publicity (issue 17): may the order be published with the resident's words (公示)?
+    PUBLISH_YES = "puy"
+    PUBLISH_NO = "pun"
+    # publicity (issue 17): the resolver's time spent; the arg is minutes, or "t" to type them
+    TIME_SPENT = "tsp"
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -191,6 +196,10 @@ TARGETS: dict[Verb, Target] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: Target.ORDER,
     Verb.RESIDENT_REPLY: Target.ORDER,
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: Target.ORDER,
+    Verb.PUBLISH_NO: Target.ORDER,
+    Verb.TIME_SPENT: Target.ORDER,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -244,6 +253,9 @@ LABELS: dict[Verb, str] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: "askinfo.btn_ask",
     Verb.RESIDENT_REPLY: "askinfo.btn_reply",
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: "pub.btn_yes",
+    Verb.PUBLISH_NO: "pub.btn_no",
 }
 
 
@@ -331,6 +343,9 @@ class TimerKind(enum.StrEnum):
     # infoask (issue 15): the resident reminded of the holder's question; no answer in time
     REMIND_INFO = "remind_info"
     BREACH_INFO = "breach_info"
+    # publicity (issue 17): a closed order posted to the channel; the monthly summary
+    PUBLISH = "publish"
+    MONTHLY = "monthly"
 
 
 class Step(enum.StrEnum):
@@ -368,6 +383,8 @@ class Step(enum.StrEnum):
     # infoask (issue 15)
     ASK_RESIDENT = "ask_resident"  # the holder types the question for the resident
     RESIDENT_ANSWER = "resident_answer"  # the resident types the answer
+    # publicity (issue 17): the resolver types the minutes spent
+    TIME_SPENT = "time_spent"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:
