@@ -119,3 +119,73 @@ async def test_the_monthly_summary_goes_to_the_channel_with_its_chart(world: Wor
     chart = await posts.wait_for(lambda m: m.kind == "photo")
     assert "每天收到和办结" in chart.text
     assert_private(posts, "孙阿姨", "302", "下水道")
+
+
+async def volunteer(world: World, code: str) -> FakeUser:
+    """Bring the sample's person with this code into the chat."""
+    async with world.app.unit_of_work() as uow:
+        person = await uow.people.by_code(code)
+    assert person is not None
+    return await world.join(person)
+
+
+async def done_by(world: World, who: FakeUser, wish: str, resident: FakeUser) -> int:
+    """A micro-wish placed, claimed and resolved by the volunteer; returns the order's id."""
+    order_id = await world.order(resident, "微心愿", wish)
+    card = await who.wait_for(wish)
+    assert "红管家 · 微心愿" in card.text  # the team that takes it, named on the card
+    who.press("认领", card)
+    await tap(who, "办结")
+    await who.wait_for("怎么解决")
+    who.send("送到了")
+    return order_id
+
+
+async def test_teams_named_time_spent_and_the_honour_list(world: World) -> None:
+    """Team names on pool cards and the pool list; typed minutes; /team for the leader; the
+    honour list names 赵敏 (public: true) and only counts 钱军 (who did not agree)."""
+    zhao = await volunteer(world, "p-zhao-min")  # 红管家's leader, public
+    qian = await volunteer(world, "p-qian-jun")
+    resident = await world.resident("冯奶奶", "402")
+
+    first = await world.order(resident, "微心愿", "想要一副老花镜")
+    card = await zhao.wait_for("想要一副老花镜")
+    assert "红管家 · 微心愿" in card.text
+    zhao.send("/pool")
+    listed = await zhao.wait_for("可认领")
+    assert "红管家 · 微心愿" in listed.text
+    zhao.press("认领", card)
+    await tap(zhao, "办结")
+    await zhao.wait_for("怎么解决")
+    zhao.send("送去了老花镜")
+    zhao.press("其他", await zhao.wait_for("大约用了多长时间"))
+    await zhao.wait_for("多少分钟")
+    zhao.send("九十")
+    await zhao.wait_for("只输入分钟数")
+    zhao.send("90")
+    await zhao.wait_for("用时 90 分钟")
+    assert (await world.get(first)).minutes_spent == 90
+
+    second = await done_by(world, qian, "想要一个暖手宝", resident)
+    qian.press("半小时", await qian.wait_for("大约用了多长时间"))
+    await qian.wait_for("用时 30 分钟")
+    assert (await world.get(second)).minutes_spent == 30
+
+    zhao.send("/team")
+    report = await zhao.wait_for("已办完")
+    assert "红管家" in report.text and "已办完 2 件" in report.text
+    assert "钱军" in report.text and "赵敏" in report.text
+    qian.send("/team")
+    await qian.wait_for("您现在不是队长")
+
+    chief = await volunteer(world, "p-chen-hong")  # 和平社区's supervisor
+    chief.send("/summary")
+    preview = await chief.wait_for("本月至今")
+    assert "红管家：服务 2 次，2.0 小时" in preview.text
+    assert "赵敏：服务 1 次，1.5 小时" in preview.text
+    assert "钱军" not in preview.text and "还有 1 位志愿者" in preview.text
+    await chief.wait_for(lambda m: m.kind == "photo" and "每天收到和办结" in m.text)
+    chief.send("/stats")  # the supervisor's digest shows the month's honour list too
+    digest = await chief.wait_for("本月笑脸墙")
+    assert "赵敏：服务 1 次，1.5 小时" in digest.text
+    assert "钱军" not in digest.text and "还有 1 位志愿者" in digest.text
