@@ -86,7 +86,11 @@ def draw(texts: Texts, chat_id: int, lang: str, key: str, params: Mapping[str, A
             reported="",
         )
         png = draw_chart(
-            params.get("days", []), params.get("new", []), params.get("resolved", []), labels
+            params.get("days", []),
+            params.get("new", []),
+            params.get("resolved", []),
+            labels,
+            mark_last=False,
         )
         caption = texts(
             lang,
