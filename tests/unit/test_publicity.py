@@ -119,3 +119,11 @@ def test_the_honour_list_names_only_who_agreed() -> None:
     named, unnamed = honour_list(services)
     assert named == [{"name": "赵敏", "hours": 1.5, "services": 1, "rating": 4.0}]
     assert unnamed == 1
+
+
+def test_channel_posts_are_paced_as_a_group() -> None:
+    """A channel's id is negative: the delivery worker sends it at most 20 posts a minute."""
+    from storage.outbox import Pace
+
+    pace = Pace()
+    assert pace.interval(CHANNEL) == 3.0 and pace.slack(CHANNEL) == 0.0
