@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapters import bot_api
 from bot.clock import SystemClock
+from bot.posters import PosterOutError, write_posters
 from bot.qr import QrOutError, invite_link, write_building_qr_codes
 from bot.settings import Settings
+from handlers.texts import Texts
 from storage.db import opened
 from storage.orgfile import OrgFileError, import_org, load_org_file
+from storage.posters import poster_facts
 from storage.roster import staff_roster
 from storage.uow import SqlUnitOfWork
 from workflows.model import PlaceKind
@@ -30,7 +33,7 @@ async def bot_username(settings: Settings) -> str | None:
 
 
 async def org_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Carry out `sandan org import|invite|qr`."""
+    """Carry out `sandan org import|invite|qr|posters`."""
     async with opened(settings.database_url) as (_, sessions):
         return await _org(settings, args, sessions)
 
@@ -79,6 +82,16 @@ async def _org(
         print(f"{person.name}: {invite_link(username, token)}")
         print("The link works once; send it to this person only.")
         return 0
+    if args.org_command == "posters":
+        async with sessions() as session:
+            facts = await poster_facts(session)
+        try:
+            written = write_posters(facts, username, args.out, Texts.load())
+        except PosterOutError as error:
+            print(f"nothing was written: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(facts)} posters (PDF and PNG) to {args.out}/")
+        return 0 if written or not facts else 1
     async with SqlUnitOfWork(sessions, clock.now) as uow:
         buildings = []
         for community in await uow.places.children(None, PlaceKind.COMMUNITY):

@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qr = org_commands.add_parser("qr", help="write one PNG QR code per building")
     qr.add_argument("--out", type=Path, default=Path("qr"), help="output folder (default: qr/)")
+    posters = org_commands.add_parser(
+        "posters", help="write one printable 亮身份 poster per building (A4 PDF and PNG)"
+    )
+    posters.add_argument(
+        "--out", type=Path, default=Path("posters"), help="output folder (default: posters/)"
+    )
     audit = commands.add_parser("audit", help="show the latest staff actions (audit log)")
     audit.add_argument("--limit", type=int, default=50, help="how many (default: 50)")
     return parser

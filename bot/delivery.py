@@ -179,9 +179,11 @@ class Delivery:
             self.on_outcome(Outcome.BLOCKED)
             log.warning("chat %s unreachable: %s", message.chat_id, error)
             # First the workflow, then the mark: a crash in between only repeats the 403.
-            async with self.units_of_work() as uow:
-                await person_unreachable(uow, self.clock, message.person_id)
-                await uow.commit()
+            # A channel that removed the bot (no person) is only logged.
+            if message.person_id is not None:
+                async with self.units_of_work() as uow:
+                    await person_unreachable(uow, self.clock, message.person_id)
+                    await uow.commit()
             await self.queue.give_up(message, str(error))
         except Rejected as error:
             self.on_outcome(Outcome.REJECTED)

@@ -54,10 +54,13 @@ def draw_chart(
     labels: ChartLabels,
     *,
     backlog: Sequence[int] | None = None,
+    mark_last: bool = True,
 ) -> bytes:
-    """Return a PNG bar chart of new and resolved orders per day, labelled in any language."""
+    """Return a PNG bar chart of new and resolved orders per day, labelled in any language.
+
+    `mark_last=False` leaves the last day unmarked (a month's chart reports every day alike)."""
     with _lock:
-        figure = chart_figure(days, new, resolved, labels, backlog=backlog)
+        figure = chart_figure(days, new, resolved, labels, backlog=backlog, mark_last=mark_last)
         out = io.BytesIO()
         figure.savefig(out, format="png")
     return out.getvalue()
@@ -70,6 +73,7 @@ def chart_figure(
     labels: ChartLabels,
     *,
     backlog: Sequence[int] | None = None,
+    mark_last: bool = True,
 ) -> Any:
     """Return the chart as a matplotlib Figure: every day labelled, the last (reported) marked."""
     import matplotlib
@@ -85,7 +89,7 @@ def chart_figure(
     axes = figure.subplots()
     positions = list(range(len(days)))
     width = 0.4
-    if positions:  # the day the digest reports on is the last: shaded and named
+    if positions and mark_last:  # the day the digest reports on is the last: shaded and named
         axes.axvspan(positions[-1] - 0.5, positions[-1] + 0.5, color=REPORTED_SHADE, zorder=0)
     axes.bar([p - width / 2 for p in positions], new, width, label=labels.new, color=NEW_COLOUR)
     axes.bar(
@@ -108,12 +112,12 @@ def chart_figure(
     axes.set_ylabel(labels.axis, fontproperties=small)
     # Every day has its own label ("MM-DD" fits under its bars); the reported day is named.
     ticks = list(days)
-    if ticks:
+    if ticks and mark_last:
         ticks[-1] = f"{ticks[-1]}\n{labels.reported}"
     axes.set_xticks(positions, ticks)
     for label in axes.get_xticklabels():
         label.set_fontproperties(small)
-    if ticks:
+    if ticks and mark_last:
         last = axes.get_xticklabels()[-1]
         last.set_fontweight("bold")
         last.set_color("#b8860b")

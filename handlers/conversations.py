@@ -19,6 +19,7 @@ from handlers import (
     moves,
     ordering,
     privacy,
+    publicity,
     questions,
     registration,
     rounds,
@@ -61,6 +62,8 @@ COMMANDS: dict[str, Handler] = {
     "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
     "ask": questions.start,  # behalf (issue 16): a question (咨询)
     "round": rounds.show_round,  # rounds (issue 17): this month's round of visits
+    "team": publicity.team,  # publicity (issue 17): a team leader's view of the team's work
+    "summary": publicity.summary,  # publicity (issue 17): preview the monthly summary
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -143,6 +146,10 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.KEY_APPROVE: (rounds.approve_key, 1, False),
     Verb.KEY_REFUSE: (rounds.refuse_key, 1, False),
     Verb.ROUND_VISITED: (rounds.turn_visited, 1, False),
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: (publicity.consent_given, 1, False),
+    Verb.PUBLISH_NO: (publicity.consent_refused, 1, False),
+    Verb.TIME_SPENT: (publicity.time_chosen, 1, True),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -178,6 +185,7 @@ STATES: dict[Step, Handler] = {
     # rounds (issue 17)
     Step.VISIT_NOTE: rounds.note_given,
     Step.KEY_REASON: rounds.reason_given,
+    Step.TIME_SPENT: publicity.minutes_given,  # publicity (issue 17)
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from handlers import moves
+from handlers import moves, publicity
 from handlers.context import Context
 from handlers.events import Button, Send, rows
 from handlers.registration import ask_community
@@ -494,6 +494,7 @@ async def rated(ctx: Context, order_id: int, stars: str) -> None:
         number=order.number,
         rating=order.rating,
     )
+    await publicity.ask_consent(ctx, order)  # publicity (issue 17): 公示 with their words?
 
 
 async def comment_given(ctx: Context) -> None:

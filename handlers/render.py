@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any, Protocol
 
-from handlers import reports
+from handlers import posts, reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
 from workflows.model import EDIT_KEY, VOICE_KEY, Action, Notice
@@ -129,6 +129,8 @@ def render(
         supervise = [action_button(texts, lang, a) for a in actions]
         keyboard = rows(supervise, reports.SUPERVISE_WIDTH)
         return reports.draw(texts, chat_id, lang, key, params, keyboard)
+    if key in posts.DRAWN:  # publicity (issue 17): a channel's 公示 post or monthly summary
+        return posts.draw(texts, chat_id, lang, key, params)
     if key == VOICE_KEY:  # a resident's voice, video note or audio, sent to the worker
         clip = (str(params["kind"]), str(params["file_id"]))
         return Send(chat_id=chat_id, text=texts(lang, key, **params), clip=clip)

@@ -162,6 +162,12 @@ def report_text(texts: Texts, lang: str, p: Mapping[str, Any]) -> str:
     section("round.digest_header", "round.digest_line", p.get("rounds", []))  # issue 17
     section("digest.breach_header", "digest.breach_line", p.get("breaches", []))
     section("digest.breach_grid_header", "digest.breach_grid_line", p.get("breach_grids", []))
+    # publicity (issue 17): the month's honour list (笑脸墙), naming only who agreed.
+    section("team.digest_honour_header", "pub.summary_honour_line", p.get("honour", []))
+    if p.get("honour_unnamed"):
+        if not p.get("honour"):
+            lines += ["", t("team.digest_honour_header")]
+        lines.append(t("pub.summary_unnamed", count=p["honour_unnamed"]))
     return "\n".join(lines)
 
 

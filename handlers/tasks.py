@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import publicity
 from handlers.context import Context, is_id
 from handlers.events import Button, Send, rows
 from workflows.cards import Card
@@ -19,6 +20,7 @@ from workflows.dispatch import (
     holding,
     load,
     suggest,
+    team_label,
     work_actions,
 )
 from workflows.errors import InvalidInput, NotAllowed
@@ -91,6 +93,7 @@ async def text_given(ctx: Context) -> None:
         photo = event.photo or state.data.get("photo")
         order = await resolve_task(ctx.uow, ctx.clock, person, order_id, event.text, photo)
         ctx.say("task.resolved", number=order.number)
+        publicity.ask_time_spent(ctx, order)  # publicity (issue 17): for the service hours
     elif name == Step.ESCALATE:
         order = await escalate(ctx.uow, ctx.clock, person, order_id, event.text)
         ctx.say("task.escalated", number=order.number)
@@ -172,11 +175,15 @@ async def open_pool(ctx: Context) -> None:
         return
     for order in orders[:TASKS_SHOWN]:
         octx = await load(ctx.uow, order.id)
+        item = _item(ctx, octx)
+        # publicity (issue 17): each task named after the volunteer's team ("红管家 · 微心愿").
+        teams = await ctx.uow.people.teams([octx.place.community.id])
+        item["category"] = team_label(teams, person.id, octx.category, ctx.lang)
         ctx.say(
             "pool.item",
             rows([ctx.verb_button(Verb.CLAIM, order.id)], 1),
             ref=Card.OFFER.ref(order.id),
-            **_item(ctx, octx),
+            **item,
         )
 
 

@@ -60,6 +60,7 @@ def to_person(row: Any, roles: Iterable[RoleAssignment]) -> Person:
         digest_time=row.digest_time,
         on_duty=row.on_duty or "",
         proxy=bool(getattr(row, "proxy", False)),
+        public=bool(getattr(row, "public", False)),
     )
 
 
@@ -74,6 +75,7 @@ def to_place(row: PlaceRow | Row[Any]) -> Place:
         working_hours=row.working_hours or "",
         closed_days=closed_days(row.closed_days),
         duty_phone=row.duty_phone or "",
+        channel=getattr(row, "channel", None),
     )
 
 
@@ -147,6 +149,9 @@ def to_order(row: OrderRow) -> Order:
         voices=tuple(Voice.from_dict(v) for v in row.voices or ()),
         wait_due=row.wait_due,
         channel=Channel(row.channel or Channel.CHAT),
+        publish_consent=row.publish_consent,
+        published_at=row.published_at,
+        minutes_spent=row.minutes_spent,
     )
 
 

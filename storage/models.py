@@ -123,6 +123,8 @@ class PlaceRow(Base):
     closed_days: Mapped[list[Any] | None] = mapped_column(JSON)
     # A community's duty phone (值班电话), shown with the emergency numbers (0012).
     duty_phone: Mapped[str | None] = mapped_column(String(32))
+    # publicity (issue 17, 0017): a community's 公示 channel (Telegram's numeric id, -100…).
+    channel: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class HouseholdRow(Base):
@@ -148,6 +150,8 @@ class PersonRow(Base):
     on_duty: Mapped[str | None] = mapped_column(String(100))  # hours they take normal tasks
     # A family member ordering for the household (子女代办), joined by a grid worker's link.
     proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # publicity (issue 17, 0017): agreed to be named in public (posters, the honour list).
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RoleRow(Base):
@@ -170,6 +174,8 @@ class TeamRow(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     community_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
     skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # publicity (issue 17, 0017): the team's leader sees its work with /team.
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
 
 class TeamMemberRow(Base):
@@ -263,6 +269,12 @@ class OrderRow(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     channel: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
+    # publicity (issue 17, 0017): the resident's answer to "may we publish it?" (None: not
+    # asked or not answered: not published), when it was posted to the channel (once), and the
+    # resolver's time spent on it.
+    publish_consent: Mapped[bool | None] = mapped_column(Boolean)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    minutes_spent: Mapped[int | None] = mapped_column(Integer)
 
 
 class OrderEventRow(Base):
@@ -307,7 +319,8 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # None for a post to a channel (publicity, issue 17, 0017): it is nobody's private chat.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     lang: Mapped[str] = mapped_column(String(8))
     key: Mapped[str] = mapped_column(String(64))

@@ -5,7 +5,7 @@ storage/outbox.py is the delivery side: what is due, claiming it, and recording 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -93,6 +93,28 @@ class SqlOutbox:
                 "attempts": 0,
                 "not_before": self.quiet(now) if notice.deferrable and self.quiet else None,
                 "ref": notice.ref,
+            },
+        )
+
+    async def post(
+        self, chat_id: int, lang: str, key: str, params: Mapping[str, Any], *, urgent: bool = False
+    ) -> None:
+        """Queue a message to a channel or group: nobody's private chat, so no person."""
+        await self.session.execute(
+            ADD_TO_OUTBOX,
+            {
+                "person_id": None,
+                "chat_id": chat_id,
+                "lang": lang,
+                "key": key,
+                "params": dict(params),
+                "actions": [],
+                "photo": None,
+                "urgent": urgent,
+                "created_at": self.now(),
+                "attempts": 0,
+                "not_before": None,
+                "ref": None,
             },
         )
 

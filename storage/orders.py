@@ -273,3 +273,13 @@ class SqlOrders:
             .order_by(OrderFollowerRow.joined_at, OrderFollowerRow.person_id)
         )
         return list(rows)
+
+    async def mark_published(self, order_id: int, at: datetime) -> bool:
+        """Record the post to the channel in this transaction, unless it was recorded before."""
+        result = await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.published_at.is_(None))
+            .values(published_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -68,7 +68,7 @@ class Outgoing:
     """One message waiting to be sent."""
 
     id: int
-    person_id: int
+    person_id: int | None  # None for a post to a channel (publicity, issue 17)
     chat_id: int
     lang: str
     key: str

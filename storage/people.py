@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.mappers import to_person
 from storage.models import OrderRow, PersonRow, RoleRow, TeamMemberRow, TeamRow
-from workflows.model import OrderStatus, Person, PersonChanges, Role, RoleAssignment
+from workflows.model import (
+    Names,
+    OrderStatus,
+    Person,
+    PersonChanges,
+    Role,
+    RoleAssignment,
+    VolunteerTeam,
+)
 
 BUSY = (OrderStatus.OFFERED.value, OrderStatus.ACCEPTED.value, OrderStatus.ON_WAY.value)
 
@@ -150,6 +158,39 @@ class SqlPeople:
             .order_by(PersonRow.id)
         )
         return await self._people(list(rows))
+
+    async def teams(self, community_ids: Sequence[int]) -> list[VolunteerTeam]:
+        """Return the communities' volunteer teams with their members and leader, by id."""
+        if not community_ids:
+            return []
+        teams = list(
+            await self.session.scalars(
+                select(TeamRow)
+                .where(TeamRow.community_id.in_(list(community_ids)))
+                .order_by(TeamRow.id)
+            )
+        )
+        members: dict[int, list[int]] = {}
+        if teams:
+            rows = await self.session.execute(
+                select(TeamMemberRow.team_id, TeamMemberRow.person_id)
+                .where(TeamMemberRow.team_id.in_([t.id for t in teams]))
+                .order_by(TeamMemberRow.person_id)
+            )
+            for team_id, person_id in rows:
+                members.setdefault(team_id, []).append(person_id)
+        return [
+            VolunteerTeam(
+                id=t.id,
+                code=t.code,
+                names=Names(t.name_zh, t.name_en),
+                community_id=t.community_id,
+                skills=tuple(t.skills or ()),
+                member_ids=tuple(members.get(t.id, ())),
+                leader_id=t.leader_id,
+            )
+            for t in teams
+        ]
 
     async def workload(self, person_ids: Sequence[int]) -> dict[int, int]:
         if not person_ids:

@@ -96,6 +96,7 @@ class SqlPlaces:
                 working_hours=found[f"{level}__working_hours"] or "",
                 closed_days=closed_days(found[f"{level}__closed_days"]),
                 duty_phone=found[f"{level}__duty_phone"] or "",
+                channel=found[f"{level}__channel"],
             )
             for level in _LEVELS
         )

@@ -44,6 +44,7 @@ from workflows.model import (
     VisitKind,
     VisitOutcome,
     Voice,
+    VolunteerTeam,
 )
 from workflows.orders import OrderDraft, place_order
 from workflows.vocabulary import Channel, Target, TimerKind
@@ -103,6 +104,7 @@ class Team:
     community_id: int
     skills: tuple[str, ...]
     member_ids: list[int] = field(default_factory=list)
+    leader_id: int | None = None  # publicity (issue 17)
 
 
 @dataclass
@@ -140,6 +142,8 @@ class FakeStore:
     updates: dict[int, datetime] = field(default_factory=dict)  # update id → when first seen
     questions: dict[int, Question] = field(default_factory=dict)  # behalf (issue 16)
     key_requests: dict[int, KeyRequest] = field(default_factory=dict)  # rounds (issue 17)
+    # publicity (issue 17): messages to channels: (chat id, language, key, params).
+    posts: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -318,6 +322,22 @@ class FakePeople:
                 member_ids.update(team.member_ids)
         return [self.store.people[pid] for pid in sorted(member_ids)]
 
+    async def teams(self, community_ids: Sequence[int]) -> list[VolunteerTeam]:
+        wanted = set(community_ids)
+        return [
+            VolunteerTeam(
+                t.id,
+                t.code,
+                t.names,
+                t.community_id,
+                t.skills,
+                tuple(sorted(t.member_ids)),
+                t.leader_id,
+            )
+            for t in sorted(self.store.teams.values(), key=lambda t: t.id)
+            if t.community_id in wanted
+        ]
+
     async def workload(self, person_ids: Sequence[int]) -> dict[int, int]:
         wanted = set(person_ids)
         counts: dict[int, int] = {}
@@ -434,6 +454,13 @@ class FakeOrders:
         moved = dataclasses.replace(moved, status=OrderStatus(to_status), version=order.version + 1)
         self.store.orders[order_id] = moved
         return moved
+
+    async def mark_published(self, order_id: int, at: datetime) -> bool:
+        order = self.store.orders.get(order_id)
+        if order is None or order.published_at is not None:
+            return False
+        self.store.orders[order_id] = dataclasses.replace(order, published_at=at)
+        return True
 
     async def update(self, order_id: int, changes: OrderChanges) -> None:
         order = self.store.orders.get(order_id)
@@ -601,6 +628,11 @@ class FakeOutbox:
                     message_id,
                 )
         return copies
+
+    async def post(
+        self, chat_id: int, lang: str, key: str, params: Mapping[str, Any], *, urgent: bool = False
+    ) -> None:
+        self.store.posts.append((chat_id, lang, key, dict(params)))
 
     def deliver(self) -> list[tuple[Notice, int, int]]:
         """Send what is queued to people with a chat: each gets a message id, leaving the queue."""
@@ -1216,9 +1248,14 @@ class OrgBuilder:
         return person
 
     def team(
-        self, code: str, community: Place, skills: Sequence[str], members: Sequence[Person]
+        self,
+        code: str,
+        community: Place,
+        skills: Sequence[str],
+        members: Sequence[Person],
+        leader: Person | None = None,
     ) -> Team:
-        """Add a volunteer team with skills and members."""
+        """Add a volunteer team with skills and members (and a leader)."""
         team = Team(
             self.store.new_id(),
             code,
@@ -1226,6 +1263,7 @@ class OrgBuilder:
             community.id,
             tuple(skills),
             [m.id for m in members],
+            leader.id if leader else None,
         )
         self.store.teams[team.id] = team
         return team

@@ -40,6 +40,7 @@ from workflows.model import (
 )
 from workflows.ports import Clock, UnitOfWork
 from workflows.rounds import round_progress
+from workflows.teams import honour_list, services_between
 from workflows.timers import Due, Effect, Moot, TimerPolicy, clock_time
 from workflows.vocabulary import Move, TimerKind, Verb
 
@@ -425,6 +426,10 @@ async def queue_report(
         else f"{first_day:%m-%d} – {last_day:%m-%d}"
     )
     params["until"] = until.astimezone(policy.zone).strftime("%H:%M")
+    # publicity (issue 17): the month's honour list (笑脸墙) up to the report's end.
+    month = policy.at_local(last_day.replace(day=1), time(0, 0))
+    services = await services_between(uow, scope.community_ids, month, until)
+    params["honour"], params["honour_unnamed"] = honour_list(services)
     await uow.outbox.add(
         Notice(person.id, "digest.report", params, supervise_actions(params), urgent=False)
     )

@@ -32,6 +32,7 @@ from workflows.model import (
     Role,
     Urgency,
     Voice,
+    VolunteerTeam,
 )
 from workflows.ports import Clock, UnitOfWork, WorkCalendar
 from workflows.states import move
@@ -195,6 +196,17 @@ def card_params(ctx: OrderContext, lang: str) -> dict[str, Any]:
         "urgency": ctx.order.urgency.value,
         "channel": ctx.order.channel.value,
     }
+
+
+def team_label(
+    teams: Sequence[VolunteerTeam], person_id: int, category: Category, lang: str
+) -> str:
+    """Return the category named after the person's team that takes it: "红管家 · 微心愿"."""
+    name = category.names.pick(lang)
+    for team in teams:
+        if person_id in team.member_ids and team.serves(category.skills):
+            return f"{team.names.pick(lang)} · {name}"
+    return name
 
 
 async def resident_notice(
@@ -439,10 +451,13 @@ async def open_pool(uow: UnitOfWork, clock: Clock, ctx: OrderContext) -> Order:
             wait_due=due(clock, ctx, "pool", uow.calendar),
         ),
     )
+    teams = await uow.people.teams([ctx.place.community.id])
     for volunteer in volunteers:
         await uow.orders.add_pool_offer(order.id, volunteer.id)
         params = card_params(ctx, volunteer.lang)
         del params["address"]  # the room is for the volunteer who claims it, not for everyone
+        # publicity (issue 17): the card names the volunteer's team: "红管家 · 微心愿".
+        params["category"] = team_label(teams, volunteer.id, ctx.category, volunteer.lang)
         await uow.outbox.add(
             Notice(
                 volunteer.id,

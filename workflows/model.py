@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -106,6 +106,7 @@ class Place:
     working_hours: str = ""
     closed_days: tuple[date, ...] = ()
     duty_phone: str = ""  # a community's duty phone (值班电话), shown with emergency numbers
+    channel: int | None = None  # publicity (issue 17): a community's 公示 channel's id
 
 
 # The rooms of public areas (巡查上报): a unit's, a building's, a grid's and a community's. Each is
@@ -182,6 +183,8 @@ class Person:
     on_duty: str = ""
     # A family member who orders for the household (子女代办), joined by a grid worker's link.
     proxy: bool = False
+    # publicity (issue 17): agreed to be named in public (posters, the honour list 笑脸墙).
+    public: bool = False
 
     def has_role(self, *roles: Role) -> bool:
         """Return whether the person holds any of the roles anywhere."""
@@ -191,6 +194,23 @@ class Person:
     def is_staff(self) -> bool:
         """Return whether the person holds any staff role."""
         return bool(self.roles)
+
+
+@dataclass(frozen=True)
+class VolunteerTeam:
+    """A named volunteer team of a community (红管家, 青动力…): skills, members, leader."""
+
+    id: int
+    code: str
+    names: Names
+    community_id: int
+    skills: tuple[str, ...]
+    member_ids: tuple[int, ...]
+    leader_id: int | None = None
+
+    def serves(self, skills: Sequence[str]) -> bool:
+        """Return whether the team takes work needing any of the skills (none: any work)."""
+        return not skills or bool(set(skills) & set(self.skills))
 
 
 @dataclass(frozen=True)
@@ -297,6 +317,11 @@ class Order:
     # clocks (issue 15): the deadline of the queued or pool stage (see workflows/clocks.py).
     wait_due: datetime | None = None
     channel: Channel = Channel.CHAT  # how it came in
+    # publicity (issue 17): the resident's answer to "may we publish it?" (None: not given),
+    # when it was posted to the community's channel, and the resolver's minutes spent on it.
+    publish_consent: bool | None = None
+    published_at: datetime | None = None
+    minutes_spent: int | None = None
 
     @property
     def number(self) -> str:
@@ -503,6 +528,8 @@ class OrderChanges:
     merged_into_id: int | Keep | None = KEEP
     wait_due: datetime | Keep | None = KEEP  # clocks (issue 15)
     info_asked_at: datetime | Keep | None = KEEP  # infoask (issue 15)
+    publish_consent: bool | Keep | None = KEEP  # publicity (issue 17)
+    minutes_spent: int | Keep | None = KEEP  # publicity (issue 17)
 
     def set(self) -> dict[str, Any]:
         """Return the columns this change sets, by name."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from workflows.model import (
     AuditEntry,
@@ -34,6 +34,7 @@ from workflows.model import (
     VisitKind,
     VisitOutcome,
     Voice,
+    VolunteerTeam,
 )
 from workflows.vocabulary import Channel, TimerKind
 
@@ -111,6 +112,11 @@ class PersonRepository(Protocol):
     async def add_contact(self, name: str, phone: str, household_id: int) -> Person: ...
     async def named(self, words: str, limit: int) -> list[Person]:
         """Return people of a household whose name contains the words, oldest first."""
+        ...
+
+    # publicity (issue 17): teams with faces.
+    async def teams(self, community_ids: Sequence[int]) -> list[VolunteerTeam]:
+        """Return the volunteer teams of the communities, with members and leader, by id."""
         ...
 
 
@@ -200,6 +206,11 @@ class OrderRepository(Protocol):
         """Return the ids of the people following the order, in the order they joined."""
         ...
 
+    # publicity (issue 17): 公示 in the community's channel, once.
+    async def mark_published(self, order_id: int, at: datetime) -> bool:
+        """Record that the order was posted to its channel; False if it already was."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """Messages to send, written in the same transaction as the change that causes them."""
@@ -222,6 +233,13 @@ class OutboxRepository(Protocol):
         cleared) and only while it is in the chat its person has now; a message being sent
         at this moment is left as it is.
         """
+        ...
+
+    # publicity (issue 17)
+    async def post(
+        self, chat_id: int, lang: str, key: str, params: Mapping[str, Any], *, urgent: bool = False
+    ) -> None:
+        """Queue a message to a channel or group, nobody's private chat (paced as a group)."""
         ...
 
 

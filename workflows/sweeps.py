@@ -5,7 +5,9 @@ from __future__ import annotations
 from workflows.clocks import clock_finders
 from workflows.deadlines import followups_due
 from workflows.digests import digests_due
+from workflows.publicity import publications_due
 from workflows.questions import questions_due
+from workflows.summary import summaries_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
 
@@ -18,4 +20,6 @@ FINDERS: tuple[Finder, ...] = (
     missed_visits,
     digests_due,
     questions_due,  # behalf (issue 16)
+    publications_due,  # publicity (issue 17)
+    summaries_due,  # publicity (issue 17): the monthly summary in the 公示 channel
 )

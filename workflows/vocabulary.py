@@ -115,6 +115,11 @@ class Verb(enum.StrEnum):
     KEY_APPROVE = "ky"  # id: the key request
     KEY_REFUSE = "kn"  # id: the key request
     ROUND_VISITED = "rnv"  # the id is the page of households visited this month
+    # publicity (issue 17): may the order be published with the resident's words (公示)?
+    PUBLISH_YES = "puy"
+    PUBLISH_NO = "pun"
+    # publicity (issue 17): the resolver's time spent; the arg is minutes, or "t" to type them
+    TIME_SPENT = "tsp"
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -208,6 +213,10 @@ TARGETS: dict[Verb, Target] = {
     Verb.BEHALF_AREA: Target.PLACE,
     # rounds (issue 17)
     **dict.fromkeys((Verb.VISIT_NOTE, Verb.VISIT_PROBLEM, Verb.PROBLEM_CATEGORY), Target.VISIT),
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: Target.ORDER,
+    Verb.PUBLISH_NO: Target.ORDER,
+    Verb.TIME_SPENT: Target.ORDER,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -268,6 +277,9 @@ LABELS: dict[Verb, str] = {
     Verb.KEY_MARK: "round.btn_mark_key",
     Verb.KEY_APPROVE: "round.btn_approve",
     Verb.KEY_REFUSE: "round.btn_refuse",
+    # publicity (issue 17)
+    Verb.PUBLISH_YES: "pub.btn_yes",
+    Verb.PUBLISH_NO: "pub.btn_no",
 }
 
 
@@ -355,6 +367,9 @@ class TimerKind(enum.StrEnum):
     # infoask (issue 15): the resident reminded of the holder's question; no answer in time
     REMIND_INFO = "remind_info"
     BREACH_INFO = "breach_info"
+    # publicity (issue 17): a closed order posted to the channel; the monthly summary
+    PUBLISH = "publish"
+    MONTHLY = "monthly"
 
 
 class Step(enum.StrEnum):
@@ -395,6 +410,8 @@ class Step(enum.StrEnum):
     # rounds (issue 17)
     VISIT_NOTE = "visit_note"  # the visitor writes the visit's note (民情日志), maybe a photo
     KEY_REASON = "key_reason"  # staff say why a household should be key
+    # publicity (issue 17): the resolver types the minutes spent
+    TIME_SPENT = "time_spent"
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

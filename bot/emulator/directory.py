@@ -56,14 +56,14 @@ class Chats:
         return user
 
     def group(self, chat_id: int, title: str, *, type: str) -> FakeGroup:
-        """Create (or return) a group chat the bot is in (negative id)."""
+        """Create (or return) a group chat, or a channel the bot is an admin of (negative id)."""
         existing = self.by_id.get(chat_id)
         if isinstance(existing, FakeGroup):
             return existing
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
-        if type not in ("group", "supergroup"):
-            raise ValueError("type is 'group' or 'supergroup'")
+        if type not in ("group", "supergroup", "channel"):
+            raise ValueError("type is 'group', 'supergroup' or 'channel'")
         chat = FakeGroup(self.api, chat_id, title, type)
         self.by_id[chat_id] = chat
         return chat

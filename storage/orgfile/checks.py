@@ -38,6 +38,7 @@ class PlaceEntry:
     working_hours: str | None = None
     closed_days: tuple[str, ...] = ()
     duty_phone: str | None = None
+    channel: int | None = None  # publicity (issue 17): a community's 公示 channel
 
 
 def place_entries(org: OrgFile) -> list[PlaceEntry]:
@@ -86,6 +87,7 @@ def place_entries(org: OrgFile) -> list[PlaceEntry]:
                     sorted(street_closed | {day.isoformat() for day in community.closed_days})
                 ),
                 duty_phone=community.duty_phone,
+                channel=community.channel,
             )
         )
         for g, grid in enumerate(community.grids):
@@ -168,6 +170,8 @@ def _check_teams(org: OrgFile, places: Mapping[str, PlaceEntry], people: set[str
             elif member in seen:
                 yield f"teams[{t}].members[{m}]: {member!r} is listed twice"
             seen.add(member)
+        if team.leader is not None and team.leader not in people:
+            yield f"teams[{t}].leader: unknown person {team.leader!r}"
 
 
 def _check_categories(org: OrgFile, places: Mapping[str, PlaceEntry]) -> Iterator[str]:

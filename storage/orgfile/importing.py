@@ -71,7 +71,7 @@ async def import_org(
         places = await write_places(session, entries, report)
         await write_households(session, org, entries, places, report)
         people = await write_people(session, org, report)
-        teams = await write_teams(session, org, places, report)
+        teams = await write_teams(session, org, places, report, people)
         staffed = await staffed_people(session, org, places, people)
         lost = await write_roles(session, org, places, people, staffed, report)
         left = await write_team_members(session, org, teams, people, staffed, report)

@@ -51,6 +51,23 @@ def _number_as_text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _channel_id(value: object) -> object:
+    """Read a channel's numeric id, also when quoted; explain what a @name needs instead."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("@"):
+            raise ValueError(
+                f"{text!r}: give the channel's numeric id (it starts with -100), not its @name: "
+                "the bot posts by id, and a channel's @name may change; forward a post of the "
+                "channel to a bot such as @getidsbot to see the id"
+            )
+        if text.lstrip("-").isdigit():
+            value = int(text)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        raise ValueError(f"{value}: a channel's id is negative (it starts with -100)")
+    return value
+
+
 Code = Annotated[str, AfterValidator(_code)]
 Skill = Annotated[str, AfterValidator(_skill)]
 Room = Annotated[
@@ -174,6 +191,9 @@ class CommunitySpec(Spec):
     closed_days: list[date] = []
     # The community's duty phone (值班电话), shown to a resident who chooses "urgent".
     duty_phone: Phone | None = None
+    # publicity (issue 17): the community's 公示 channel, where the bot (an admin of it) posts
+    # each closed order, anonymised, and the monthly summary; Telegram's numeric id (-100…).
+    channel: Annotated[int | None, BeforeValidator(_channel_id)] = None
 
 
 class RoleSpec(Spec):
@@ -196,6 +216,9 @@ class PersonSpec(Spec):
     # clocks (issue 15): the local hours a volunteer or unit head takes normal tasks
     # ("08:00-20:00"); outside them only urgent orders reach them. Unset: any time.
     on_duty: WorkingHoursText | None = None
+    # publicity (issue 17): they agreed to be named in public: their name and phone on the
+    # building's 亮身份 poster, their name on the monthly honour list (笑脸墙). Unset: never.
+    public: bool = False
 
     @field_validator("digest_time")
     @classmethod
@@ -213,6 +236,8 @@ class TeamSpec(Spec):
     community: Code
     skills: list[Skill] = []
     members: list[Code] = []
+    # publicity (issue 17): the team's leader (a person code), who sees its work with /team.
+    leader: Code | None = None
 
 
 class CategorySpec(Spec):

@@ -101,6 +101,7 @@ async def write_places(
                     "working_hours": e.working_hours,
                     "closed_days": list(e.closed_days) or None,
                     "duty_phone": e.duty_phone,
+                    "channel": e.channel,
                 },
                 PlaceRow,
                 report.places,
@@ -169,6 +170,7 @@ async def write_people(session: AsyncSession, org: OrgFile, report: ImportReport
                 "phone": person.phone,
                 "digest_time": person.digest_time,
                 "on_duty": person.on_duty,
+                "public": person.public,
             }
             | ({} if person.code in existing else {"lang": person.lang}),
             PersonRow,
@@ -181,7 +183,11 @@ async def write_people(session: AsyncSession, org: OrgFile, report: ImportReport
 
 
 async def write_teams(
-    session: AsyncSession, org: OrgFile, places: Mapping[str, int], report: ImportReport
+    session: AsyncSession,
+    org: OrgFile,
+    places: Mapping[str, int],
+    report: ImportReport,
+    people: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Create or update the teams; return their ids by code."""
     existing = {row.code: row for row in await session.scalars(select(TeamRow))}
@@ -195,6 +201,7 @@ async def write_teams(
                 "name_en": team.name.en,
                 "community_id": places[team.community],
                 "skills": list(team.skills),
+                "leader_id": (people or {}).get(team.leader) if team.leader else None,
             },
             TeamRow,
             report.teams,

@@ -79,8 +79,12 @@ class Side:
     def unit(self) -> Any:  # an async context manager yielding an UpdateUnitOfWork
         raise NotImplementedError
 
-    async def deliver(self) -> list[tuple[int, int, int]]:
+    async def deliver(self) -> list[tuple[int | None, int, int]]:
         """Send each chat's next queued message: (person id, chat id, message id) of each."""
+        raise NotImplementedError
+
+    async def posts(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """Return the messages to channels not yet sent: (chat id, key, params), oldest first."""
         raise NotImplementedError
 
     async def queued(self) -> list[tuple[int, str, dict[str, Any]]]:
@@ -107,7 +111,10 @@ class FakeSide(Side):
         async with self.uow as uow:
             yield uow
 
-    async def deliver(self) -> list[tuple[int, int, int]]:
+    async def posts(self) -> list[tuple[int, str, dict[str, Any]]]:
+        return [(chat, key, params) for chat, _, key, params in self.uow.store.posts]
+
+    async def deliver(self) -> list[tuple[int | None, int, int]]:
         before = len(self.uow.store.delivered)
         sent = self.uow.sent.deliver()[before:]
         self.uow.settle()  # Telegram's answer is recorded whatever the unit of work does
@@ -132,7 +139,16 @@ class SqlSide(Side):
         async with SqlUnitOfWork(self.sessions, self.clock.now) as uow:
             yield uow
 
-    async def deliver(self) -> list[tuple[int, int, int]]:
+    async def posts(self) -> list[tuple[int, str, dict[str, Any]]]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(OutboxRow.chat_id, OutboxRow.key, OutboxRow.params)
+                .where(OutboxRow.person_id.is_(None), OutboxRow.sent_at.is_(None))
+                .order_by(OutboxRow.id)
+            )
+            return [(r.chat_id, r.key, dict(r.params or {})) for r in rows]
+
+    async def deliver(self) -> list[tuple[int | None, int, int]]:
         queue = OutboxQueue(self.sessions, self.clock.now)
         sent = []
         for message in (await queue.due()).messages:
@@ -145,7 +161,11 @@ class SqlSide(Side):
         async with self.sessions() as session:
             rows = await session.execute(
                 select(OutboxRow.person_id, OutboxRow.key, OutboxRow.params)
-                .where(OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None))
+                .where(
+                    OutboxRow.sent_at.is_(None),
+                    OutboxRow.failed_at.is_(None),
+                    OutboxRow.person_id.is_not(None),
+                )
                 .order_by(OutboxRow.id)
             )
             return [(r.person_id, r.key, dict(r.params or {})) for r in rows]
@@ -468,6 +488,14 @@ class TestPersonRepository:
                 await uow.people.volunteers_with_skills(["no-such-skill"], org.community.id) == []
             )
             assert await uow.people.volunteers_with_skills([], -1) == []
+            # publicity (issue 17): the teams of a community, their members and leader.
+            teams = await uow.people.teams([org.community.id])
+            assert teams and all(t.community_id == org.community.id for t in teams)
+            assert [t.id for t in teams] == sorted(t.id for t in teams)
+            assert {m for t in teams for m in t.member_ids} == {p.id for p in here}
+            assert all(list(t.member_ids) == sorted(t.member_ids) for t in teams)
+            assert await uow.people.teams([]) == []
+            assert await uow.people.teams([-1]) == []
 
             person = await resident(uow, org)
             worker = org.unit_head
@@ -596,6 +624,21 @@ class TestOrderRepository:
             # Without a version, only the status is the condition.
             accepted = await orders.move(placed.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED)
             assert accepted is not None and accepted.version == 2
+
+    async def test_an_order_is_marked_published_once(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            person = await resident(uow, org)
+            placed = await order(uow, org, person.id, status=OrderStatus.CLOSED)
+            assert await uow.orders.mark_published(placed.id, T0) is True
+            assert await uow.orders.mark_published(placed.id, T0 + timedelta(hours=1)) is False
+            assert await uow.orders.mark_published(-1, T0) is False
+            found = await uow.orders.get(placed.id)
+            assert found is not None and found.published_at == T0
+            await change_order(uow, placed.id, publish_consent=True, minutes_spent=90)
+            found = await uow.orders.get(placed.id)
+            assert found is not None
+            assert (found.publish_consent, found.minutes_spent) == (True, 90)
 
     async def test_update_changes_only_what_it_names(self, side: Side) -> None:
         org = side.org
@@ -785,6 +828,13 @@ class TestOutboxRepository:
         async with side.unit() as uow:
             await change_person(uow, a.id, telegram_id=next(_telegram_ids))
             assert await uow.outbox.take_back(["offer:3"]) == []
+
+    async def test_a_post_to_a_channel_is_queued_for_no_person(self, side: Side) -> None:
+        async with side.unit() as uow:
+            await uow.outbox.post(-100777, "zh", "pub.post", {"category": "维修"})
+            await uow.commit()
+        assert await side.posts() == [(-100777, "pub.post", {"category": "维修"})]
+        assert await side.queued() == []  # nobody's private chat
 
     async def test_a_notice_to_someone_without_a_chat_is_not_queued(self, side: Side) -> None:
         org = side.org
