@@ -179,9 +179,12 @@ class Delivery:
             self.on_outcome(Outcome.BLOCKED)
             log.warning("chat %s unreachable: %s", message.chat_id, error)
             # First the workflow, then the mark: a crash in between only repeats the 403.
-            async with self.units_of_work() as uow:
-                await person_unreachable(uow, self.clock, message.person_id)
-                await uow.commit()
+            # A group (negative id) that removed the bot says nothing of the person who
+            # linked it (notices, issue 17): its post is only given up.
+            if message.chat_id > 0:
+                async with self.units_of_work() as uow:
+                    await person_unreachable(uow, self.clock, message.person_id)
+                    await uow.commit()
             await self.queue.give_up(message, str(error))
         except Rejected as error:
             self.on_outcome(Outcome.REJECTED)

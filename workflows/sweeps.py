@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflows.clocks import clock_finders
 from workflows.deadlines import followups_due
 from workflows.digests import digests_due
+from workflows.notices import reports_due
 from workflows.questions import questions_due
 from workflows.timers import Finder
 from workflows.visits import missed_visits, visits_to_open
@@ -18,4 +19,5 @@ FINDERS: tuple[Finder, ...] = (
     missed_visits,
     digests_due,
     questions_due,  # behalf (issue 16)
+    reports_due,  # notices (issue 17): a notice's final report to its sender
 )

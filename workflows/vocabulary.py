@@ -19,6 +19,7 @@ class Target(enum.StrEnum):
     VISIT = "visit"
     PLACE = "place"  # a community, building, unit or household picked while registering
     CATEGORY = "category"
+    NOTICE = "notice"  # notices (issue 17): a notice (通知) waiting for approval
 
 
 class Verb(enum.StrEnum):
@@ -101,6 +102,18 @@ class Verb(enum.StrEnum):
     # infoask (issue 15): the holder asks the resident a question; the resident replies.
     ASK_RESIDENT = "ari"
     RESIDENT_REPLY = "arr"
+    # notices (issue 17): the /notice draft, approval, opting out; a staff group's 认领.
+    NOTICE_PLACE = "ntp"  # id: the place the notice goes to, or whose parts are shown
+    NOTICE_PAGE = "ntg"  # id: the place whose parts are shown; arg: the page
+    NOTICE_AUDIENCE = "nta"  # arg: residents | staff | both
+    NOTICE_URGENCY = "ntu"  # arg: urgent | normal
+    NOTICE_SEND = "nts"
+    NOTICE_DROP = "ntx"
+    NOTICE_APPROVE = "nty"  # id: the notice
+    NOTICE_REFUSE = "ntn"  # id: the notice
+    NOTICE_OFF = "ntoff"  # a resident turns non-urgent notices off
+    NOTICE_ON = "nton"  # and on again
+    GROUP_CLAIM = "gcl"  # id: the order, claimed from the grid crew's staff group
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -191,6 +204,12 @@ TARGETS: dict[Verb, Target] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: Target.ORDER,
     Verb.RESIDENT_REPLY: Target.ORDER,
+    # notices (issue 17)
+    Verb.NOTICE_PLACE: Target.PLACE,
+    Verb.NOTICE_PAGE: Target.PLACE,
+    Verb.NOTICE_APPROVE: Target.NOTICE,
+    Verb.NOTICE_REFUSE: Target.NOTICE,
+    Verb.GROUP_CLAIM: Target.ORDER,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -244,6 +263,12 @@ LABELS: dict[Verb, str] = {
     # infoask (issue 15)
     Verb.ASK_RESIDENT: "askinfo.btn_ask",
     Verb.RESIDENT_REPLY: "askinfo.btn_reply",
+    # notices (issue 17)
+    Verb.NOTICE_APPROVE: "notice.btn_approve",
+    Verb.NOTICE_REFUSE: "notice.btn_refuse",
+    Verb.NOTICE_OFF: "notice.btn_off",
+    Verb.NOTICE_ON: "notice.btn_on",
+    Verb.GROUP_CLAIM: "group.btn_claim",
 }
 
 
@@ -302,6 +327,8 @@ class Move(enum.StrEnum):
     ASK_RESIDENT = "ask_resident"
     RESIDENT_ANSWERED = "resident_answered"
     RESIDENT_SILENT = "resident_silent"
+    # notices (issue 17): a grid crew member claimed the new order from the staff group.
+    GROUP_CLAIM = "group_claim"
 
 
 class TimerKind(enum.StrEnum):
@@ -331,6 +358,8 @@ class TimerKind(enum.StrEnum):
     # infoask (issue 15): the resident reminded of the holder's question; no answer in time
     REMIND_INFO = "remind_info"
     BREACH_INFO = "breach_info"
+    # notices (issue 17): every copy of a notice was tried; its sender gets the report
+    NOTICE_REPORT = "notice_report"
 
 
 class Step(enum.StrEnum):
@@ -368,6 +397,8 @@ class Step(enum.StrEnum):
     # infoask (issue 15)
     ASK_RESIDENT = "ask_resident"  # the holder types the question for the resident
     RESIDENT_ANSWER = "resident_answer"  # the resident types the answer
+    # notices (issue 17)
+    NOTICE_TEXT = "notice_text"  # staff type the notice (words, or a photo with a caption)
 
     @classmethod
     def parse(cls, name: str) -> Step | None:
