@@ -33,7 +33,7 @@ def _for_me(ctx: Context) -> bool:
 
 def _mention(ctx: Context) -> re.Pattern[str] | None:
     bot = ctx.links.bot_username
-    return None if not bot else re.compile(rf"@{re.escape(bot)}\b", re.IGNORECASE)
+    return None if not bot else re.compile(rf"@{re.escape(bot)}(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
 def _addressed(ctx: Context) -> bool:

@@ -52,7 +52,9 @@ def keys_in_code() -> set[str]:
                     found.add(node.value)
     # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
     # the digest.* lines and chart labels rather than from one text each.
-    return found - {"btn.star", "digest.report", "digest.chart", "lookup.move_", "behalf.by_"}
+    stems = {"btn.star", "digest.report", "digest.chart", "lookup.move_", "behalf.by_"}
+    stems |= {"notice.audience_", "notice.status_"}  # notices (issue 17)
+    return found - stems
 
 
 def dynamic_keys() -> set[str]:
