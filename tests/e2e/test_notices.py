@@ -182,7 +182,7 @@ async def test_a_street_wide_notice_waits_for_a_supervisor(world: World) -> None
     await world.api.wait_idle()
     assert not [t for t in resident.texts() if "消防安全检查" in t]
 
-    supervisor.press("批准", card)
+    supervisor.press("✅ 批准", card)
     await supervisor.wait_for("已批准")
     await resident.wait_for("消防安全检查")
     await admin.wait_for("approved your notice")
