@@ -35,7 +35,7 @@ def assert_nothing_private(group: FakeGroup, *words: str) -> None:
 
 
 async def test_a_mention_in_the_group_becomes_a_draft_in_private(world: World) -> None:
-    """"@bot 楼道灯坏了" gets a button to a private chat, where the words are offered as a draft."""
+    """ "@bot 楼道灯坏了" gets a button to a private chat, where the words are offered as a draft."""
     group = await linked(world, RESIDENTS_GROUP, "第一网格居民群")
     resident = await world.resident("赵阿姨", "301")
     outsider = await world.join(world.place.unit_head)  # a stranger's /link is refused
@@ -98,18 +98,17 @@ async def test_two_staff_race_to_claim_from_the_staff_group_and_one_wins(world: 
 
     racers = (unit_head, building_head)
     taps = [who.press("认领", post) for who in racers]
-    answers = await asyncio.gather(*(who.wait_answer(q) for who, q in zip(racers, taps)))
-    won = [who for who, a in zip(racers, answers) if "您已认领" in (a.text or "")]
-    lost = [who for who, a in zip(racers, answers) if "已经有人认领" in (a.text or "")]
+    pairs = list(zip(racers, taps, strict=True))
+    answers = await asyncio.gather(*(who.wait_answer(query) for who, query in pairs))
+    won = [who for who, a in zip(racers, answers, strict=True) if "您已认领" in (a.text or "")]
+    lost = [who for who, a in zip(racers, answers, strict=True) if "已经有人认领" in (a.text or "")]
     assert len(won) == 1 and len(lost) == 1
     winner = won[0]
     await group.wait_for(lambda m: "已由" in m.text and not m.buttons)
     await winner.wait_for("您已接下任务")
     order = await world.get(order_id)
     assert order.status == OrderStatus.ACCEPTED
-    winner_person = (
-        world.place.unit_head if winner is unit_head else world.place.building_head
-    )
+    winner_person = world.place.unit_head if winner is unit_head else world.place.building_head
     assert order.assignee_id == winner_person.id
     await resident.wait_for("已由")  # the resident hears who is coming, as always
     claims = [e for e in await world.timeline(order_id) if e.action == "group_claim"]

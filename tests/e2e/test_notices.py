@@ -124,9 +124,8 @@ async def test_an_urgent_notice_comes_at_night_a_normal_one_in_the_morning(world
     await world.later(hours=14)  # Monday 23:00 local
     await send_notice(worker, "整个" + world.place.grid.names.zh, CLEANING)
     await worker.wait_for("通知已发出")
-    await send_notice(
-        worker, "整个" + world.place.grid.names.zh, "今晚23:30起停水两小时，请提前储水。", urgent=True
-    )
+    water = "今晚23:30起停水两小时，请提前储水。"
+    await send_notice(worker, "整个" + world.place.grid.names.zh, water, urgent=True)
     await worker.wait_for("通知已发出")
     urgent = await resident.wait_for("停水两小时")
     assert "紧急通知" in urgent.text and not urgent.buttons  # urgent ones cannot be turned off
