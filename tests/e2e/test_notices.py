@@ -87,10 +87,10 @@ async def test_a_building_notice_reaches_150_behind_a_task_card_and_its_sender_g
         await asyncio.sleep(0.05)
     before = len(notice_sends(world, CLEANING, residents))
     async with world.app.unit_of_work() as uow:
-        resident = await uow.people.by_telegram(residents[10].id)
+        placer = await uow.people.by_telegram(residents[10].id)
         category = next(c for c in await uow.categories.list() if c.names.zh == "水电气维修")
-        assert resident is not None
-        await place_order(uow, world.clock, resident, OrderDraft(category.id, "厨房水管漏水了"))
+        assert placer is not None
+        await place_order(uow, world.clock, placer, OrderDraft(category.id, "厨房水管漏水了"))
         await uow.commit()
     world.app.delivery.wake()
     await worker.wait_for("新任务", timeout=30)
