@@ -35,7 +35,7 @@ def assert_nothing_private(group: FakeGroup, *words: str) -> None:
 
 
 async def test_a_mention_in_the_group_becomes_a_draft_in_private(world: World) -> None:
-    """ "@bot 楼道灯坏了" gets a button to a private chat, where the words are offered as a draft."""
+    """A mention ("@bot 楼道灯坏了") gets a button to a private chat; the words become a draft."""
     group = await linked(world, RESIDENTS_GROUP, "第一网格居民群")
     resident = await world.resident("赵阿姨", "301")
     outsider = await world.join(world.place.unit_head)  # a stranger's /link is refused
