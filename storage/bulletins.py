@@ -9,7 +9,7 @@ as a group: 20 a minute), in the name of the person who linked it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -37,6 +37,7 @@ from workflows.model import (
 )
 
 GROUP_LANG = "zh"  # a group's posts are in Chinese: it is the neighbourhood's language
+WORDS_KEPT = timedelta(days=1)  # how long words said in a group wait for their deep link
 
 
 def _bulletin(row: BulletinRow) -> Bulletin:
@@ -267,6 +268,9 @@ class SqlBulletins:
         await self.session.flush()
 
     async def keep_words(self, token: str, text: str, at: datetime) -> None:
+        # Words nobody took within a day are dropped (they name nobody, but are nobody's
+        # business either).
+        await self.session.execute(delete(GroupWordsRow).where(GroupWordsRow.at < at - WORDS_KEPT))
         self.session.add(GroupWordsRow(token=token, text=text, at=at))
         await self.session.flush()
 
