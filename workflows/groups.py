@@ -178,6 +178,8 @@ async def claim(
     if ctx.order.status not in CLAIMABLE:
         raise OrderAlreadyTaken(number=ctx.order.number)
     role = require_role(person, ctx)
+    if role == Role.VOLUNTEER:
+        raise NotAllowed()  # the crew's group is for the grid's crew; wishes stay in the pool
     order = await move(
         uow,
         clock,

@@ -11,7 +11,7 @@ from bot.emulator import FakeUser
 from bot.emulator.chats import FakeGroup
 from tests.e2e.conftest import World, order_number
 from tests.e2e.test_notices import send_notice
-from workflows.model import OrderStatus
+from workflows.model import OrderStatus, PersonChanges
 
 RESIDENTS_GROUP = -1001001
 STAFF_GROUP = -1001002
@@ -90,6 +90,11 @@ async def test_two_staff_race_to_claim_from_the_staff_group_and_one_wins(world: 
     unit_head = await world.join(world.place.unit_head)
     building_head = await world.join(world.place.building_head)
     resident = await world.resident("钱大爷", "202")
+    async with world.app.unit_of_work() as uow:  # a phone on file, as after sharing it
+        placer = await uow.people.by_telegram(resident.id)
+        assert placer is not None
+        await uow.people.update(placer.id, PersonChanges(phone="13912345678"))
+        await uow.commit()
     order_id = await world.order(resident, "水电气维修", "卫生间水管爆了，水漫出来")
     await unit_head.wait_for("新任务")  # routed as usual: offered to the unit head
     post = await group.wait_for("新服务单")
@@ -115,7 +120,8 @@ async def test_two_staff_race_to_claim_from_the_staff_group_and_one_wins(world: 
     assert len(claims) == 1
 
     await world.api.wait_idle()
-    assert_nothing_private(group, "钱大爷", "202", "水管爆了", "水漫出来")
+    assert_nothing_private(group, "钱大爷", "13912345678", "202", "水管爆了", "水漫出来")
+    assert [t for t in winner.texts() if "13912345678" in t]  # the worker may call them
 
 
 async def test_ordinary_group_chatter_gets_no_answer(world: World) -> None:
