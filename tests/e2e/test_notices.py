@@ -40,10 +40,16 @@ async def crowd(world: World, count: int, *, unit: Place | None = None) -> list[
 
 
 async def send_notice(
-    sender: FakeUser, place: str, text: str, *, audience: str = "居民", urgent: bool = False
+    sender: FakeUser,
+    place: str,
+    text: str,
+    *,
+    audience: str = "居民",
+    urgent: bool = False,
+    start: str = "/notice",
 ) -> None:
-    """Write and send a notice through /notice, choosing the place by its button."""
-    sender.send("/notice")
+    """Write and send a notice through /notice (or the menu's 发通知), choosing the place."""
+    sender.send(start)
     await tap(sender, place)
     await tap(sender, audience)
     await tap(sender, "紧急" if urgent else "普通")
@@ -122,7 +128,9 @@ async def test_an_urgent_notice_comes_at_night_a_normal_one_in_the_morning(world
     worker = await world.join(world.place.grid_worker)
     (resident,) = await crowd(world, 1)
     await world.later(hours=14)  # Monday 23:00 local
-    await send_notice(worker, "整个" + world.place.grid.names.zh, CLEANING)
+    assert worker.reply_keyboard is not None
+    assert "发通知" in [key for row in worker.reply_keyboard for key in row]
+    await send_notice(worker, "整个" + world.place.grid.names.zh, CLEANING, start="发通知")
     await worker.wait_for("通知已发出")
     water = "今晚23:30起停水两小时，请提前储水。"
     await send_notice(worker, "整个" + world.place.grid.names.zh, water, urgent=True)
