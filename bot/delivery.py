@@ -179,8 +179,9 @@ class Delivery:
             self.on_outcome(Outcome.BLOCKED)
             log.warning("chat %s unreachable: %s", message.chat_id, error)
             # First the workflow, then the mark: a crash in between only repeats the 403.
-            # A channel that removed the bot (no person) is only logged.
-            if message.person_id is not None:
+            # A channel (no person) or a group (negative id: notices, issue 17) that removed the
+            # bot says nothing of the person who linked it: its post is only given up.
+            if message.person_id is not None and message.chat_id > 0:
                 async with self.units_of_work() as uow:
                     await person_unreachable(uow, self.clock, message.person_id)
                     await uow.commit()

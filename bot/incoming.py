@@ -141,6 +141,8 @@ def incoming_message(update_id: int, message: Message) -> Incoming | None:
     other = next((kind for kind in OTHER_KINDS if getattr(message, kind, None)), None)
     contact = message.contact
     group = getattr(message, "media_group_id", None)
+    replied = getattr(getattr(message, "reply_to_message", None), "from_user", None)
+    bot = getattr(replied, "username", None) if getattr(replied, "is_bot", False) else None
     return Incoming(
         update_id=update_id,
         user_id=user.id,
@@ -159,6 +161,7 @@ def incoming_message(update_id: int, message: Message) -> Incoming | None:
         other=None if message.photo or message.location or contact or clip else other,
         clip=clip,
         media_group_id=group if isinstance(group, str) else None,
+        reply_to_bot=bot if isinstance(bot, str) else None,
     )
 
 

@@ -13,10 +13,12 @@ from typing import Any
 from handlers import (
     behalf,
     followups,
+    groups,
     infoask,
     intake,
     lookup,
     moves,
+    notices,
     ordering,
     privacy,
     publicity,
@@ -31,6 +33,7 @@ from handlers.menus import MENU_COMMANDS, menu_pressed
 from handlers.render import edit_notice, reply_notice
 from handlers.texts import Texts
 from workflows.errors import DomainError, InvalidInput, OrderAlreadyTaken
+from workflows.groups import WORDS_PREFIX as GROUP_WORDS
 from workflows.model import ChatState, Person
 from workflows.orders import DEFAULT_LIMITS, Limits
 from workflows.people import back_in_touch, language_of
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UpdateUnitOfWork]]
 Handler = Callable[..., Awaitable[None]]
 MAX_TEXT = 4000
+GROUP_TYPES = ("group", "supergroup")
 FLOOD_WINDOW = 60.0  # seconds
 
 # command → step; each takes only the context.
@@ -64,6 +68,8 @@ COMMANDS: dict[str, Handler] = {
     "round": rounds.show_round,  # rounds (issue 17): this month's round of visits
     "team": publicity.team,  # publicity (issue 17): a team leader's view of the team's work
     "summary": publicity.summary,  # publicity (issue 17): preview the monthly summary
+    "notice": notices.start,  # notices (issue 17): staff write a notice (通知)
+    "notices": notices.list_sent,  # and see how their latest ones went
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
@@ -150,6 +156,17 @@ CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
     Verb.PUBLISH_YES: (publicity.consent_given, 1, False),
     Verb.PUBLISH_NO: (publicity.consent_refused, 1, False),
     Verb.TIME_SPENT: (publicity.time_chosen, 1, True),
+    # notices (issue 17)
+    Verb.NOTICE_PLACE: (notices.place_tapped, 1, True),
+    Verb.NOTICE_PAGE: (notices.page_turned, 2, False),
+    Verb.NOTICE_AUDIENCE: (notices.audience_chosen, 0, True),
+    Verb.NOTICE_URGENCY: (notices.urgency_chosen, 0, True),
+    Verb.NOTICE_SEND: (notices.send_tapped, 0, False),
+    Verb.NOTICE_DROP: (notices.drop_tapped, 0, False),
+    Verb.NOTICE_APPROVE: (notices.approve, 1, False),
+    Verb.NOTICE_REFUSE: (notices.refuse, 1, False),
+    Verb.NOTICE_OFF: (notices.turn_off, 1, False),
+    Verb.NOTICE_ON: (notices.turn_on, 1, False),
 }
 # conversation state → the step that takes the person's next message.
 STATES: dict[Step, Handler] = {
@@ -186,6 +203,7 @@ STATES: dict[Step, Handler] = {
     Step.VISIT_NOTE: rounds.note_given,
     Step.KEY_REASON: rounds.reason_given,
     Step.TIME_SPENT: publicity.minutes_given,  # publicity (issue 17)
+    Step.NOTICE_TEXT: notices.text_given,  # notices (issue 17)
 }
 
 
@@ -382,7 +400,10 @@ class Conversations:
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
         if event.chat_type != "private":
-            if event.command:
+            # notices (issue 17): a grid's group; only what is meant for the bot is answered.
+            if event.chat_type in GROUP_TYPES:
+                await groups.in_group(ctx)
+            elif event.command:
                 ctx.say("hint.private_only")
             ctx.answer()
             return
@@ -422,6 +443,11 @@ class Conversations:
                 ctx.say("cancel.nothing")
             if command == "help":
                 await intake.show_help(ctx)
+            return
+        if command == "start" and ctx.event.args.startswith(GROUP_WORDS):
+            if ctx.state is not None and ctx.state.name != Step.KEPT:
+                await ctx.set_state(None)
+            await groups.start_with_words(ctx)  # notices (issue 17): words said in a group
             return
         step = COMMANDS.get(command)
         if step is None and lookup.is_link(command):

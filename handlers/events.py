@@ -28,6 +28,8 @@ class Incoming:
     last_name: str | None = None
     clip: tuple[str, int, str] | None = None  # voice, video note or audio: file id, seconds, kind
     media_group_id: str | None = None  # photos sent as one album share it
+    # notices (issue 17): the @username of the bot a group message replies to, if it does.
+    reply_to_bot: str | None = None
 
     @property
     def command(self) -> str | None:

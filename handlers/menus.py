@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.events import SetCommands
 from handlers.texts import Texts
 from workflows.model import Person, Role
+from workflows.notices import SENDER_ROLES
 from workflows.rounds import ROUND_ROLES
 
 RESIDENT_COMMANDS = ("new", "my", "lang", "help", "cancel")
@@ -17,6 +18,8 @@ WORKER_ROLES = (
     Role.VOLUNTEER,
 )
 
+# notices (issue 17): who may send notices.
+NOTICE_ROLES = SENDER_ROLES
 
 # The reply keyboard under a resident's chat: nothing to type (catalog keys, rows).
 RESIDENT_MENU = (("menu.report", "menu.my"), ("menu.ask", "menu.help"), ("menu.call_back",))
@@ -30,6 +33,7 @@ MENU_COMMANDS = {
     "menu.queue": "queue",
     "menu.stats": "stats",
     "menu.round": "round",  # rounds (issue 17)
+    "menu.notice": "notice",  # notices (issue 17): staff who may send notices
 }
 MENU_KEYS = (*MENU_COMMANDS, "menu.ask", "menu.call_back")
 
@@ -51,6 +55,8 @@ def menu_keys(person: Person | None) -> tuple[tuple[str, ...], ...]:
         work.append("menu.stats")
     if person.has_role(*ROUND_ROLES):
         work.append("menu.round")  # rounds (issue 17)
+    if person.has_role(*NOTICE_ROLES):
+        work.append("menu.notice")
     keys = [tuple(work[i : i + 2]) for i in range(0, len(work), 2)]
     if person.household_id is not None:
         keys.append(("menu.report", "menu.my"))
@@ -89,6 +95,8 @@ def commands_for(person: Person | None) -> tuple[str, ...]:
         names.append("round")  # rounds (issue 17)
     if person is not None and person.has_role(Role.DISPATCHER):
         names.append("merge")  # behalf (issue 16): one command per thing staff can do
+    if person is not None and person.has_role(*NOTICE_ROLES):
+        names.extend(["notice", "notices"])  # notices (issue 17)
     if person is not None and person.is_staff:
         names.append("order")
         if not all(r.role == Role.VOLUNTEER for r in person.roles):
@@ -146,6 +154,8 @@ def help_key(person: Person | None) -> list[str]:
         keys.append("help.supervisor")
     if person.has_role(*ROUND_ROLES):
         keys.append("round.help")  # rounds (issue 17)
+    if person.has_role(*NOTICE_ROLES):
+        keys.append("notice.help")  # notices (issue 17)
     keys.append("lookup.help")  # /order 00042: any order in their scope, with its timeline
     keys.append("help.staff_home" if person.household_id is not None else "help.staff_no_home")
     keys.append("help.staff_common")

@@ -467,3 +467,57 @@ class KeyRequestRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- notices (issue 17): notices (通知), opting out, grid groups, words kept for a deep link ---
+class BulletinRow(Base):
+    """A notice (通知) staff sent (or asked a supervisor to approve) to a place."""
+
+    __tablename__ = "bulletins"
+    __table_args__ = (Index("ix_bulletins_sender", "sender_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    audience: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NoticeOptOutRow(Base):
+    """A resident who turned non-urgent notices off (urgent ones still reach them)."""
+
+    __tablename__ = "notice_optouts"
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GridGroupRow(Base):
+    """A Telegram group linked to a grid: the residents' group or the crew's staff group."""
+
+    __tablename__ = "grid_groups"
+    __table_args__ = (Index("ix_grid_groups_place", "place_id", "kind"),)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    linked_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GroupWordsRow(Base):
+    """What a resident asked the bot in a group, kept for the deep link to a private chat."""
+
+    __tablename__ = "group_words"
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

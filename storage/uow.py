@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.bulletins import SqlBulletins
 from storage.calendar import CHINA
 from storage.notices import SqlOutbox
 from storage.orders import SqlOrders
@@ -20,6 +21,7 @@ from storage.timers import SqlTimers
 from storage.visits import SqlVisits
 from workflows.ports import (
     AuditRepository,
+    BulletinRepository,
     CategoryRepository,
     ChatRepository,
     InviteRepository,
@@ -53,6 +55,7 @@ class SqlUnitOfWork:
     visits: VisitRepository
     reports: ReportRepository
     questions: QuestionRepository
+    bulletins: BulletinRepository  # notices (issue 17)
     calendar: WorkCalendar = CHINA
 
     def __init__(
@@ -83,6 +86,7 @@ class SqlUnitOfWork:
         self.visits = SqlVisits(self.session)
         self.reports = SqlReports(self.session)
         self.questions = SqlQuestions(self.session)
+        self.bulletins = SqlBulletins(self.session, self._now, self._quiet)
         return self
 
     async def __aexit__(

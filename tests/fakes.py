@@ -14,10 +14,15 @@ from workflows.dispatch import accept_task
 from workflows.model import (
     OPEN_STATUSES,
     PUBLIC_ROOMS,
+    Audience,
     AuditEntry,
+    Bulletin,
+    BulletinStatus,
     Category,
     CategoryKind,
     ChatState,
+    GridGroup,
+    GroupKind,
     Household,
     HouseholdPlace,
     KeyHousehold,
@@ -38,6 +43,7 @@ from workflows.model import (
     Role,
     RoleAssignment,
     SentCopy,
+    Tally,
     Traces,
     Urgency,
     Visit,
@@ -53,6 +59,7 @@ from workflows.work import resolve_task
 if TYPE_CHECKING:
     from workflows.ports import (
         AuditRepository,
+        BulletinRepository,
         CategoryRepository,
         ChatRepository,
         Clock,
@@ -144,6 +151,12 @@ class FakeStore:
     key_requests: dict[int, KeyRequest] = field(default_factory=dict)  # rounds (issue 17)
     # publicity (issue 17): messages to channels: (chat id, language, key, params).
     posts: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
+    # notices (issue 17): notices, who turned them off, grid groups and their posts, kept words.
+    bulletins: dict[int, Bulletin] = field(default_factory=dict)
+    notices_off: dict[int, datetime] = field(default_factory=dict)
+    grid_groups: dict[int, GridGroup] = field(default_factory=dict)
+    group_posts: list[tuple[int, Notice]] = field(default_factory=list)
+    group_words: dict[str, str] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -1127,6 +1140,124 @@ class FakeQuestions:
         )
 
 
+class FakeBulletins:
+    """Notices (通知), opting out, grid groups and kept words (notices, issue 17)."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def add(
+        self,
+        *,
+        sender_id: int,
+        place_id: int,
+        audience: Audience,
+        urgent: bool,
+        text: str,
+        photo: str | None,
+        at: datetime,
+        status: BulletinStatus,
+    ) -> Bulletin:
+        bulletin = Bulletin(
+            self.store.new_id(),
+            sender_id,
+            place_id,
+            audience,
+            urgent,
+            text,
+            at,
+            status,
+            photo=photo,
+            sent_at=at if status == BulletinStatus.SENT else None,
+        )
+        self.store.bulletins[bulletin.id] = bulletin
+        return bulletin
+
+    async def get(self, bulletin_id: int) -> Bulletin | None:
+        return self.store.bulletins.get(bulletin_id)
+
+    async def decide(
+        self, bulletin_id: int, status: BulletinStatus, by: int, at: datetime
+    ) -> Bulletin | None:
+        found = self.store.bulletins.get(bulletin_id)
+        if found is None or found.status != BulletinStatus.PENDING:
+            return None
+        sent_at = at if status == BulletinStatus.SENT else None
+        decided = dataclasses.replace(found, status=status, decided_by=by, sent_at=sent_at)
+        self.store.bulletins[bulletin_id] = decided
+        return decided
+
+    async def set_recipients(self, bulletin_id: int, recipients: int) -> None:
+        found = self.store.bulletins[bulletin_id]
+        self.store.bulletins[bulletin_id] = dataclasses.replace(found, recipients=recipients)
+
+    async def of_sender(self, sender_id: int, limit: int) -> list[Bulletin]:
+        mine = [b for b in self.store.bulletins.values() if b.sender_id == sender_id]
+        return sorted(mine, key=lambda b: -b.id)[:limit]
+
+    async def tally(self, bulletin: Bulletin) -> Tally:
+        waiting = sum(1 for n in self.store.notices if n.ref == bulletin.ref)
+        delivered = sum(1 for n, _, _ in self.store.delivered if n.ref == bulletin.ref)
+        return Tally(delivered, 0, waiting)
+
+    async def unreported(self) -> list[Bulletin]:
+        return [
+            b
+            for b in sorted(self.store.bulletins.values(), key=lambda b: b.id)
+            if b.reported_at is None and b.status == BulletinStatus.SENT
+        ]
+
+    async def reported(self, bulletin_id: int, tally: Tally, at: datetime) -> bool:
+        found = self.store.bulletins[bulletin_id]
+        if found.reported_at is not None:
+            return False
+        self.store.bulletins[bulletin_id] = dataclasses.replace(
+            found, reported_at=at, delivered=tally.delivered, blocked=tally.blocked
+        )
+        return True
+
+    async def turn_off(self, person_id: int, off: bool, at: datetime) -> None:
+        self.store.notices_off.pop(person_id, None)
+        if off:
+            self.store.notices_off[person_id] = at
+
+    async def turned_off(self, person_ids: Sequence[int]) -> set[int]:
+        return {p for p in person_ids if p in self.store.notices_off}
+
+    async def residents_of(self, unit_ids: Sequence[int]) -> list[Person]:
+        homes = {h.id for h in self.store.households.values() if h.unit_id in unit_ids}
+        return [
+            p
+            for p in sorted(self.store.people.values(), key=lambda p: p.id)
+            if p.household_id in homes
+        ]
+
+    async def link(self, group: GridGroup) -> None:
+        self.store.grid_groups[group.chat_id] = group
+
+    async def unlink(self, chat_id: int) -> GridGroup | None:
+        return self.store.grid_groups.pop(chat_id, None)
+
+    async def group(self, chat_id: int) -> GridGroup | None:
+        return self.store.grid_groups.get(chat_id)
+
+    async def groups(self, place_ids: Sequence[int], kind: GroupKind) -> list[GridGroup]:
+        return [
+            g
+            for g in sorted(self.store.grid_groups.values(), key=lambda g: g.linked_at)
+            if g.place_id in place_ids and g.kind == kind
+        ]
+
+    async def post(self, group: GridGroup, notice: Notice) -> None:
+        self.store.group_posts.append((group.chat_id, notice))
+
+    async def keep_words(self, token: str, text: str, at: datetime) -> None:
+        self.store.group_words[token] = text
+
+    async def take_words(self, token: str) -> str | None:
+        return self.store.group_words.pop(token, None)
+
+
 class FakeUnitOfWork:
     """All fake repositories over one store; rollback restores the state of the last commit."""
 
@@ -1150,6 +1281,7 @@ class FakeUnitOfWork:
         self.updates: UpdateLog = FakeUpdateLog(self.store)
         self.calendar: WorkCalendar = CHINA
         self.questions: QuestionRepository = FakeQuestions(self.store)
+        self.bulletins: BulletinRepository = FakeBulletins(self.store)
         self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

@@ -12,11 +12,15 @@ import pytest
 from handlers.menus import RESIDENT_COMMANDS
 from handlers.texts import Texts
 from workflows.behalf import STAFF_CHANNELS
-from workflows.model import OrderStatus, Role, Urgency
+from workflows.model import Audience, BulletinStatus, OrderStatus, Role, Urgency
 from workflows.vocabulary import Channel, Move
 
 # Commands only a person's own menu shows (handlers/menus.py commands_for).
-STAFF_COMMANDS = ("tasks", "pool", "queue", "stats", "merge", "order", "behalf", "ask", "round")
+STAFF_COMMANDS = (
+    "tasks", "pool", "queue", "stats", "merge", "order", "behalf", "ask",
+    "round",  # rounds (issue 17)
+    "notice", "notices",  # notices (issue 17)
+)  # fmt: skip
 ROOT = Path(__file__).resolve().parent.parent
 PREFIXES = (
     "btn", "cancel", "cmd", "comment", "confirm", "digest", "error", "followup", "help", "hint",
@@ -31,6 +35,7 @@ PREFIXES = (
     "question",
     "askinfo",  # infoask (issue 15)
     "round",  # rounds (issue 17)
+    "notice", "group",  # notices (issue 17)
 )  # fmt: skip
 KEY = re.compile(rf"^({'|'.join(PREFIXES)})\.[a-z_0-9]+$")
 
@@ -49,7 +54,9 @@ def keys_in_code() -> set[str]:
                     found.add(node.value)
     # The stem of f"btn.star{n}"; and the digest's two notices, drawn by handlers.reports from
     # the digest.* lines and chart labels rather than from one text each.
-    return found - {"btn.star", "digest.report", "digest.chart", "lookup.move_", "behalf.by_"}
+    stems = {"btn.star", "digest.report", "digest.chart", "lookup.move_", "behalf.by_"}
+    stems |= {"notice.audience_", "notice.status_"}  # notices (issue 17)
+    return found - stems
 
 
 def dynamic_keys() -> set[str]:
@@ -60,6 +67,8 @@ def dynamic_keys() -> set[str]:
     keys |= {f"btn.star{n}" for n in range(1, 6)}
     keys |= {f"lookup.move_{m.value}" for m in Move}  # a timeline's lines (handlers/lookup.py)
     keys |= {f"channel.{c.value}" for c in Channel}
+    keys |= {f"notice.audience_{a.value}" for a in Audience}  # notices (issue 17)
+    keys |= {f"notice.status_{s.value}" for s in BulletinStatus}
     keys |= {f"behalf.by_{c.value}" for c in STAFF_CHANNELS}
     keys |= {f"cmd.{c}" for c in (*RESIDENT_COMMANDS, *STAFF_COMMANDS)}
     keys |= {
@@ -125,6 +134,7 @@ STAFF_KEYS = re.compile(
     r"^(task|tasks|queue|pool|visit|digest|stats|staff|card|role|reason|household_kind|cmd|btn"
     r"|channel|behalf|extend|chase|reassign|staffnote|clock|round)\.|^dup\.merge_usage$|^intake\.card_"
     r"|^help\.(worker|volunteer|dispatcher|supervisor|staff_)"
+    r"|^group\.(link_refused|grid_needed)$"  # notices (issue 17)
 )
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+")
 # The longest value each placeholder can take (names 100, descriptions 1000, notes 500 …).

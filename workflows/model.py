@@ -608,3 +608,77 @@ class KeyRequest:
     status: KeyRequestStatus = KeyRequestStatus.PENDING
     decided_by: int | None = None
     decided_at: datetime | None = None
+
+
+# --- notices (issue 17): notices (通知) and grid groups -------------------------------------------
+class Audience(enum.StrEnum):
+    """Who a notice (通知) is for."""
+
+    RESIDENTS = "residents"
+    STAFF = "staff"
+    BOTH = "both"
+
+
+class BulletinStatus(enum.StrEnum):
+    """Where a notice (通知) stands: waiting for a supervisor's approval, sent, or refused."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    """A notice (通知) staff send to a place's residents, staff or both.
+
+    Called a bulletin in code: `Notice` is a message in the outbox, and a bulletin becomes one
+    outbox notice per recipient (their ref is `ref`), and one post per linked group.
+    """
+
+    id: int
+    sender_id: int
+    place_id: int
+    audience: Audience
+    urgent: bool
+    text: str
+    created_at: datetime
+    status: BulletinStatus
+    photo: str | None = None
+    sent_at: datetime | None = None
+    decided_by: int | None = None
+    recipients: int = 0  # people it was addressed to (with Telegram or not)
+    reported_at: datetime | None = None
+    delivered: int = 0  # as the final report counted them
+    blocked: int = 0
+
+    @property
+    def ref(self) -> str:
+        """Return the ref of its copies in the outbox."""
+        return f"notice:{self.id}"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How a notice's copies went: delivered, given up (blocked the bot), still waiting."""
+
+    delivered: int = 0
+    blocked: int = 0
+    waiting: int = 0
+
+
+class GroupKind(enum.StrEnum):
+    """A grid's Telegram group: the residents' group, or the grid crew's own staff group."""
+
+    RESIDENTS = "residents"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class GridGroup:
+    """A Telegram group linked to a grid by one of its crew."""
+
+    chat_id: int
+    place_id: int
+    kind: GroupKind
+    linked_by: int
+    linked_at: datetime

@@ -21,6 +21,7 @@ from workflows.dispatch import (
 )
 from workflows.errors import InvalidInput, NotAllowed, NotRegistered, NotYourOrder, StaleAction
 from workflows.followers import tell_followers
+from workflows.groups import tell_staff_group
 from workflows.model import (
     Action,
     Category,
@@ -178,6 +179,8 @@ async def _place(
         )
     )
     order = await route(uow, clock, ctx, actor_id=None)
+    # notices (issue 17): the grid crew's staff group may claim it (first tap wins).
+    await tell_staff_group(uow, OrderContext(order, ctx.category, ctx.place))
     return order
 
 

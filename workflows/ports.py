@@ -7,9 +7,14 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from workflows.model import (
+    Audience,
     AuditEntry,
+    Bulletin,
+    BulletinStatus,
     Category,
     ChatState,
+    GridGroup,
+    GroupKind,
     Household,
     HouseholdPlace,
     KeyHousehold,
@@ -28,6 +33,7 @@ from workflows.model import (
     QuestionCounts,
     Role,
     SentCopy,
+    Tally,
     Traces,
     Urgency,
     Visit,
@@ -445,6 +451,83 @@ class QuestionRepository(Protocol):
         ...
 
 
+class BulletinRepository(Protocol):
+    """Notices (通知), who turned them off, grid groups, and words kept for a deep link."""
+
+    async def add(
+        self,
+        *,
+        sender_id: int,
+        place_id: int,
+        audience: Audience,
+        urgent: bool,
+        text: str,
+        photo: str | None,
+        at: datetime,
+        status: BulletinStatus,
+    ) -> Bulletin: ...
+    async def get(self, bulletin_id: int) -> Bulletin | None: ...
+    async def decide(
+        self, bulletin_id: int, status: BulletinStatus, by: int, at: datetime
+    ) -> Bulletin | None:
+        """Move a pending notice to `status` (sent: at `at`) once; None if it was decided."""
+        ...
+
+    async def set_recipients(self, bulletin_id: int, recipients: int) -> None: ...
+    async def of_sender(self, sender_id: int, limit: int) -> list[Bulletin]:
+        """Return the sender's latest notices, newest first."""
+        ...
+
+    async def tally(self, bulletin: Bulletin) -> Tally:
+        """Count the notice's copies in the outbox: delivered, given up, still to send."""
+        ...
+
+    async def unreported(self) -> list[Bulletin]:
+        """Return the sent notices whose sender has not had the final report yet."""
+        ...
+
+    async def reported(self, bulletin_id: int, tally: Tally, at: datetime) -> bool:
+        """Keep the final counts and mark the report sent, once; False if it was."""
+        ...
+
+    async def turn_off(self, person_id: int, off: bool, at: datetime) -> None:
+        """Record that the person does (off) or does not want non-urgent notices."""
+        ...
+
+    async def turned_off(self, person_ids: Sequence[int]) -> set[int]:
+        """Return which of the people turned non-urgent notices off."""
+        ...
+
+    async def residents_of(self, unit_ids: Sequence[int]) -> list[Person]:
+        """Return the people living in households of the units (residents and family)."""
+        ...
+
+    async def link(self, group: GridGroup) -> None:
+        """Link a Telegram group to a grid (a group is linked to one grid, as one kind)."""
+        ...
+
+    async def unlink(self, chat_id: int) -> GridGroup | None:
+        """Unlink a group; return what it was linked as, if it was."""
+        ...
+
+    async def group(self, chat_id: int) -> GridGroup | None: ...
+    async def groups(self, place_ids: Sequence[int], kind: GroupKind) -> list[GridGroup]:
+        """Return the groups of the kind linked to any of the grids."""
+        ...
+
+    async def post(self, group: GridGroup, notice: Notice) -> None:
+        """Queue a message for a group (paced as a group: 20 a minute)."""
+        ...
+
+    async def keep_words(self, token: str, text: str, at: datetime) -> None:
+        """Keep words said in a group under a short token, for the deep link to a private chat."""
+        ...
+
+    async def take_words(self, token: str) -> str | None:
+        """Return the words kept under the token, forgetting them; None if there are none."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories; a fresh one per update and per timer run.
 
@@ -465,6 +548,7 @@ class UnitOfWork(Protocol):
     reports: ReportRepository
     calendar: WorkCalendar
     questions: QuestionRepository  # behalf (issue 16)
+    bulletins: BulletinRepository  # notices (issue 17)
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""

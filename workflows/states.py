@@ -71,6 +71,8 @@ MOVES: dict[Move, tuple[frozenset[S], S | None]] = {
     Move.ASK_RESIDENT: (frozenset({S.ACCEPTED, S.ON_WAY}), None),
     Move.RESIDENT_ANSWERED: (frozenset({S.ACCEPTED, S.ON_WAY, S.PAUSED}), None),
     Move.RESIDENT_SILENT: (frozenset({S.ACCEPTED, S.ON_WAY, S.PAUSED}), None),
+    # notices (issue 17): a grid crew member claimed a new order in the staff group (认领).
+    Move.GROUP_CLAIM: (frozenset({S.QUEUED, S.OFFERED}), S.ACCEPTED),
 }
 
 # moves (issue 15): a paused order is open like the others — it can still be cancelled, take

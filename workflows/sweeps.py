@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflows.clocks import clock_finders
 from workflows.deadlines import followups_due
 from workflows.digests import digests_due
+from workflows.notices import reports_due
 from workflows.publicity import publications_due
 from workflows.questions import questions_due
 from workflows.summary import summaries_due
@@ -22,4 +23,5 @@ FINDERS: tuple[Finder, ...] = (
     questions_due,  # behalf (issue 16)
     publications_due,  # publicity (issue 17)
     summaries_due,  # publicity (issue 17): the monthly summary in the 公示 channel
+    reports_due,  # notices (issue 17): a notice's final report to its sender
 )

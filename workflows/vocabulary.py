@@ -19,6 +19,7 @@ class Target(enum.StrEnum):
     VISIT = "visit"
     PLACE = "place"  # a community, building, unit or household picked while registering
     CATEGORY = "category"
+    NOTICE = "notice"  # notices (issue 17): a notice (通知) waiting for approval
 
 
 class Verb(enum.StrEnum):
@@ -120,6 +121,18 @@ class Verb(enum.StrEnum):
     PUBLISH_NO = "pun"
     # publicity (issue 17): the resolver's time spent; the arg is minutes, or "t" to type them
     TIME_SPENT = "tsp"
+    # notices (issue 17): the /notice draft, approval, opting out; a staff group's 认领.
+    NOTICE_PLACE = "ntp"  # id: the place the notice goes to, or whose parts are shown
+    NOTICE_PAGE = "ntg"  # id: the place whose parts are shown; arg: the page
+    NOTICE_AUDIENCE = "nta"  # arg: residents | staff | both
+    NOTICE_URGENCY = "ntu"  # arg: urgent | normal
+    NOTICE_SEND = "nts"
+    NOTICE_DROP = "ntx"
+    NOTICE_APPROVE = "nty"  # id: the notice
+    NOTICE_REFUSE = "ntn"  # id: the notice
+    NOTICE_OFF = "ntoff"  # a resident turns non-urgent notices off
+    NOTICE_ON = "nton"  # and on again
+    GROUP_CLAIM = "gcl"  # id: the order, claimed from the grid crew's staff group
 
     @classmethod
     def parse(cls, code: str) -> Verb | None:
@@ -217,6 +230,12 @@ TARGETS: dict[Verb, Target] = {
     Verb.PUBLISH_YES: Target.ORDER,
     Verb.PUBLISH_NO: Target.ORDER,
     Verb.TIME_SPENT: Target.ORDER,
+    # notices (issue 17)
+    Verb.NOTICE_PLACE: Target.PLACE,
+    Verb.NOTICE_PAGE: Target.PLACE,
+    Verb.NOTICE_APPROVE: Target.NOTICE,
+    Verb.NOTICE_REFUSE: Target.NOTICE,
+    Verb.GROUP_CLAIM: Target.ORDER,
 }
 
 # The label of each verb's button on a card a workflow sends (a rating's label is per star).
@@ -280,6 +299,12 @@ LABELS: dict[Verb, str] = {
     # publicity (issue 17)
     Verb.PUBLISH_YES: "pub.btn_yes",
     Verb.PUBLISH_NO: "pub.btn_no",
+    # notices (issue 17)
+    Verb.NOTICE_APPROVE: "notice.btn_approve",
+    Verb.NOTICE_REFUSE: "notice.btn_refuse",
+    Verb.NOTICE_OFF: "notice.btn_off",
+    Verb.NOTICE_ON: "notice.btn_on",
+    Verb.GROUP_CLAIM: "group.btn_claim",
 }
 
 
@@ -338,6 +363,8 @@ class Move(enum.StrEnum):
     ASK_RESIDENT = "ask_resident"
     RESIDENT_ANSWERED = "resident_answered"
     RESIDENT_SILENT = "resident_silent"
+    # notices (issue 17): a grid crew member claimed the new order from the staff group.
+    GROUP_CLAIM = "group_claim"
 
 
 class TimerKind(enum.StrEnum):
@@ -370,6 +397,8 @@ class TimerKind(enum.StrEnum):
     # publicity (issue 17): a closed order posted to the channel; the monthly summary
     PUBLISH = "publish"
     MONTHLY = "monthly"
+    # notices (issue 17): every copy of a notice was tried; its sender gets the report
+    NOTICE_REPORT = "notice_report"
 
 
 class Step(enum.StrEnum):
@@ -412,6 +441,8 @@ class Step(enum.StrEnum):
     KEY_REASON = "key_reason"  # staff say why a household should be key
     # publicity (issue 17): the resolver types the minutes spent
     TIME_SPENT = "time_spent"
+    # notices (issue 17)
+    NOTICE_TEXT = "notice_text"  # staff type the notice (words, or a photo with a caption)
 
     @classmethod
     def parse(cls, name: str) -> Step | None:

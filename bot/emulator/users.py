@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from bot.emulator.server import FakeBotAPI
 
 COMMAND_RE: Final = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
+# An @username in a text: Telegram marks each with a "mention" entity (UTF-16 offsets).
+MENTION_RE: Final = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_]{5,32}(?![A-Za-z0-9_])")
 
 
 def display_name(user: JSON) -> str:
@@ -79,13 +81,19 @@ class FakeUser(FakeChat):
     def send(
         self, text: str, *, chat: FakeGroup | None = None, reply_to: int | None = None
     ) -> JSON:
-        """Send a text message (bot commands get a bot_command entity)."""
+        """Send a text message (bot commands and @mentions get their entities)."""
         content: JSON = {"text": text}
         command = COMMAND_RE.match(text)
+        entities: list[JSON] = []
         if command:
-            content["entities"] = [
+            entities.append(
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
-            ]
+            )
+        for mention in MENTION_RE.finditer(text, command.end() if command else 0):
+            offset = utf16_len(text[: mention.start()])
+            entities.append({"type": "mention", "offset": offset, "length": utf16_len(mention[0])})
+        if entities:
+            content["entities"] = entities
         return self._post(content, chat=chat, kind="text", summary=text, reply_to=reply_to)
 
     def start(self, payload: str | None = None) -> JSON:

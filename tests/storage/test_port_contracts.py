@@ -30,8 +30,12 @@ from tests.fakes import FakeClock, FakeUnitOfWork, sample_org
 from workflows import ports
 from workflows.model import (
     KEY_FROM_CHAT,
+    Audience,
     AuditEntry,
+    BulletinStatus,
     ChatState,
+    GridGroup,
+    GroupKind,
     Household,
     KeyHousehold,
     KeyRequestStatus,
@@ -1353,6 +1357,7 @@ class TestUnitOfWork:
             assert uow.places and uow.people and uow.categories and uow.orders
             assert uow.outbox and uow.chats and uow.invites and uow.audit
             assert uow.timers and uow.visits and uow.reports and uow.calendar and uow.questions
+            assert uow.bulletins  # notices (issue 17)
 
 
 class TestUpdateUnitOfWork:
@@ -1412,3 +1417,76 @@ class TestQuestionRepository:
             ]
             assert await uow.questions.get(question.id) is None
             assert await uow.questions.forget_asker(asker.id) == []
+
+
+class TestBulletinRepository:
+    """Notices (通知): written, decided once, counted from the outbox, reported once; opting out,
+    residents of units, grid groups and their posts, words kept for a deep link (issue 17)."""
+
+    async def test_a_notice_is_decided_once_counted_and_reported_once(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            neighbour = await resident(uow, org, 1)
+            other = await resident(uow, org, 0, "邻居")
+            pending = await uow.bulletins.add(
+                sender_id=org.unit_head.id,
+                place_id=org.building.id,
+                audience=Audience.RESIDENTS,
+                urgent=False,
+                text="周六大扫除",
+                photo=None,
+                at=T0,
+                status=BulletinStatus.PENDING,
+            )
+            assert await uow.bulletins.get(pending.id) == pending
+            assert await uow.bulletins.get(-1) is None
+            assert pending.sent_at is None and pending not in await uow.bulletins.unreported()
+            later = T0 + timedelta(minutes=5)
+            sent = await uow.bulletins.decide(
+                pending.id, BulletinStatus.SENT, org.unit_head.id, later
+            )
+            assert sent is not None and (sent.status, sent.sent_at) == (BulletinStatus.SENT, later)
+            assert await uow.bulletins.decide(pending.id, BulletinStatus.REFUSED, 1, later) is None
+            await uow.bulletins.set_recipients(pending.id, 2)
+            await uow.outbox.add(Notice(neighbour.id, "notice.message", ref=sent.ref))
+            await uow.commit()
+        await side.deliver()
+        async with side.unit() as uow:
+            await uow.outbox.add(Notice(other.id, "notice.message", ref=sent.ref))
+            tally = await uow.bulletins.tally(sent)
+            assert (tally.delivered, tally.blocked, tally.waiting) == (1, 0, 1)
+            assert [b.id for b in await uow.bulletins.unreported()] == [sent.id]
+            assert await uow.bulletins.reported(sent.id, tally, later)
+            assert not await uow.bulletins.reported(sent.id, tally, later)
+            assert await uow.bulletins.unreported() == []
+            kept = await uow.bulletins.get(sent.id)
+            assert kept is not None and (kept.recipients, kept.delivered) == (2, 1)
+            assert [b.id for b in await uow.bulletins.of_sender(org.unit_head.id, 5)] == [sent.id]
+            assert await uow.bulletins.of_sender(neighbour.id, 5) == []
+
+    async def test_opting_out_residents_groups_and_kept_words(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            first = await resident(uow, org, 0)
+            second = await resident(uow, org, 1)
+            living = {p.id for p in await uow.bulletins.residents_of([org.unit.id])}
+            assert {first.id, second.id} <= living
+            assert await uow.bulletins.residents_of([]) == []
+            await uow.bulletins.turn_off(first.id, True, T0)
+            assert await uow.bulletins.turned_off([first.id, second.id]) == {first.id}
+            await uow.bulletins.turn_off(first.id, False, T0)
+            assert await uow.bulletins.turned_off([first.id, second.id]) == set()
+
+            group = GridGroup(-100777, org.grid.id, GroupKind.STAFF, org.unit_head.id, T0)
+            await uow.bulletins.link(group)
+            assert await uow.bulletins.group(-100777) == group
+            assert await uow.bulletins.groups([org.grid.id], GroupKind.STAFF) == [group]
+            assert await uow.bulletins.groups([org.grid.id], GroupKind.RESIDENTS) == []
+            await uow.bulletins.post(group, Notice(org.unit_head.id, "group.new_order"))
+            assert await uow.bulletins.unlink(-100777) == group
+            assert await uow.bulletins.unlink(-100777) is None
+            assert await uow.bulletins.group(-100777) is None
+
+            await uow.bulletins.keep_words("tok12", "楼道灯坏了", T0)
+            assert await uow.bulletins.take_words("tok12") == "楼道灯坏了"
+            assert await uow.bulletins.take_words("tok12") is None

@@ -10,6 +10,7 @@ import pytest
 from storage.calendar import ChinaCalendar
 from tests.fakes import (
     FakeAudit,
+    FakeBulletins,
     FakeCategories,
     FakeChats,
     FakeClock,
@@ -55,6 +56,7 @@ PAIRS = [
     (ports.Clock, FakeClock),
     (ports.WorkCalendar, ChinaCalendar),
     (ports.QuestionRepository, FakeQuestions),  # behalf (issue 16)
+    (ports.BulletinRepository, FakeBulletins),  # notices (issue 17)
 ]
 # What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 

@@ -33,8 +33,9 @@ def test_cancelled_is_terminal_and_closed_reopens_only_on_follow_up() -> None:
 
 
 def test_the_loop_runs_through_the_table() -> None:
-    # (closed: merged into an earlier order — moves, issue 15)
-    assert ALLOWED[S.QUEUED] == {S.QUEUED, S.OFFERED, S.POOL, S.CANCELLED, S.CLOSED}
+    # (closed: merged into an earlier order — moves, issue 15; accepted: claimed in the grid
+    # crew's staff group — notices, issue 17)
+    assert ALLOWED[S.QUEUED] == {S.QUEUED, S.OFFERED, S.POOL, S.ACCEPTED, S.CANCELLED, S.CLOSED}
     assert ALLOWED[S.POOL] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED, S.CLOSED}
     assert ALLOWED[S.OFFERED] == {S.QUEUED, S.OFFERED, S.ACCEPTED, S.CANCELLED, S.CLOSED}
     # paused waits on a third party; it resumes, or goes back to dispatch, or is cancelled
