@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.logs import set_up_logging
+from bot.open311 import keys as open311_keys
 from bot.settings import Settings, settings_problems
 
 NO_TOKEN = """\
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--out", type=Path, default=Path("qr"), help="output folder (default: qr/)")
     audit = commands.add_parser("audit", help="show the latest staff actions (audit log)")
     audit.add_argument("--limit", type=int, default=50, help="how many (default: 50)")
+    open311_keys.add_arguments(commands)
     return parser
 
 
@@ -150,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import admin
 
         return asyncio.run(admin.show_audit(settings, args.limit))
+    if command == "api":
+        return asyncio.run(open311_keys.keys_command(settings, args))
     return 2
 
 

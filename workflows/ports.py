@@ -109,6 +109,11 @@ class PersonRepository(Protocol):
         """Return people of a household whose name contains the words, oldest first."""
         ...
 
+    # open311 (issue 19): a caller's phone finds their household.
+    async def with_phone(self, phones: Sequence[str]) -> list[Person]:
+        """Return people of a household whose phone is one of `phones`, oldest first."""
+        ...
+
 
 class CategoryRepository(Protocol):
     """The categories residents choose from."""
