@@ -163,11 +163,29 @@ async def _by_words(uow: UnitOfWork, partner: Partner, words: str) -> int | None
         households, units = await find(uow, reader, words)
     except DomainError:
         return None
+    if len(households) > 1:  # "1号楼" in two estates: the one whose building is named in full
+        scores = [await _named_in(uow, h.unit_id, words) for h in households]
+        households = [
+            h for h, score in zip(households, scores, strict=True) if score == max(scores)
+        ]
+    if len(units) > 1:
+        scores = [await _named_in(uow, u, words) for u in units]
+        units = [u for u, score in zip(units, scores, strict=True) if score == max(scores)]
     if len(households) == 1 and not units:
         return households[0].id
     if len(units) == 1 and not households:
         return (await uow.places.public_household(units[0], PUBLIC_ROOM)).id
     return None
+
+
+async def _named_in(uow: UnitOfWork, unit_id: int, words: str) -> int:
+    """Return how much of the words names the unit's building (裕华小区1号楼 beats 1号楼)."""
+    unit = await uow.places.get(unit_id)
+    parent = None if unit is None else unit.parent_id
+    building = None if parent is None else await uow.places.get(parent)
+    if building is None:
+        return 0
+    return max(len(n) for n in (building.names.zh, building.names.en, "") if n in words)
 
 
 async def _household(uow: UnitOfWork, partner: Partner, request: ExternalRequest) -> int | None:
