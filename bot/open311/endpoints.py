@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -110,6 +111,7 @@ def endpoint(
     """Wrap an endpoint: read its parameters, turn ApiError into GeoReport's error list."""
 
     async def handle(request: web.Request) -> web.Response:
+        started = time.perf_counter()
         fmt = _fmt(request)
         params: dict[str, str] = dict(request.query)
         lang = api.lang(request, params)
@@ -117,10 +119,14 @@ def endpoint(
             if request.method == "POST":
                 params.update(await _body(request))
                 lang = api.lang(request, params)
-            return await call(api, request, params, lang)
+            response = await call(api, request, params, lang)
         except ApiError as error:
             headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-            return errors(fmt, error.status, api.texts(lang, error.key, **error.params), headers)
+            text = api.texts(lang, error.key, **error.params)
+            response = errors(fmt, error.status, text, headers)
+        # The server's own time (W3C Server-Timing), for a partner's logs and bench/open311.py.
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
     return handle
 
