@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,7 +46,7 @@ from workflows.external import (
     file_request,
     service,
 )
-from workflows.model import Category, OrderStatus, Urgency
+from workflows.model import OrderStatus, Urgency
 from workflows.orders import MAX_DESCRIPTION
 from workflows.ports import Clock
 from workflows.timers import TimerPolicy
@@ -73,7 +73,6 @@ class Api:
     policy: TimerPolicy
     limit: RateLimit
     default_lang: str = "zh"
-    _services: dict[str, Category] = field(default_factory=dict)
 
     def lang(self, request: web.Request, params: Params) -> str:
         """Return the language asked for: `locale`, else Accept-Language, else the default."""
@@ -93,11 +92,12 @@ class Api:
         if raw:
             async with self.units() as uow:
                 key = await key_for(uow.session, raw.strip()[:200])
-            if key is None:
-                raise ApiError(401, "api.err_bad_key")
+        # A wrong key counts against its address: keys cannot be guessed at full speed.
         wait = self.limit.wait(f"key:{key.id}" if key else f"ip:{request.remote}")
         if wait:
             raise ApiError(429, "api.err_rate", retry_after=wait, seconds=wait)
+        if raw and key is None:
+            raise ApiError(401, "api.err_bad_key")
         return key
 
 
