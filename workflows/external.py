@@ -216,7 +216,8 @@ async def _contact(uow: UnitOfWork, household_id: int, caller: Caller, partner: 
     for person in await uow.people.of_household(household_id):
         if variants and person.phone in variants and person.telegram_id is None:
             return person
-    return await uow.people.add_contact(caller.name or partner.name, caller.phone, household_id)
+    phone = next(iter(phone_variants(caller.phone)), "")  # kept as chat keeps phones: digits, +
+    return await uow.people.add_contact(caller.name or partner.name, phone, household_id)
 
 
 async def file_request(
