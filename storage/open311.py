@@ -27,8 +27,7 @@ from storage.models import (
     OrderRow,
     PlaceRow,
 )
-from workflows.model import Names, Order, OrderStatus, PlaceKind, Urgency
-from workflows.vocabulary import Channel
+from workflows.model import Names, OrderStatus, PlaceKind
 
 KEY_BYTES = 32
 SCOPES = (PlaceKind.STREET.value, PlaceKind.COMMUNITY.value)
@@ -202,11 +201,24 @@ async def communities_of(session: AsyncSession, place_id: int | None) -> list[in
     return list(found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestView:
-    """An order as Open311 shows it: no resident, no room, no words; the names around it."""
+    """An order as Open311 shows it: no resident, no room, no words; the names around it.
 
-    order: Order
+    Its moments are those of workflows/clocks.py's columns, so the stage's deadline is found the
+    same way as for an order.
+    """
+
+    id: int
+    status: OrderStatus
+    urgency: str
+    channel: str
+    created_at: datetime
+    wait_due: datetime | None
+    accept_due: datetime | None
+    resolve_due: datetime | None
+    resolved_at: datetime | None
+    paused_until: datetime | None
     service_code: str
     service: Names
     building_code: str
@@ -214,9 +226,13 @@ class RequestView:
     grid: Names
     community_code: str
     community: Names
-    street_code: str
     department: Names | None
     updated_at: datetime
+
+    @property
+    def number(self) -> str:
+        """Return the order's number as residents and staff quote it."""
+        return f"{self.id:05d}"
 
 
 @dataclass(frozen=True)
@@ -233,17 +249,30 @@ class RequestQuery:
     offset: int = 0
 
 
-def _names(zh: str | None, en: str | None) -> Names:
-    return Names(zh or "", en or "")
-
-
 async def request_views(session: AsyncSession, query: RequestQuery) -> list[RequestView]:
     """Return the orders a query finds, newest first, with what Open311 shows of them.
 
-    The columns are read as plain rows, not as ORM objects: a page is a thousand orders.
+    The page's ids are found first from the orders alone (the (community_id, created_at) index),
+    then only those thousand orders are joined to their names and read as plain rows.
     """
-    building, grid, community, street, department = (aliased(PlaceRow) for _ in range(5))
     o = OrderRow
+    page = select(o.id).where(o.community_id.in_(list(query.community_ids)))
+    if query.ids:
+        page = page.where(o.id.in_(list(query.ids)))
+    if query.service_codes:
+        codes = select(CategoryRow.id).where(CategoryRow.code.in_(list(query.service_codes)))
+        page = page.where(o.category_id.in_(codes.scalar_subquery()))
+    if query.statuses:
+        page = page.where(o.status.in_([s.value for s in query.statuses]))
+    if query.since is not None:
+        page = page.where(o.created_at >= query.since)
+    if query.until is not None:
+        page = page.where(o.created_at <= query.until)
+    page = page.order_by(o.created_at.desc(), o.id.desc()).limit(query.limit).offset(query.offset)
+    ids = list(await session.scalars(page))
+    if not ids:
+        return []
+    building, grid, community, department = (aliased(PlaceRow) for _ in range(4))
     statement = (
         select(
             o.id,
@@ -256,7 +285,6 @@ async def request_views(session: AsyncSession, query: RequestQuery) -> list[Requ
             o.resolve_due,
             o.resolved_at,
             o.paused_until,
-            o.category_id,
             CategoryRow.code,
             CategoryRow.name_zh,
             CategoryRow.name_en,
@@ -268,76 +296,56 @@ async def request_views(session: AsyncSession, query: RequestQuery) -> list[Requ
             community.code,
             community.name_zh,
             community.name_en,
-            street.code,
             department.name_zh,
             department.name_en,
         )
         .join(CategoryRow, CategoryRow.id == o.category_id)
         .join(community, community.id == o.community_id)
-        .outerjoin(street, street.id == community.parent_id)
         .outerjoin(building, building.id == o.building_id)
         .outerjoin(grid, grid.id == building.parent_id)
         .outerjoin(department, department.id == o.department_id)
-        .where(o.community_id.in_(list(query.community_ids)))
+        .where(o.id.in_(ids))
     )
-    if query.ids:
-        statement = statement.where(o.id.in_(list(query.ids)))
-    if query.service_codes:
-        statement = statement.where(CategoryRow.code.in_(list(query.service_codes)))
-    if query.statuses:
-        statement = statement.where(o.status.in_([s.value for s in query.statuses]))
-    if query.since is not None:
-        statement = statement.where(o.created_at >= query.since)
-    if query.until is not None:
-        statement = statement.where(o.created_at <= query.until)
-    statement = (
-        statement.order_by(o.created_at.desc(), o.id.desc()).limit(query.limit).offset(query.offset)
+    rows = {row[0]: row for row in await session.execute(statement)}
+    latest = await session.execute(
+        select(OrderEventRow.order_id, func.max(OrderEventRow.at))
+        .where(OrderEventRow.order_id.in_(ids))
+        .group_by(OrderEventRow.order_id)
     )
-    rows = (await session.execute(statement)).all()
-    ids = [row[0] for row in rows]
-    updated: dict[int, datetime] = {}
-    if ids:
-        latest = await session.execute(
-            select(OrderEventRow.order_id, func.max(OrderEventRow.at))
-            .where(OrderEventRow.order_id.in_(ids))
-            .group_by(OrderEventRow.order_id)
-        )
-        updated = {order_id: at for order_id, at in latest}
+    updated: dict[int, datetime] = dict(latest.tuples().all())
+    names: dict[tuple[str | None, str | None], Names] = {}
+
+    def named(zh: str | None, en: str | None) -> Names:
+        found = names.get((zh, en))
+        if found is None:
+            found = names[(zh, en)] = Names(zh or "", en or "")
+        return found
+
     views = []
-    for row in rows:
-        # Only what Open311 shows and the deadline needs; who placed it and what they wrote
-        # are not even read.
-        order = Order(
-            id=row[0],
-            resident_id=0,
-            household_id=None,
-            category_id=row[10],
-            description="",
-            urgency=Urgency(row[2]),
-            status=OrderStatus(row[1]),
-            assignee_id=None,
-            created_at=row[4],
-            wait_due=row[5],
-            accept_due=row[6],
-            resolve_due=row[7],
-            resolved_at=row[8],
-            paused_until=row[9],
-            channel=Channel(row[3] or Channel.CHAT),
-        )
-        at = updated.get(order.id)
+    for order_id in ids:
+        row = rows[order_id]
+        at = updated.get(order_id)
         views.append(
             RequestView(
-                order=order,
-                service_code=row[11],
-                service=_names(row[12], row[13]),
-                building_code=row[14] or "",
-                building=_names(row[15], row[16]),
-                grid=_names(row[17], row[18]),
-                community_code=row[19],
-                community=_names(row[20], row[21]),
-                street_code=row[22] or "",
-                department=_names(row[23], row[24]) if row[23] else None,
-                updated_at=at if isinstance(at, datetime) else order.created_at,
+                id=order_id,
+                status=OrderStatus(row[1]),
+                urgency=row[2],
+                channel=row[3] or "chat",
+                created_at=row[4],
+                wait_due=row[5],
+                accept_due=row[6],
+                resolve_due=row[7],
+                resolved_at=row[8],
+                paused_until=row[9],
+                service_code=row[10],
+                service=named(row[11], row[12]),
+                building_code=row[13] or "",
+                building=named(row[14], row[15]),
+                grid=named(row[16], row[17]),
+                community_code=row[18],
+                community=named(row[19], row[20]),
+                department=named(row[21], row[22]) if row[21] else None,
+                updated_at=at if isinstance(at, datetime) else row[4],
             )
         )
     return views

@@ -262,9 +262,8 @@ async def requests(api: Api, request: web.Request, params: Params, lang: str) ->
     async with api.units() as uow:
         views = await _views(api, uow, key, params, ids)
         notices = await _notices(api, uow, lang)
-    items = [
-        shapes.request(api.texts, lang, v, api.policy, notices.get(v.service_code)) for v in views
-    ]
+    notes = shapes.stage_notes(api.texts, lang)
+    items = [shapes.request(notes, lang, v, api.policy, notices.get(v.service_code)) for v in views]
     return answer(_fmt(request), "service_requests", "request", items)
 
 
@@ -278,7 +277,13 @@ async def one_request(api: Api, request: web.Request, params: Params, lang: str)
     if not views:
         raise ApiError(404, "api.err_not_found")
     items = [
-        shapes.request(api.texts, lang, views[0], api.policy, notices.get(views[0].service_code))
+        shapes.request(
+            shapes.stage_notes(api.texts, lang),
+            lang,
+            views[0],
+            api.policy,
+            notices.get(views[0].service_code),
+        )
     ]
     return answer(_fmt(request), "service_requests", "request", items)
 

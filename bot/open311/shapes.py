@@ -7,7 +7,8 @@ its current deadline. Never the resident's name, phone, room, words or photos.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from handlers.texts import Texts
@@ -72,37 +73,51 @@ def definition(texts: Texts, lang: str, category: Category) -> dict[str, Any]:
 
 
 def expected(view: RequestView, policy: TimerPolicy) -> datetime | None:
-    """Return the order's current deadline: of the stage it is in (workflows/clocks.py)."""
-    clock = CLOCKS.get(view.order.status)
-    return None if clock is None else clock.deadline(view.order, policy)
+    """Return the order's current deadline: its stage's clock (workflows/clocks.py)."""
+    clock = CLOCKS.get(view.status)
+    if clock is None:
+        return None
+    moment: datetime | None = getattr(view, clock.column)
+    if moment is None or clock.after is None:
+        return moment
+    extra: timedelta = getattr(policy, clock.after)
+    return moment + extra
+
+
+def stage_notes(texts: Texts, lang: str) -> dict[OrderStatus, str]:
+    """Return each stage in words, for status_notes (made once per answer, not per order)."""
+    return {status: texts(lang, f"api.stage_{status.value}") for status in OrderStatus}
 
 
 def request(
-    texts: Texts, lang: str, view: RequestView, policy: TimerPolicy, notice: str | None
+    notes: Mapping[OrderStatus, str],
+    lang: str,
+    view: RequestView,
+    policy: TimerPolicy,
+    notice: str | None,
 ) -> dict[str, Any]:
     """Return an order as a GeoReport service request (with Sandan's extension fields)."""
-    order = view.order
     agency = (
         view.department.pick(lang)
         if view.department is not None
         else f"{view.community.pick(lang)} {view.grid.pick(lang)}".strip()
     )
     return {
-        "service_request_id": order.number,
-        "status": "closed" if order.status in CLOSED else "open",
-        "status_notes": texts(lang, f"api.stage_{order.status.value}"),
+        "service_request_id": view.number,
+        "status": "closed" if view.status in CLOSED else "open",
+        "status_notes": notes[view.status],
         "service_name": view.service.pick(lang),
         "service_code": view.service_code,
         "agency_responsible": agency,
         "service_notice": notice,
-        "requested_datetime": moment(order.created_at, policy.zone),
+        "requested_datetime": moment(view.created_at, policy.zone),
         "updated_datetime": moment(view.updated_at, policy.zone),
         "expected_datetime": moment(expected(view, policy), policy.zone),
         "address": f"{view.community.pick(lang)} {view.building.pick(lang)}".strip(),
         "address_id": view.building_code,
         "zipcode": None,
         "jurisdiction_id": view.community_code,
-        "sandan_stage": order.status.value,
-        "sandan_urgency": order.urgency.value,
-        "sandan_channel": order.channel.value,
+        "sandan_stage": view.status.value,
+        "sandan_urgency": view.urgency,
+        "sandan_channel": view.channel,
     }
