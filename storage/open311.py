@@ -312,7 +312,7 @@ async def request_views(session: AsyncSession, query: RequestQuery) -> list[Requ
         .where(OrderEventRow.order_id.in_(ids))
         .group_by(OrderEventRow.order_id)
     )
-    updated: dict[int, datetime] = dict(latest.tuples().all())
+    updated: dict[int, datetime] = {order_id: at for order_id, at in latest}
     names: dict[tuple[str | None, str | None], Names] = {}
 
     def named(zh: str | None, en: str | None) -> Names:
