@@ -6,6 +6,7 @@ the orders it files are worked in chat like any other.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree
@@ -321,6 +322,22 @@ async def test_the_same_post_twice_with_one_idempotency_key_makes_one_order(
     )
     assert other.json()[0]["service_request_id"] != made["service_request_id"]
     assert await count(world, OrderRow) > orders
+
+
+async def test_two_retries_at_once_with_one_idempotency_key_make_one_order(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    """The same POST sent twice at the same moment files once; both get its number."""
+    key = await new_key(world, "12345热线")
+    headers = {"X-Api-Key": key, "Idempotency-Key": "12345-20261202-0002"}
+    before = await count(world, OrderRow)
+    answers = await asyncio.gather(
+        *(http.post("requests.json", data=filing(), headers=headers) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert len({a.json()[0]["service_request_id"] for a in answers}) == 1
+    assert await count(world, ApiRequestRow) == 1
+    assert await count(world, OrderRow) == before + 2  # the order and its call-back task
 
 
 async def resident_with_phone(world: World, name: str, room: str, phone: str) -> FakeUser:
