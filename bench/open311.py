@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from bench.common import backends, machine, percentile, scratch_database, table, verdict
 from bench.inbound import ROOMS, STEP_TIMEOUT, TOKEN, UNPACED, Meter, tap
@@ -44,6 +44,7 @@ from storage.open311 import add_key
 from workflows.model import OrderStatus, PlaceKind
 
 GET_TARGET_MS = 200.0
+STAFF_TELEGRAM = 900_000  # staff members' Telegram ids: this plus their person id
 IN_FLIGHT = 10  # POSTs waiting for their answers at most: the partner's connection pool
 MONTH = timedelta(days=30)
 STATUSES = [
@@ -79,6 +80,26 @@ async def converse(user: FakeUser, place: Neighbourhood, room: str) -> None:
     if "邻居已经报告" in placed.text:  # the API's orders in the building are offered first
         user.press("不是，继续报事", placed)
         await user.wait_for("已提交", timeout=step)
+
+
+async def staff_on_telegram(app: App, api: FakeBotAPI) -> None:
+    """Give every staff member of the sample street a Telegram account, as in a live street:
+    orders are then offered to people, not left in the dispatcher's queue."""
+    async with app.sessions() as session:
+        staff = (
+            await session.execute(
+                select(PersonRow.id, PersonRow.name).where(PersonRow.code.is_not(None))
+            )
+        ).all()
+        for person_id, _ in staff:
+            await session.execute(
+                update(PersonRow)
+                .where(PersonRow.id == person_id)
+                .values(telegram_id=STAFF_TELEGRAM + person_id)
+            )
+        await session.commit()
+    for person_id, name in staff:
+        api.user(STAFF_TELEGRAM + person_id, name, started=True)
 
 
 def placed_at(row: dict[str, object]) -> datetime:
@@ -224,11 +245,13 @@ async def reading(backend: str, orders: int) -> list[list[object]]:
         return rows
 
 
-async def filing(backend: str, seconds: float, rate: float, residents: int) -> list[object]:
+async def filing(
+    backend: str, seconds: float, rate: float, residents: int, staffed: bool
+) -> list[object]:
     """Measure POST requests at `rate` a second beside chat; return the table's row."""
     async with scratch_database(backend) as url:  # its own: a new fake server's update ids
         await prepare(url)  # start again at 1, which a database that saw them would skip
-        baseline = await chat_only(url, residents)
+        baseline = await chat_only(url, residents, staffed)
     async with scratch_database(backend) as url:
         await prepare(url)
         meter = Meter()
@@ -237,6 +260,8 @@ async def filing(backend: str, seconds: float, rate: float, residents: int) -> l
             async with running(settings, SystemClock()) as app:
                 async with app.unit_of_work() as uow:
                     place = await survey(uow)
+                if staffed:
+                    await staff_on_telegram(app, api)
                 async with app.sessions() as session:
                     key = await add_key(session, "bench", "xinhua", app.clock.now())
                     await session.commit()
@@ -300,6 +325,7 @@ async def filing(backend: str, seconds: float, rate: float, residents: int) -> l
         chat_p99 = percentile(meter.latencies, 0.99) * 1000
         return [
             backend,
+            "on Telegram" if staffed else "none joined",
             f"{rate:.0f}/s × {seconds:.0f}s",
             f"{achieved:.1f}/s",
             failed,
@@ -310,7 +336,7 @@ async def filing(backend: str, seconds: float, rate: float, residents: int) -> l
         ]
 
 
-async def chat_only(url: str, residents: int) -> float:
+async def chat_only(url: str, residents: int, staffed: bool) -> float:
     """Return the chat's p99 latency in ms for the same conversations without the API's load."""
     meter = Meter()
     async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
@@ -318,6 +344,8 @@ async def chat_only(url: str, residents: int) -> float:
         async with running(settings, SystemClock()) as app:
             async with app.unit_of_work() as uow:
                 place = await survey(uow)
+            if staffed:
+                await staff_on_telegram(app, api)
             await api.wait_idle()
             meter.latencies.clear()
             await asyncio.gather(
@@ -354,7 +382,10 @@ async def main() -> None:
             read_rows.extend(await reading(backend, args.orders))
             print(table(read_rows, ["backend", "answer", "p50 ms", "p99 ms", "≤ 200 ms"]))
         print(f"{backend}: POST requests at {args.rate}/s for {args.seconds}s beside chat …")
-        post_rows.append(await filing(backend, args.seconds, args.rate, args.residents))
+        for staffed in (False, True):
+            post_rows.append(
+                await filing(backend, args.seconds, args.rate, args.residents, staffed)
+            )
     print()
     print(f"GET requests, a street's month ({args.orders} orders), server time in ms")
     print(table(read_rows, ["backend", "answer", "p50 ms", "p99 ms", "≤ 200 ms"]))
@@ -365,6 +396,7 @@ async def main() -> None:
             post_rows,
             [
                 "backend",
+                "staff",
                 "asked",
                 "achieved",
                 "failed",
