@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiMapping
 
 from bot.open311 import shapes
 from bot.open311.access import RateLimit
@@ -145,7 +144,7 @@ async def _body(request: web.Request) -> dict[str, str]:
             if isinstance(value, dict):
                 flat.update({f"{name}[{k}]": str(v) for k, v in value.items()})
         return flat
-    form: MultiMapping[Any] = await request.post()
+    form = await request.post()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
