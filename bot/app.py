@@ -21,6 +21,7 @@ from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
 from bot.delivery import Delivery
 from bot.monitoring import Metrics, monitor_app
+from bot.open311 import mount as mount_open311
 from bot.polling import poll
 from bot.sending import SendFailed, Transient
 from bot.settings import Settings
@@ -231,15 +232,17 @@ def clockwork(app: App) -> AsyncIOScheduler:
 
 @contextlib.asynccontextmanager
 async def monitoring(app: App) -> AsyncIterator[int | None]:
-    """Serve /healthz and /metrics on SANDAN_MONITOR_PORT, when set; yield the port bound."""
+    """Serve /healthz and /metrics on SANDAN_MONITOR_PORT (and Open311 when SANDAN_API_ENABLED,
+    on 8090 unless the port is set); yield the port bound."""
     settings = app.settings
-    if settings.monitor_port is None:
+    if settings.listener_port is None:
         yield None
         return
     server = monitor_app(
         app.metrics, database_answers=lambda: database_answers(app.engine), read=app.readings
     )
-    async with serving(server, settings.monitor_host, settings.monitor_port) as port:
+    mount_open311(server, app)  # the Open311 API, when SANDAN_API_ENABLED
+    async with serving(server, settings.monitor_host, settings.listener_port) as port:
         log.info("monitoring on %s:%s (/healthz, /metrics)", settings.monitor_host, port)
         yield port
 

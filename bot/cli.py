@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.logs import set_up_logging
+from bot.open311 import keys as open311_keys
 from bot.settings import Settings, settings_problems
 
 NO_TOKEN = """\
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit = commands.add_parser("audit", help="show the latest staff actions (audit log)")
     audit.add_argument("--limit", type=int, default=50, help="how many (default: 50)")
+    open311_keys.add_arguments(commands)
     return parser
 
 
@@ -156,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import admin
 
         return asyncio.run(admin.show_audit(settings, args.limit))
+    if command == "api":
+        return asyncio.run(open311_keys.keys_command(settings, args))
     return 2
 
 

@@ -19,6 +19,7 @@ TELEGRAM_API = "https://api.telegram.org"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
 BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")  # the bot's id, a colon, its secret
 PROXY_SCHEMES = ("http", "https", "socks5", "socks4")
+API_PORT = 8090  # the listener's port when the Open311 API is on and SANDAN_MONITOR_PORT unset
 SECRETS = ("bot_token", "webhook_secret", "proxy")  # never printed, not even when wrong
 # A valid value of each setting, shown when one is wrong.
 EXAMPLES = {
@@ -179,6 +180,30 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of the /healthz and /metrics listener; none (the default) runs none.",
     )
+    # open311 (issue 19): the Open311 GeoReport v2 API, on the same listener.
+    api_enabled: bool = Field(
+        default=False,
+        description="Serve the Open311 GeoReport v2 API for partner systems on the monitoring "
+        "listener; it then listens on SANDAN_MONITOR_PORT, or 8090 when that is unset.",
+    )
+    api_path: str = Field(
+        default="/open311/v2",
+        pattern=r"^/[A-Za-z0-9/_.-]*[A-Za-z0-9_.-]$",
+        description="Path prefix of the Open311 API (its endpoints are PREFIX/services.json …).",
+    )
+    api_rate: int = Field(
+        default=120,
+        ge=1,
+        description="Open311 calls one key (or one address without a key) may make a minute; "
+        "more get 429 with Retry-After.",
+    )
+
+    @property
+    def listener_port(self) -> int | None:
+        """Return the port of the /healthz, /metrics (and Open311) listener; None runs none."""
+        if self.monitor_port is not None:
+            return self.monitor_port
+        return API_PORT if self.api_enabled else None
 
     @field_validator("bot_token")
     @classmethod

@@ -521,3 +521,33 @@ class GroupWordsRow(Base):
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# --- Open311 (issue 19): partner systems' keys and the requests they filed --------------------
+class ApiKeyRow(Base):
+    """A partner system's API key (12345, a mini program): only its sha256 is kept."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("places.id"))  # a street or a community
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiRequestRow(Base):
+    """An order a partner filed: its token, and the idempotency key it was filed under."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (UniqueConstraint("key_id", "idempotency_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# A caller's phone finds their household (Open311, 0020).
+Index("ix_people_phone", PersonRow.phone)

@@ -118,6 +118,16 @@ class SqlPeople:
         )
         return await self._people(list(rows))
 
+    async def with_phone(self, phones: Sequence[str]) -> list[Person]:
+        if not phones:
+            return []
+        rows = await self.session.scalars(
+            select(PersonRow)
+            .where(PersonRow.household_id.is_not(None), PersonRow.phone.in_(list(phones)))
+            .order_by(PersonRow.id)
+        )
+        return await self._people(list(rows))
+
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(
             update(PersonRow).where(PersonRow.id == person_id).values(**changes.set())

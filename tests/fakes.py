@@ -299,6 +299,17 @@ class FakePeople:
         )
         return found[:limit]
 
+    async def with_phone(self, phones: Sequence[str]) -> list[Person]:
+        wanted = set(phones)
+        return sorted(
+            (
+                p
+                for p in self.store.people.values()
+                if p.household_id is not None and p.phone is not None and p.phone in wanted
+            ),
+            key=lambda p: p.id,
+        )
+
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         fields = changes.set()
         unknown = set(fields) - PERSON_FIELDS

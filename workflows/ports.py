@@ -123,6 +123,10 @@ class PersonRepository(Protocol):
     # publicity (issue 17): teams with faces.
     async def teams(self, community_ids: Sequence[int]) -> list[VolunteerTeam]:
         """Return the volunteer teams of the communities, with members and leader, by id."""
+
+    # open311 (issue 19): a caller's phone finds their household.
+    async def with_phone(self, phones: Sequence[str]) -> list[Person]:
+        """Return people of a household whose phone is one of `phones`, oldest first."""
         ...
 
 

@@ -402,6 +402,20 @@ class TestPersonRepository:
             assert await uow.people.named("阳_", 10) == [first]  # no wildcards
             assert await uow.people.named("阳%", 10) == []
 
+    async def test_people_of_households_are_found_by_phone(self, side: Side) -> None:
+        org = side.org
+        async with side.unit() as uow:
+            household = org.households[1].id
+            first = await uow.people.add_contact("李阿姨", "13900001111", household)
+            second = await uow.people.add_contact("李叔叔", "+8613900002222", household)
+            assert await uow.people.with_phone(["13900001111"]) == [first]
+            assert await uow.people.with_phone(["+8613900002222", "13900001111"]) == [
+                first,
+                second,
+            ]
+            assert await uow.people.with_phone(["1390000"]) == []
+            assert await uow.people.with_phone([]) == []
+
     async def test_a_resident_is_found_by_id_telegram_and_code(self, side: Side) -> None:
         org = side.org
         async with side.unit() as uow:

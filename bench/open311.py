@@ -1,0 +1,414 @@
+"""Open311: reading a street's month of orders, and partners filing orders while people chat.
+
+1. GET requests: 30,000 orders placed over one month in the sample street (both communities,
+   every building, each with its timeline's first line), read with the street's key through the
+   running bot's listener: the month's first page (1,000 orders, the most one answer holds), a
+   deep page, and the whole month page by page. The figure is the server's own time (its
+   Server-Timing header); target ≤ 200 ms an answer.
+2. POST requests at a steady 50 a second (each a stranger's call: the order and a call-back task)
+   for `--seconds`, while residents register and place orders in chat; the chat's p99 latency
+   (update queued → the bot's reply), against the same chat without the API's load. Printed:
+   the achieved rate, the server's p50/p99 per POST, and both chat p99s.
+
+    uv run python -m bench.open311 [--orders N] [--seconds S] [--rate R] [--residents N]
+                                   [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import insert, select, update
+
+from bench.common import backends, machine, percentile, scratch_database, table, verdict
+from bench.inbound import ROOMS, STEP_TIMEOUT, TOKEN, UNPACED, Meter, tap
+from bot.app import App, running
+from bot.clock import SystemClock
+from bot.demo import Neighbourhood, demo_settings, prepare, survey
+from bot.emulator import FakeBotAPI, FakeUser
+from storage.models import (
+    CategoryRow,
+    HouseholdRow,
+    OrderEventRow,
+    OrderRow,
+    PersonRow,
+    PlaceRow,
+)
+from storage.open311 import add_key
+from workflows.model import OrderStatus, PlaceKind
+
+GET_TARGET_MS = 200.0
+STAFF_TELEGRAM = 900_000  # staff members' Telegram ids: this plus their person id
+IN_FLIGHT = 10  # POSTs waiting for their answers at most: the partner's connection pool
+MONTH = timedelta(days=30)
+STATUSES = [
+    (OrderStatus.CLOSED, 0.70),
+    (OrderStatus.ACCEPTED, 0.10),
+    (OrderStatus.RESOLVED, 0.08),
+    (OrderStatus.QUEUED, 0.05),
+    (OrderStatus.OFFERED, 0.04),
+    (OrderStatus.CANCELLED, 0.03),
+]
+API_SETTINGS = {"api_enabled": True, "api_rate": 1_000_000, "monitor_port": 0}
+
+
+async def converse(user: FakeUser, place: Neighbourhood, room: str) -> None:
+    """Register as a resident and place an order, one reply at a time (as tests/e2e do)."""
+    step = STEP_TIMEOUT
+    user.start()
+    for label in (place.community.names.zh, place.building.names.zh, place.unit.names.zh, room):
+        await tap(user, label, step)
+    await user.wait_for(lambda m: m.reply_keyboard is not None, timeout=step)
+    user.send("跳过")
+    await user.wait_for("/new", timeout=step)
+    user.send("/new")
+    await tap(user, "水电气维修", step)
+    await user.wait_for(lambda m: not m.buttons and "情况" in m.text, timeout=step)
+    user.send("厨房水龙头一直滴水，关不紧。")
+    await tap(user, "好了", step)
+    await tap(user, "不急", step)
+    await tap(user, "确认提交", step)
+    placed = await user.wait_for(
+        lambda m: "已提交" in m.text or "邻居已经报告" in m.text, timeout=step
+    )
+    if "邻居已经报告" in placed.text:  # the API's orders in the building are offered first
+        user.press("不是，继续报事", placed)
+        await user.wait_for("已提交", timeout=step)
+
+
+async def staff_on_telegram(app: App, api: FakeBotAPI) -> None:
+    """Give every staff member of the sample street a Telegram account, as in a live street:
+    orders are then offered to people, not left in the dispatcher's queue."""
+    async with app.sessions() as session:
+        staff = (
+            await session.execute(
+                select(PersonRow.id, PersonRow.name).where(PersonRow.code.is_not(None))
+            )
+        ).all()
+        for person_id, _ in staff:
+            await session.execute(
+                update(PersonRow)
+                .where(PersonRow.id == person_id)
+                .values(telegram_id=STAFF_TELEGRAM + person_id)
+            )
+        await session.commit()
+    for person_id, name in staff:
+        api.user(STAFF_TELEGRAM + person_id, name, started=True)
+
+
+def placed_at(row: dict[str, object]) -> datetime:
+    """Return when a written order was placed."""
+    at = row["created_at"]
+    assert isinstance(at, datetime)
+    return at
+
+
+def server_ms(response: httpx.Response) -> float:
+    """Return the server's own time for an answer, from its Server-Timing header."""
+    return float(response.headers["Server-Timing"].split("dur=")[1])
+
+
+async def fill(app: App, orders: int, start: datetime) -> None:
+    """Write `orders` orders over the month from `start` into the sample street, in bulk."""
+    rng = random.Random(19)
+    async with app.sessions() as session:
+        units = (
+            await session.execute(
+                select(PlaceRow.id, PlaceRow.parent_id).where(PlaceRow.kind == PlaceKind.UNIT.value)
+            )
+        ).all()
+        buildings = dict(
+            (
+                await session.execute(
+                    select(PlaceRow.id, PlaceRow.parent_id).where(
+                        PlaceRow.kind == PlaceKind.BUILDING.value
+                    )
+                )
+            ).all()
+        )
+        grids = dict(
+            (
+                await session.execute(
+                    select(PlaceRow.id, PlaceRow.parent_id).where(
+                        PlaceRow.kind == PlaceKind.GRID.value
+                    )
+                )
+            ).all()
+        )
+        households = (await session.execute(select(HouseholdRow.id, HouseholdRow.unit_id))).all()
+        unit_building = {unit: building for unit, building in units}
+        categories = list(await session.scalars(select(CategoryRow.id)))
+        resident = PersonRow(name="压测居民", lang="zh", household_id=households[0][0])
+        session.add(resident)
+        await session.flush()
+        rows: list[dict[str, object]] = []
+        events: list[dict[str, object]] = []
+        statuses = [s for s, _ in STATUSES]
+        weights = [w for _, w in STATUSES]
+        for n in range(orders):
+            household, unit = rng.choice(households)
+            building = unit_building[unit] or 0
+            community = grids[buildings[building] or 0]
+            at = start + MONTH * (n / orders)
+            status = rng.choices(statuses, weights)[0]
+            rows.append(
+                {
+                    "resident_id": resident.id,
+                    "household_id": household,
+                    "building_id": building,
+                    "category_id": rng.choice(categories),
+                    "community_id": community,
+                    "description": "压测",
+                    "urgency": "normal",
+                    "status": status.value,
+                    "photos": [],
+                    "created_at": at,
+                    "resolve_due": at + timedelta(hours=24),
+                    "channel": "chat",
+                    "version": 0,
+                }
+            )
+        for chunk in range(0, len(rows), 5000):
+            await session.execute(insert(OrderRow), rows[chunk : chunk + 5000])
+        ids = list(await session.scalars(select(OrderRow.id).order_by(OrderRow.id)))
+        for order_id, row in zip(ids, rows, strict=True):
+            events.append(
+                {
+                    "order_id": order_id,
+                    "at": placed_at(row) + timedelta(minutes=rng.randint(1, 600)),
+                    "action": "place",
+                    "to_status": row["status"],
+                }
+            )
+        for chunk in range(0, len(events), 5000):
+            await session.execute(insert(OrderEventRow), events[chunk : chunk + 5000])
+        await session.commit()
+
+
+async def reading(backend: str, orders: int) -> list[list[object]]:
+    """Measure GET requests over a month of a street's orders; return the table's rows."""
+    async with scratch_database(backend) as url:
+        await prepare(url)
+        async with FakeBotAPI(TOKEN) as api:
+            settings = demo_settings(api, url).model_copy(update=API_SETTINGS)
+            async with running(settings, SystemClock()) as app:
+                end = app.clock.now()
+                start = end - MONTH
+                began = time.perf_counter()
+                await fill(app, orders, start)
+                print(f"  {orders} orders written in {time.perf_counter() - began:.1f}s")
+                async with app.sessions() as session:
+                    key = await add_key(session, "bench", "xinhua", end)
+                    await session.commit()
+                base = f"http://127.0.0.1:{app.monitor_port}/open311/v2/"
+                month = {
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                    "api_key": key,
+                }
+                async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                    await http.get("requests.json", params=month)  # warm up
+                    first = [await http.get("requests.json", params=month) for _ in range(20)]
+                    last_page = str(orders // 1000)
+                    deep = [
+                        await http.get("requests.json", params={**month, "page": last_page})
+                        for _ in range(10)
+                    ]
+                    xml = [await http.get("requests.xml", params=month) for _ in range(10)]
+                    whole, seen, page = 0.0, 0, 1
+                    while True:
+                        answer = await http.get(
+                            "requests.json", params={**month, "page": str(page)}
+                        )
+                        whole += server_ms(answer)
+                        got = len(answer.json())
+                        seen += got
+                        if got < 1000:
+                            break
+                        page += 1
+        rows: list[list[object]] = []
+        for label, answers in (
+            ("page 1 (1000), JSON", first),
+            (f"page {last_page} (1000), JSON", deep),
+            ("page 1 (1000), XML", xml),
+        ):
+            times = [server_ms(a) for a in answers]
+            p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+            rows.append([backend, label, f"{p50:.0f}", f"{p99:.0f}", verdict(p99 <= GET_TARGET_MS)])
+        rows.append([backend, f"whole month: {page} pages, {seen} orders", f"{whole:.0f}", "", ""])
+        return rows
+
+
+async def filing(
+    backend: str, seconds: float, rate: float, residents: int, staffed: bool
+) -> list[object]:
+    """Measure POST requests at `rate` a second beside chat; return the table's row."""
+    async with scratch_database(backend) as url:  # its own: a new fake server's update ids
+        await prepare(url)  # start again at 1, which a database that saw them would skip
+        baseline = await chat_only(url, residents, staffed)
+    async with scratch_database(backend) as url:
+        await prepare(url)
+        meter = Meter()
+        async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
+            settings = demo_settings(api, url).model_copy(update={**API_SETTINGS, **UNPACED})
+            async with running(settings, SystemClock()) as app:
+                async with app.unit_of_work() as uow:
+                    place = await survey(uow)
+                if staffed:
+                    await staff_on_telegram(app, api)
+                async with app.sessions() as session:
+                    key = await add_key(session, "bench", "xinhua", app.clock.now())
+                    await session.commit()
+                await api.wait_idle()
+                meter.latencies.clear()
+                base = f"http://127.0.0.1:{app.monitor_port}/open311/v2/"
+                times: list[float] = []
+                failed = 0
+
+                in_flight = asyncio.Semaphore(IN_FLIGHT)
+
+                async def post(http: httpx.AsyncClient, n: int) -> None:
+                    nonlocal failed
+                    async with in_flight:
+                        answer = await _post(http, n)
+                    if answer.status_code == 200:
+                        times.append(server_ms(answer))
+                    else:
+                        failed += 1
+
+                async def _post(http: httpx.AsyncClient, n: int) -> httpx.Response:
+                    return await http.post(
+                        "requests.json",
+                        headers={"X-Api-Key": key},
+                        data={
+                            "service_code": "water_power_gas",
+                            "attribute[urgency]": "normal",
+                            "address_id": f"b-hp-{1 + n % 6}-u1",
+                            "description": f"压测来电 {n}",
+                            "phone": f"139{n:08d}",
+                        },
+                    )
+
+                async with httpx.AsyncClient(
+                    base_url=base, timeout=120, limits=httpx.Limits(max_connections=200)
+                ) as http:
+                    chatting = asyncio.gather(
+                        *(
+                            converse(
+                                api.user(20_000 + i, f"居民{i}", language_code="zh-hans"),
+                                place,
+                                ROOMS[i % len(ROOMS)],
+                            )
+                            for i in range(residents)
+                        )
+                    )
+                    began = time.perf_counter()
+                    posts = []
+                    n = 0
+                    while time.perf_counter() - began < seconds:
+                        if in_flight.locked():  # a partner waits for its answers: none piles up
+                            await asyncio.sleep(0.005)
+                            continue
+                        posts.append(asyncio.create_task(post(http, n)))
+                        n += 1
+                        await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter()))
+                    await asyncio.gather(*posts)
+                    span = time.perf_counter() - began
+                    await chatting
+        achieved = len(times) / span
+        chat_p99 = percentile(meter.latencies, 0.99) * 1000
+        return [
+            backend,
+            "on Telegram" if staffed else "none joined",
+            f"{rate:.0f}/s × {seconds:.0f}s",
+            f"{achieved:.1f}/s",
+            failed,
+            f"{percentile(times, 0.5):.0f}",
+            f"{percentile(times, 0.99):.0f}",
+            f"{baseline:.0f}",
+            f"{chat_p99:.0f}",
+        ]
+
+
+async def chat_only(url: str, residents: int, staffed: bool) -> float:
+    """Return the chat's p99 latency in ms for the same conversations without the API's load."""
+    meter = Meter()
+    async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
+        settings = demo_settings(api, url).model_copy(update=UNPACED)
+        async with running(settings, SystemClock()) as app:
+            async with app.unit_of_work() as uow:
+                place = await survey(uow)
+            if staffed:
+                await staff_on_telegram(app, api)
+            await api.wait_idle()
+            meter.latencies.clear()
+            await asyncio.gather(
+                *(
+                    converse(
+                        api.user(30_000 + i, f"邻居{i}", language_code="zh-hans"),
+                        place,
+                        ROOMS[i % len(ROOMS)],
+                    )
+                    for i in range(residents)
+                )
+            )
+    return percentile(meter.latencies, 0.99) * 1000
+
+
+async def main() -> None:
+    """Run both measurements on each backend and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=30_000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--residents", type=int, default=12)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    wanted = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print(machine())
+    started = datetime.now(UTC)
+    read_rows: list[list[object]] = []
+    post_rows: list[list[object]] = []
+    for backend in await backends(wanted):
+        if args.orders:
+            print(f"{backend}: GET requests over {args.orders} orders …")
+            read_rows.extend(await reading(backend, args.orders))
+            print(table(read_rows, ["backend", "answer", "p50 ms", "p99 ms", "≤ 200 ms"]))
+        print(f"{backend}: POST requests at {args.rate}/s for {args.seconds}s beside chat …")
+        for staffed in (False, True):
+            post_rows.append(
+                await filing(backend, args.seconds, args.rate, args.residents, staffed)
+            )
+    print()
+    print(f"GET requests, a street's month ({args.orders} orders), server time in ms")
+    print(table(read_rows, ["backend", "answer", "p50 ms", "p99 ms", "≤ 200 ms"]))
+    print()
+    print(f"POST requests beside {args.residents} residents' chat")
+    print(
+        table(
+            post_rows,
+            [
+                "backend",
+                "staff",
+                "asked",
+                "achieved",
+                "failed",
+                "POST p50 ms",
+                "POST p99 ms",
+                "chat p99 ms alone",
+                "chat p99 ms with POSTs",
+            ],
+        )
+    )
+    print(f"({(datetime.now(UTC) - started).total_seconds():.0f}s)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
