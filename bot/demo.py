@@ -137,6 +137,8 @@ async def loop_once(app: App, api: FakeBotAPI, place: Neighbourhood) -> None:
     await tap(resident, "跳过")
     await resident.wait_for("谢谢")
     await worker.wait_for("5 星")
+    if place.community.channel is not None:  # 公示: posted anonymised, without her words
+        await tap(resident, "不用")
 
 
 async def a_day_of_timers(app: App, api: FakeBotAPI, place: Neighbourhood) -> None:
@@ -182,6 +184,8 @@ async def play(database: str | None = None) -> int:
             async with running(demo_settings(api, url), ManualClock()) as app:
                 async with app.unit_of_work() as uow:
                     place = await survey(uow)
+                if place.community.channel is not None:  # its 公示 channel, the bot its admin
+                    api.group(place.community.channel, "公示", type="channel")
                 try:
                     await loop_once(app, api, place)
                     await a_day_of_timers(app, api, place)

@@ -494,7 +494,6 @@ async def rated(ctx: Context, order_id: int, stars: str) -> None:
         number=order.number,
         rating=order.rating,
     )
-    await publicity.ask_consent(ctx, order)  # publicity (issue 17): 公示 with their words?
 
 
 async def comment_given(ctx: Context) -> None:
@@ -502,8 +501,10 @@ async def comment_given(ctx: Context) -> None:
     given = await ctx.answered_text("comment.need_text")
     if given is None:
         return
-    await comment_order(ctx.uow, ctx.clock, ctx.require(), *given)
+    order = await comment_order(ctx.uow, ctx.clock, ctx.require(), *given)
     ctx.say("comment.thanks")
+    # publicity (issue 17): 公示 with their words? One question at a time: after the comment.
+    await publicity.ask_consent(ctx, order)
 
 
 async def comment_skipped(ctx: Context, order_id: int) -> None:
@@ -512,3 +513,6 @@ async def comment_skipped(ctx: Context, order_id: int) -> None:
     ctx.answer()
     ctx.clear_buttons()
     ctx.say("comment.skipped")
+    order = await ctx.uow.orders.get(order_id)
+    if order is not None and order.resident_id == ctx.require().id:
+        await publicity.ask_consent(ctx, order)  # publicity (issue 17), after the comment

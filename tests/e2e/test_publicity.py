@@ -36,6 +36,9 @@ async def resolved_and_rated(
     await worker.wait_for("用时 60 分钟")
     resident.press("满意", await resident.wait_for("问题解决了吗"))
     await tap(resident, f"{stars}⭐")
+    await resident.wait_for("还想说点什么")
+    assert not [m for m in resident.messages if "可以把这件事匿名公示吗" in m.text]  # one at a time
+    await tap(resident, "跳过")  # the comment; then the question to publish
     return order_id, worker
 
 
