@@ -15,13 +15,21 @@ from storage.people import SqlPeople
 from storage.places import SqlPlaces
 from storage.questions import SqlQuestions
 from storage.reports import SqlReports
-from storage.repositories import SqlAudit, SqlCategories, SqlChats, SqlInvites, SqlUpdateLog
+from storage.repositories import (
+    SqlAudit,
+    SqlCategories,
+    SqlChats,
+    SqlConsoleLogins,
+    SqlInvites,
+    SqlUpdateLog,
+)
 from storage.timers import SqlTimers
 from storage.visits import SqlVisits
 from workflows.ports import (
     AuditRepository,
     CategoryRepository,
     ChatRepository,
+    ConsoleLoginRepository,
     InviteRepository,
     OrderRepository,
     OutboxRepository,
@@ -53,6 +61,7 @@ class SqlUnitOfWork:
     visits: VisitRepository
     reports: ReportRepository
     questions: QuestionRepository
+    console_logins: ConsoleLoginRepository
     calendar: WorkCalendar = CHINA
 
     def __init__(
@@ -83,6 +92,7 @@ class SqlUnitOfWork:
         self.visits = SqlVisits(self.session)
         self.reports = SqlReports(self.session)
         self.questions = SqlQuestions(self.session)
+        self.console_logins = SqlConsoleLogins(self.session)
         return self
 
     async def __aexit__(
