@@ -135,7 +135,7 @@ async def running(
             clock,
             texts,
             default_language=settings.default_language,
-            links=Links(username),
+            links=Links(username, console_url=settings.console_base_url),
             limits=settings.limits(),
             policy=policy,
         )

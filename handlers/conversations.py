@@ -12,6 +12,7 @@ from typing import Any
 
 from handlers import (
     behalf,
+    console,
     followups,
     infoask,
     intake,
@@ -59,6 +60,7 @@ COMMANDS: dict[str, Handler] = {
     "merge": moves.merge,  # moves (issue 15)
     "behalf": behalf.start,  # behalf (issue 16): staff order on someone's behalf
     "ask": questions.start,  # behalf (issue 16): a question (咨询)
+    "console": console.console_command,  # console (issue 18): a login link to the web console
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {
