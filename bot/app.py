@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.adapters import telegram_adapter
 from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
+from bot.console import Console, ConsoleConfig, mount_console
+from bot.console.sessions import session_key
 from bot.delivery import Delivery
 from bot.monitoring import Metrics, monitor_app
 from bot.polling import poll
@@ -231,7 +233,10 @@ def clockwork(app: App) -> AsyncIOScheduler:
 
 @contextlib.asynccontextmanager
 async def monitoring(app: App) -> AsyncIterator[int | None]:
-    """Serve /healthz and /metrics on SANDAN_MONITOR_PORT, when set; yield the port bound."""
+    """Serve /healthz, /metrics and the console on SANDAN_MONITOR_PORT, when set; yield the port.
+
+    This listener runs in polling and in webhook mode alike, so the console lives here.
+    """
     settings = app.settings
     if settings.monitor_port is None:
         yield None
@@ -239,9 +244,32 @@ async def monitoring(app: App) -> AsyncIterator[int | None]:
     server = monitor_app(
         app.metrics, database_answers=lambda: database_answers(app.engine), read=app.readings
     )
+    mount_console(server, console_of(app))  # console (issue 18): /console on this listener
     async with serving(server, settings.monitor_host, settings.monitor_port) as port:
         log.info("monitoring on %s:%s (/healthz, /metrics)", settings.monitor_host, port)
         yield port
+
+
+def console_of(app: App) -> Console:
+    """Return the web console's dependencies, from the settings and the running app."""
+    settings = app.settings
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    secret = settings.console_secret.get_secret_value() if settings.console_secret else None
+    return Console(
+        ConsoleConfig(
+            key=session_key(secret, token),
+            bot_token=token,
+            base_url=settings.console_base_url,
+            session_hours=settings.console_session_hours,
+            initdata_max_age=settings.console_initdata_max_age,
+            api_base=settings.api_base,
+            zone=app.policy.zone,
+            bot_username=app.conversations.links.bot_username,
+        ),
+        app.unit_of_work,
+        app.clock,
+        app.texts,
+    )
 
 
 @contextlib.asynccontextmanager
