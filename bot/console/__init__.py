@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.console import actions, auth, media, pages, reports
-from bot.console.web import CONSOLE, Console, ConsoleConfig, use_templates
+from bot.console.site import CONSOLE, Console, ConsoleConfig, use_templates
 
 __all__ = ["Console", "ConsoleConfig", "console_app", "mount_console"]
 

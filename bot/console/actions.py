@@ -15,8 +15,8 @@ from aiohttp import web
 
 from bot.console.forms import Invalid, moment_of, required_id, words
 from bot.console.sessions import same_origin
-from bot.console.web import Console as ConsoleDeps
-from bot.console.web import console_of, problem, see_other, signed_in
+from bot.console.site import Console as ConsoleDeps
+from bot.console.site import console_of, problem, see_other, signed_in
 from storage.uow import SqlUnitOfWork
 from workflows.errors import DomainError
 from workflows.model import AuditEntry, Person

@@ -14,7 +14,7 @@ from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
 
 from bot.console.sessions import clear_cookie, new_session, same_origin, set_cookie
-from bot.console.web import SECURITY_HEADERS, console_of, problem, render_text, see_other
+from bot.console.site import SECURITY_HEADERS, console_of, problem, render_text, see_other
 from workflows.console import redeem_login
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from bot.console.web import console_of, problem, signed_in
+from bot.console.site import console_of, problem, signed_in
 from workflows.errors import OrderNotFound
 from workflows.supervision import look_up
 

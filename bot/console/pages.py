@@ -19,7 +19,7 @@ from bot.console.actions import ACTIONS
 from bot.console.forms import Invalid, board_filters, date_range, short_text
 from bot.console.reach import Viewer
 from bot.console.sessions import same_origin
-from bot.console.web import console_of, page, problem, signed_in
+from bot.console.site import console_of, page, problem, signed_in
 from bot.qr import building_link, invite_link
 from storage.board import audit, audit_actions, board, staff
 from storage.uow import SqlUnitOfWork

@@ -17,11 +17,11 @@ from openpyxl import Workbook
 
 from bot.console.forms import Invalid, choice, day
 from bot.console.reach import Viewer
-from bot.console.web import SECURITY_HEADERS, console_of, page, problem, signed_in
+from bot.console.site import SECURITY_HEADERS, console_of, page, problem, signed_in
 from storage.board import ReportRow, names, place_table, report_rows, teams_of
 from storage.uow import SqlUnitOfWork
 from workflows.model import OrderStatus
-from workflows.vocabulary import Move
+from workflows.vocabulary import Channel, Move
 
 PERIODS = ("day", "week", "month")
 GROUPS = ("community", "grid", "category", "team")
@@ -238,7 +238,7 @@ def xlsx_bytes(found: Sheet, zone: tzinfo, status_names: dict[str, str]) -> byte
     sheet_ = book.create_sheet("服务单")
     sheet_.append(list(HEADERS))
     for values in export_rows(found, zone):
-        values[6] = status_names.get(values[6], values[6])
+        values[5:7] = [status_names.get(v, v) for v in values[5:7]]
         sheet_.append(values)
     out = io.BytesIO()
     book.save(out)
@@ -252,7 +252,7 @@ def csv_text(found: Sheet, zone: tzinfo, status_names: dict[str, str]) -> str:
     writer = csv.writer(out)
     writer.writerow(HEADERS)
     for values in export_rows(found, zone):
-        values[6] = status_names.get(values[6], values[6])
+        values[5:7] = [status_names.get(v, v) for v in values[5:7]]
         writer.writerow(
             [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in values]
         )
@@ -275,7 +275,8 @@ async def export(request: web.Request) -> web.StreamResponse:
             return problem(request, lang, 400, "web.bad_input", field=bad.field)
         since, until = period_of(kind, anchor, zone)
         found = await sheet(uow, viewer, since, until, "zh")
-    status_names = {str(s): console.t("zh", f"status.{s}") for s in OrderStatus}
+    status_names = {str(s): console.t("zh", f"web.stage_{s}") for s in OrderStatus}
+    status_names.update({str(c): console.t("zh", f"channel.{c}") for c in Channel})
     filename = f"sandan-{kind}-{anchor.isoformat()}.{fmt}"
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "xlsx":
