@@ -21,7 +21,7 @@ from bot.console.reach import Viewer
 from bot.console.sessions import same_origin
 from bot.console.site import console_of, page, problem, signed_in
 from bot.qr import building_link, invite_link
-from storage.board import audit, audit_actions, board, staff
+from storage.board import audit, audit_actions, board, names, place_table, staff
 from storage.uow import SqlUnitOfWork
 from workflows.dispatch import OrderContext, suggest
 from workflows.errors import OrderNotFound
@@ -88,12 +88,11 @@ async def board_page(request: web.Request) -> web.Response:
             communities=[(c.id, c.names.pick(lang)) for c in viewer.communities],
             grids=await grids_of(uow, viewer, lang),
             channels=[str(c) for c in Channel],
-            places=await place_names(
-                uow,
-                {*(r.community_id for r in found.rows), *(r.building_id for r in found.rows)},
-                lang,
-            ),
-            holders=await names_of(uow, {r.assignee_id for r in found.rows}),
+            places={
+                place_id: (zh if lang != "en" or not en else en)
+                for place_id, (zh, en, _) in (await place_table(uow.session)).items()
+            },
+            holders=await names(uow.session, [r.assignee_id for r in found.rows if r.assignee_id]),
             now=console.clock.now(),
         )
 

@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
-from openpyxl import Workbook
 
 from bot.console.forms import Invalid, choice, day
 from bot.console.reach import Viewer
 from bot.console.site import SECURITY_HEADERS, console_of, page, problem, signed_in
+from bot.console.xlsx import workbook_bytes
 from storage.board import ReportRow, names, place_table, report_rows, teams_of
 from storage.uow import SqlUnitOfWork
 from workflows.model import OrderStatus
@@ -233,16 +233,14 @@ def export_rows(found: Sheet, zone: tzinfo) -> Iterator[list[Any]]:
 
 
 def xlsx_bytes(found: Sheet, zone: tzinfo, status_names: dict[str, str]) -> bytes:
-    """Return the report's orders as an Excel workbook (write-only: fast for 30,000 rows)."""
-    book = Workbook(write_only=True)
-    sheet_ = book.create_sheet("服务单")
-    sheet_.append(list(HEADERS))
-    for values in export_rows(found, zone):
-        values[5:7] = [status_names.get(v, v) for v in values[5:7]]
-        sheet_.append(values)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """Return the report's orders as an Excel workbook (bot/console/xlsx.py: fast for 30k rows)."""
+
+    def rows() -> Iterator[list[Any]]:
+        for values in export_rows(found, zone):
+            values[5:7] = [status_names.get(v, v) for v in values[5:7]]
+            yield values
+
+    return workbook_bytes("服务单", HEADERS, rows())
 
 
 def csv_text(found: Sheet, zone: tzinfo, status_names: dict[str, str]) -> str:
