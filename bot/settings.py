@@ -19,7 +19,8 @@ TELEGRAM_API = "https://api.telegram.org"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a webhook secret
 BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")  # the bot's id, a colon, its secret
 PROXY_SCHEMES = ("http", "https", "socks5", "socks4")
-SECRETS = ("bot_token", "webhook_secret", "proxy", "console_secret")  # never printed, not even when wrong
+# never printed, not even when wrong
+SECRETS = ("bot_token", "webhook_secret", "proxy", "console_secret")
 # A valid value of each setting, shown when one is wrong.
 EXAMPLES = {
     "bot_token": "123456789:AAE-your-token-from-BotFather",

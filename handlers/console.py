@@ -5,10 +5,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from handlers.context import Context
-from handlers.events import Button
+from handlers.events import Button, SetMenuButton
 from workflows.console import LOGIN_MINUTES, issue_login
 
 LOGIN_PATH = "/console/login"  # the console's page that redeems a link (bot/console/auth.py)
+APP_PATH = "/console/app"  # the Mini App's first page: it signs in with Telegram's initData
 
 
 def login_url(base: str, token: str) -> str:
@@ -30,5 +31,9 @@ async def console_command(ctx: Context) -> None:
         return
     token = await issue_login(ctx.uow, ctx.clock, person)
     url = login_url(ctx.links.console_url, token)
-    button = Button(ctx.t("console.btn_open"), url=url)
-    ctx.say("console.link", ((button,),), url=url, minutes=LOGIN_MINUTES)
+    buttons = [(Button(ctx.t("console.btn_open"), url=url),)]
+    app = ctx.links.console_url.rstrip("/") + APP_PATH
+    if app.startswith("https://"):  # Telegram opens Mini Apps over HTTPS only
+        buttons.append((Button(ctx.t("console.btn_app"), web_app=app),))
+        ctx.replies.append(SetMenuButton(ctx.event.chat_id, ctx.t("console.menu_button"), app))
+    ctx.say("console.link", tuple(buttons), url=url, minutes=LOGIN_MINUTES)

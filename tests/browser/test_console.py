@@ -119,7 +119,9 @@ async def test_a_dispatcher_filters_the_board_reassigns_an_order_and_downloads_t
     assert ours[3] == "水电气维修" and ours[9] is not None  # placed at
     async with page.expect_download() as waiting:
         await page.click("#csv")
-    text = Path(await (await waiting.value).path()).read_text(encoding="utf-8-sig")
+    csv_file = tmp_path / "month.csv"
+    await (await waiting.value).save_as(str(csv_file))
+    text = csv_file.read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0].split(",")[0] == "服务单号" and number in text
 
     # Phone width: the same pages fit.
