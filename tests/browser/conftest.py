@@ -112,5 +112,3 @@ async def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
 def now_epoch(world: World) -> int:
     """Return the bot's clock as seconds since the epoch."""
     return int(world.clock.now().timestamp())
-
-
