@@ -1,7 +1,7 @@
 """Console: the board for a street with 100k open and 1M closed orders; the month's XLSX of 30k.
 
 The sample organisation is imported, then orders are written straight into the tables with bulk
-INSERTs (bench/scale.py's writer): 100k open orders of every stage over the last 60 days (a tenth
+INSERTs (bench/scale.py's writer): 100k open orders of every stage over the last 9 days (a tenth
 past their stage's deadline), 1M closed ones over the three years before, of which the last 30k
 fall in the report's month, each with its timeline (place, offer, accept, on the way, resolve,
 confirm). Then, as the street's supervisor, over HTTP against the console's own aiohttp app:
@@ -86,7 +86,7 @@ def open_orders(
     for n in range(count):
         household, resident, community = org.households[n % len(org.households)]
         category, _ = org.categories[n % len(org.categories)]
-        placed = NOW - timedelta(minutes=rng.randrange(60 * 24 * 60))
+        placed = NOW - timedelta(minutes=rng.randrange(9 * 24 * 60))  # after the report's month
         status = OPEN_STAGES[n % len(OPEN_STAGES)]
         late = rng.random() < 0.1
         due = NOW + (timedelta(hours=-rng.randrange(1, 48)) if late else timedelta(days=1))

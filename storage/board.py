@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
@@ -52,18 +53,25 @@ class Reach:
     category_ids: tuple[int, ...] = ()
 
     def condition(self) -> ColumnElement[bool]:
-        """Return the SQL condition an order in reach meets."""
-        parts: list[ColumnElement[bool]] = [OrderRow.assignee_id == self.person_id]
-        if self.community_ids:
-            parts.append(OrderRow.community_id.in_(self.community_ids))
+        """Return the SQL condition an order in reach meets.
+
+        Whole communities are matched on the board's index; the rest (what they hold, their
+        buildings, units and categories) by an `id IN (…)` read once, so that counting a street's
+        100k open orders needs nothing but the index.
+        """
+        inner = aliased(OrderRow)
+        others: list[ColumnElement[bool]] = [inner.assignee_id == self.person_id]
         if self.building_ids:
-            parts.append(OrderRow.building_id.in_(self.building_ids))
+            others.append(inner.building_id.in_(self.building_ids))
         if self.unit_ids:
             units = select(HouseholdRow.id).where(HouseholdRow.unit_id.in_(self.unit_ids))
-            parts.append(OrderRow.household_id.in_(units))
+            others.append(inner.household_id.in_(units))
         if self.category_ids:
-            parts.append(OrderRow.category_id.in_(self.category_ids))
-        return or_(*parts)
+            others.append(inner.category_id.in_(self.category_ids))
+        rest = OrderRow.id.in_(select(inner.id).where(or_(*others)))
+        if not self.community_ids:
+            return rest
+        return or_(OrderRow.community_id.in_(self.community_ids), rest)
 
 
 @dataclass(frozen=True)
@@ -175,17 +183,15 @@ async def board(
 ) -> BoardPage:
     """Return one page of open orders in reach, newest first, and the counts by stage."""
     where = _narrowed(reach, filters, now)
+    late = func.sum(case((overdue_condition(now), 1), else_=0))
     counted = await session.execute(
-        select(OrderRow.status, func.count()).where(*where).group_by(OrderRow.status)
+        select(OrderRow.status, func.count(), late).where(*where).group_by(OrderRow.status)
     )
     counts = {str(s): 0 for s in ORDER_OF_STAGES}
-    counts.update({status: int(n) for status, n in counted.all()})
-    overdue = int(
-        await session.scalar(
-            select(func.count()).select_from(OrderRow).where(*where, overdue_condition(now))
-        )
-        or 0
-    )
+    overdue = 0
+    for status, n, n_late in counted.all():
+        counts[status] = int(n)
+        overdue += int(n_late or 0)
     if filters.status:
         where.append(OrderRow.status == filters.status)
         total = counts.get(filters.status, 0)

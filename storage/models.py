@@ -228,7 +228,7 @@ class OrderRow(Base):
         Index("ix_orders_due_wait", "status", "wait_due", "category_id", "urgency", "id"),
         Index("ix_orders_backlog", "status", "community_id", "created_at"),
         # console (issue 18, 0019): the board, newest first within the viewer's communities.
-        Index("ix_orders_board", "community_id", "status", "id"),
+        Index("ix_orders_board", "community_id", "status", "wait_due", "accept_due", "resolve_due"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

@@ -34,7 +34,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest", name=op.f("pk_console_logins")),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_board", ["community_id", "status", "id"], unique=False)
+        batch_op.create_index(
+            "ix_orders_board",
+            ["community_id", "status", "wait_due", "accept_due", "resolve_due"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
