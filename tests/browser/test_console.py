@@ -180,6 +180,12 @@ async def test_a_grid_worker_cannot_open_another_grids_order_and_forms_from_else
     resident = await world.resident("王阿姨", "101")
     order_id = await world.order(resident, "水电气维修", "厨房水龙头一直滴水")
 
+    neighbour = await world.join(world.place.grid_worker)  # this grid's worker: sees it
+    ours = await signed_in_page(browser, await login_link(neighbour), DESKTOP)
+    assert await ours.locator(f'tr[data-order="{order_id}"]').count() == 1
+    answer = await ours.goto(f"{base_of(world)}/console/orders/{order_id}")
+    assert answer is not None and answer.status == 200
+
     theirs = await signed_in_page(browser, await login_link(outsider), DESKTOP)
     assert await theirs.locator(f'tr[data-order="{order_id}"]').count() == 0
     answer = await theirs.goto(f"{base_of(world)}/console/orders/{order_id}")
