@@ -13,6 +13,7 @@ from tests.fakes import (
     FakeCategories,
     FakeChats,
     FakeClock,
+    FakeConsoleLogins,
     FakeInvites,
     FakeOrders,
     FakeOutbox,
@@ -55,6 +56,7 @@ PAIRS = [
     (ports.Clock, FakeClock),
     (ports.WorkCalendar, ChinaCalendar),
     (ports.QuestionRepository, FakeQuestions),  # behalf (issue 16)
+    (ports.ConsoleLoginRepository, FakeConsoleLogins),  # console (issue 18)
 ]
 # What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 
