@@ -124,6 +124,24 @@ async def test_a_dispatcher_filters_the_board_reassigns_an_order_and_downloads_t
     text = csv_file.read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0].split(",")[0] == "服务单号" and number in text
 
+    # People: staff, roles, joined or not; an invite link for one who has not joined.
+    await page.goto(f"{base_of(world)}/console/people")
+    people = await page.inner_text("table")
+    assert world.place.grid_worker.name in people and "网格员" in people
+    await page.locator("form[action$='/invite'] button").first.click()
+    assert "https://t.me/" in await page.inner_text(".notice")
+    assert await page.locator("figure svg").count() >= 1  # building posters
+    # The audit log is the supervisors': the street's sees the 改派 made here, and by whom.
+    answer = await page.goto(f"{base_of(world)}/console/audit")
+    assert answer is not None and answer.status == 403
+    street = await world.join(await person(world, "p-zhou-jianguo"))
+    watching = await signed_in_page(browser, await login_link(street), DESKTOP)
+    await watching.goto(f"{base_of(world)}/console/audit?action=console_action")
+    audit = await watching.inner_text("table")
+    assert f"order {number}" in audit and world.place.dispatcher.name in audit
+    await watching.goto(f"{base_of(world)}/console/audit?since=2026-13-01")
+    assert "起始日期" in await watching.inner_text(".problem")
+
     # Phone width: the same pages fit.
     phone = await signed_in_page(browser, await login_link(dispatcher), PHONE)
     await screenshot(phone, tmp_path, "board-phone")
@@ -136,6 +154,7 @@ async def test_a_dispatcher_filters_the_board_reassigns_an_order_and_downloads_t
     used = await browser.new_page()
     await used.goto(link)
     assert "无效、已用过或已过期" in await used.inner_text("body")
+    await page.goto(f"{base_of(world)}/console/")
     await page.click("header form button")  # log out
     await page.goto(f"{base_of(world)}/console/")
     assert "登录管理台" in await page.inner_text("body")
