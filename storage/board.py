@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -72,6 +72,31 @@ class Reach:
         if not self.community_ids:
             return rest
         return or_(OrderRow.community_id.in_(self.community_ids), rest)
+
+    def parts(self) -> list[ColumnElement[bool]]:
+        """Return `condition()` as disjoint conditions, each one an index can serve alone.
+
+        SQLite reads `a OR b` by scanning the whole table; the whole communities, read on their
+        own, are counted from the board's index without touching a row.
+        """
+        if not self.community_ids:
+            return [self.condition()]
+        inner = aliased(OrderRow)
+        others: list[ColumnElement[bool]] = [inner.assignee_id == self.person_id]
+        if self.building_ids:
+            others.append(inner.building_id.in_(self.building_ids))
+        if self.unit_ids:
+            units = select(HouseholdRow.id).where(HouseholdRow.unit_id.in_(self.unit_ids))
+            others.append(inner.household_id.in_(units))
+        if self.category_ids:
+            others.append(inner.category_id.in_(self.category_ids))
+        return [
+            OrderRow.community_id.in_(self.community_ids),
+            and_(
+                OrderRow.community_id.not_in(self.community_ids),
+                OrderRow.id.in_(select(inner.id).where(or_(*others))),
+            ),
+        ]
 
 
 @dataclass(frozen=True)
@@ -151,12 +176,9 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _narrowed(reach: Reach, filters: BoardFilters, now: datetime) -> list[ColumnElement[bool]]:
-    """Return the conditions of the board's selection (without the stage filter)."""
-    where: list[ColumnElement[bool]] = [
-        OrderRow.status.in_([str(s) for s in OPEN_STATUSES]),
-        reach.condition(),
-    ]
+def _narrowed(filters: BoardFilters, now: datetime) -> list[ColumnElement[bool]]:
+    """Return the conditions of the board's selection (without reach and the stage filter)."""
+    where: list[ColumnElement[bool]] = [OrderRow.status.in_([str(s) for s in OPEN_STATUSES])]
     if filters.community_id is not None:
         where.append(OrderRow.community_id == filters.community_id)
     if filters.grid_id is not None:
@@ -182,16 +204,19 @@ async def board(
     session: AsyncSession, reach: Reach, filters: BoardFilters, now: datetime
 ) -> BoardPage:
     """Return one page of open orders in reach, newest first, and the counts by stage."""
-    where = _narrowed(reach, filters, now)
+    where = _narrowed(filters, now)
     late = func.sum(case((overdue_condition(now), 1), else_=0))
-    counted = await session.execute(
-        select(OrderRow.status, func.count(), late).where(*where).group_by(OrderRow.status)
-    )
     counts = {str(s): 0 for s in ORDER_OF_STAGES}
     overdue = 0
-    for status, n, n_late in counted.all():
-        counts[status] = int(n)
-        overdue += int(n_late or 0)
+    for part in reach.parts():
+        counted = await session.execute(
+            select(OrderRow.status, func.count(), late)
+            .where(*where, part)
+            .group_by(OrderRow.status)
+        )
+        for status, n, n_late in counted.all():
+            counts[status] = counts.get(status, 0) + int(n)
+            overdue += int(n_late or 0)
     if filters.status:
         where.append(OrderRow.status == filters.status)
         total = counts.get(filters.status, 0)
@@ -199,25 +224,24 @@ async def board(
         total = sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    due = stage_due().label("due")
+    columns = (
+        OrderRow.id,
+        OrderRow.status,
+        OrderRow.urgency,
+        OrderRow.channel,
+        OrderRow.category_id,
+        OrderRow.community_id,
+        OrderRow.building_id,
+        OrderRow.description,
+        OrderRow.assignee_id,
+        OrderRow.created_at,
+        stage_due().label("due"),
+    )
+    selects = [select(*columns).where(*where, part) for part in reach.parts()]
+    listed = selects[0] if len(selects) == 1 else union_all(*selects).subquery().select()
+    order_key = listed.selected_columns.id
     result = await session.execute(
-        select(
-            OrderRow.id,
-            OrderRow.status,
-            OrderRow.urgency,
-            OrderRow.channel,
-            OrderRow.category_id,
-            OrderRow.community_id,
-            OrderRow.building_id,
-            OrderRow.description,
-            OrderRow.assignee_id,
-            OrderRow.created_at,
-            due,
-        )
-        .where(*where)
-        .order_by(OrderRow.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        listed.order_by(order_key.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     )
     rows = []
     for r in result.all():
@@ -287,22 +311,25 @@ async def report_rows(
     session: AsyncSession, reach: Reach, since: datetime, until: datetime
 ) -> list[ReportRow]:
     """Return the orders in reach placed in [since, until), with their stage times."""
-    result = await session.execute(
-        select(
-            OrderRow.id,
-            OrderRow.status,
-            OrderRow.urgency,
-            OrderRow.channel,
-            OrderRow.category_id,
-            OrderRow.community_id,
-            OrderRow.building_id,
-            OrderRow.assignee_id,
-            OrderRow.created_at,
-            OrderRow.rating,
-        )
-        .where(reach.condition(), OrderRow.created_at >= since, OrderRow.created_at < until)
-        .order_by(OrderRow.id)
+    columns = (
+        OrderRow.id,
+        OrderRow.status,
+        OrderRow.urgency,
+        OrderRow.channel,
+        OrderRow.category_id,
+        OrderRow.community_id,
+        OrderRow.building_id,
+        OrderRow.assignee_id,
+        OrderRow.created_at,
+        OrderRow.rating,
     )
+    found: list[Any] = []
+    for part in reach.parts():
+        result = await session.execute(
+            select(*columns).where(part, OrderRow.created_at >= since, OrderRow.created_at < until)
+        )
+        found += result.all()
+    found.sort(key=lambda r: r.id)
     rows = {
         r.id: ReportRow(
             r.id,
@@ -316,7 +343,7 @@ async def report_rows(
             _aware(r.created_at) or since,
             r.rating,
         )
-        for r in result.all()
+        for r in found
     }
     ids = list(rows)
     for start in range(0, len(ids), 500):
