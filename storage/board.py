@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select, union_all
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -224,24 +224,31 @@ async def board(
         total = sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    columns = (
-        OrderRow.id,
-        OrderRow.status,
-        OrderRow.urgency,
-        OrderRow.channel,
-        OrderRow.category_id,
-        OrderRow.community_id,
-        OrderRow.building_id,
-        OrderRow.description,
-        OrderRow.assignee_id,
-        OrderRow.created_at,
-        stage_due().label("due"),
-    )
-    selects = [select(*columns).where(*where, part) for part in reach.parts()]
-    listed = selects[0] if len(selects) == 1 else union_all(*selects).subquery().select()
-    order_key = listed.selected_columns.id
+    # The page's ids first, from each part (the index holds them), then only those rows.
+    wanted = page * PAGE_SIZE
+    ids: list[int] = []
+    for part in reach.parts():
+        found = await session.scalars(
+            select(OrderRow.id).where(*where, part).order_by(OrderRow.id.desc()).limit(wanted)
+        )
+        ids += found.all()
+    shown = sorted(ids, reverse=True)[(page - 1) * PAGE_SIZE : wanted]
     result = await session.execute(
-        listed.order_by(order_key.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        select(
+            OrderRow.id,
+            OrderRow.status,
+            OrderRow.urgency,
+            OrderRow.channel,
+            OrderRow.category_id,
+            OrderRow.community_id,
+            OrderRow.building_id,
+            OrderRow.description,
+            OrderRow.assignee_id,
+            OrderRow.created_at,
+            stage_due().label("due"),
+        )
+        .where(OrderRow.id.in_(shown))
+        .order_by(OrderRow.id.desc())
     )
     rows = []
     for r in result.all():
