@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.adapters import telegram_adapter
 from bot.bot_api import BotApiAdapter
 from bot.clock import SystemClock
+from bot.console import Console, ConsoleConfig, mount_console
+from bot.console.sessions import session_key
 from bot.delivery import Delivery
 from bot.monitoring import Metrics, monitor_app
 from bot.open311 import mount as mount_open311
@@ -136,7 +138,7 @@ async def running(
             clock,
             texts,
             default_language=settings.default_language,
-            links=Links(username),
+            links=Links(username, console_url=settings.console_base_url),
             limits=settings.limits(),
             policy=policy,
         )
@@ -232,8 +234,11 @@ def clockwork(app: App) -> AsyncIOScheduler:
 
 @contextlib.asynccontextmanager
 async def monitoring(app: App) -> AsyncIterator[int | None]:
-    """Serve /healthz and /metrics on SANDAN_MONITOR_PORT (and Open311 when SANDAN_API_ENABLED,
-    on 8090 unless the port is set); yield the port bound."""
+    """Serve /healthz, /metrics and the console on SANDAN_MONITOR_PORT (and Open311 when
+    SANDAN_API_ENABLED, on 8090 unless the port is set); yield the port bound.
+
+    This listener runs in polling and in webhook mode alike, so the console and the API live here.
+    """
     settings = app.settings
     if settings.listener_port is None:
         yield None
@@ -242,9 +247,32 @@ async def monitoring(app: App) -> AsyncIterator[int | None]:
         app.metrics, database_answers=lambda: database_answers(app.engine), read=app.readings
     )
     mount_open311(server, app)  # the Open311 API, when SANDAN_API_ENABLED
+    mount_console(server, console_of(app))  # console (issue 18): /console on this listener
     async with serving(server, settings.monitor_host, settings.listener_port) as port:
         log.info("monitoring on %s:%s (/healthz, /metrics)", settings.monitor_host, port)
         yield port
+
+
+def console_of(app: App) -> Console:
+    """Return the web console's dependencies, from the settings and the running app."""
+    settings = app.settings
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    secret = settings.console_secret.get_secret_value() if settings.console_secret else None
+    return Console(
+        ConsoleConfig(
+            key=session_key(secret, token),
+            bot_token=token,
+            base_url=settings.console_base_url,
+            session_hours=settings.console_session_hours,
+            initdata_max_age=settings.console_initdata_max_age,
+            api_base=settings.api_base,
+            zone=app.policy.zone,
+            bot_username=app.conversations.links.bot_username,
+        ),
+        app.unit_of_work,
+        app.clock,
+        app.texts,
+    )
 
 
 @contextlib.asynccontextmanager

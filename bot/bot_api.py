@@ -26,7 +26,17 @@ from bot.incoming import (
     unreadable_update,
 )
 from bot.sending import Blocked, Rejected, RetryAfter, SendFailed, Transient
-from handlers.events import Answer, Edit, Incoming, Keyboard, Reply, Send, SetCommands, Unreadable
+from handlers.events import (
+    Answer,
+    Edit,
+    Incoming,
+    Keyboard,
+    Reply,
+    Send,
+    SetCommands,
+    SetMenuButton,
+    Unreadable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +132,7 @@ class BotApi(Protocol):
     def set_my_commands(
         self, commands: list[Any], *, scope: Any, language_code: str | None
     ) -> Awaitable[bool]: ...
+    def set_chat_menu_button(self, *, chat_id: int, menu_button: Any) -> Awaitable[bool]: ...
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,8 @@ class Classes:
     chat_scope: Callable[..., object]
     default_scope: Callable[[], object]
     upload: Callable[..., object]  # a file to upload, from its bytes and filename=
+    web_app: Callable[..., object]  # WebAppInfo(url=): a Mini App (console, issue 18)
+    menu_button_web_app: Callable[..., object]  # MenuButtonWebApp(text=, web_app=)
 
     @classmethod
     def named_in(cls, types: ModuleType) -> Classes:
@@ -152,6 +165,8 @@ class Classes:
             default_scope=types.BotCommandScopeDefault,
             # aiogram's InputFile is abstract, its BufferedInputFile takes bytes; PTB's takes them
             upload=getattr(types, "BufferedInputFile", None) or types.InputFile,
+            web_app=types.WebAppInfo,
+            menu_button_web_app=types.MenuButtonWebApp,
         )
 
 
@@ -398,6 +413,11 @@ class BotApiAdapter(ABC):
                     scope=self.scope(reply.chat_id),
                     language_code=reply.language,
                 )
+            case SetMenuButton():
+                button = self.classes.menu_button_web_app(
+                    text=reply.text, web_app=self.classes.web_app(url=reply.url)
+                )
+                return api.set_chat_menu_button(chat_id=reply.chat_id, menu_button=button)
 
     def _send_clip(self, reply: Send, kind: str, file_id: str) -> Awaitable[object]:
         """Return the call that sends a voice message, video note or audio file (issue 16)."""
@@ -416,7 +436,12 @@ class BotApiAdapter(ABC):
         button = self.classes.inline_button
         return self.classes.inline_keyboard(
             inline_keyboard=[
-                [button(text=b.text, callback_data=b.data, url=b.url) for b in row]
+                [
+                    button(text=b.text, web_app=self.classes.web_app(url=b.web_app))
+                    if b.web_app
+                    else button(text=b.text, callback_data=b.data, url=b.url)
+                    for b in row
+                ]
                 for row in buttons
             ]
         )

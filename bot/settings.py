@@ -20,7 +20,8 @@ SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows as a 
 BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")  # the bot's id, a colon, its secret
 PROXY_SCHEMES = ("http", "https", "socks5", "socks4")
 API_PORT = 8090  # the listener's port when the Open311 API is on and SANDAN_MONITOR_PORT unset
-SECRETS = ("bot_token", "webhook_secret", "proxy")  # never printed, not even when wrong
+# never printed, not even when wrong
+SECRETS = ("bot_token", "webhook_secret", "proxy", "console_secret")
 # A valid value of each setting, shown when one is wrong.
 EXAMPLES = {
     "bot_token": "123456789:AAE-your-token-from-BotFather",
@@ -36,6 +37,7 @@ EXAMPLES = {
     "webhook_port": "8080",
     "webhook_secret": "a-long-random-string",
     "proxy": "socks5://127.0.0.1:1080",
+    "console_base_url": "https://console.example.org",
 }
 
 
@@ -204,6 +206,41 @@ class Settings(BaseSettings):
         if self.monitor_port is not None:
             return self.monitor_port
         return API_PORT if self.api_enabled else None
+
+    # console (issue 18): the web console, served on the monitoring listener (monitor_port).
+    console_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Public base URL the web console is reached at (its login links and Mini App start "
+            "there), e.g. https://console.example.org behind the reverse proxy that forwards to "
+            "monitor_port; none: /console tells staff it is not set up."
+        ),
+    )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that signs console session cookies; the same on every instance. "
+            "Default: derived from the bot token."
+        ),
+    )
+    console_session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="Hours a console session lasts."
+    )
+    console_initdata_max_age: int = Field(
+        default=3600,
+        ge=10,
+        description="Seconds a Mini App's signed initData stays good for logging in.",
+    )
+
+    @field_validator("console_base_url")
+    @classmethod
+    def _console_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("console_base_url must be an http(s) URL")
+        return url
 
     @field_validator("bot_token")
     @classmethod

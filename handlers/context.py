@@ -29,9 +29,10 @@ def is_id(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Links:
-    """What handlers need to build links: the bot's @username."""
+    """What handlers need to build links: the bot's @username, the web console's address."""
 
     bot_username: str | None = None
+    console_url: str | None = None  # console (issue 18): its public base URL, when served
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 from handlers import (
     behalf,
+    console,
     followups,
     groups,
     infoask,
@@ -70,6 +71,7 @@ COMMANDS: dict[str, Handler] = {
     "summary": publicity.summary,  # publicity (issue 17): preview the monthly summary
     "notice": notices.start,  # notices (issue 17): staff write a notice (通知)
     "notices": notices.list_sent,  # and see how their latest ones went
+    "console": console.console_command,  # console (issue 18): a login link to the web console
 }
 # button verb → (step, how many id arguments, whether a trailing text argument follows).
 CALLBACKS: dict[Verb, tuple[Handler, int, bool]] = {

@@ -61,11 +61,12 @@ class Unreadable:
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: callback data or a URL."""
+    """An inline button: callback data, a URL, or a Mini App's URL (private chats only)."""
 
     text: str
     data: str | None = None
     url: str | None = None
+    web_app: str | None = None  # console (issue 18): opens this HTTPS page as a Mini App
 
 
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -118,7 +119,16 @@ class SetCommands:
     language: str | None = None
 
 
-Reply = Send | Edit | Answer | SetCommands
+@dataclass(frozen=True)
+class SetMenuButton:
+    """console (issue 18): make a private chat's menu button open a Mini App (setChatMenuButton)."""
+
+    chat_id: int
+    text: str
+    url: str
+
+
+Reply = Send | Edit | Answer | SetCommands | SetMenuButton
 
 
 def rows(buttons: list[Button], width: int) -> Keyboard:

@@ -99,7 +99,8 @@ def edit_message(chat_id: int, params: Mapping[str, Any]) -> Edit:
 
 def _keyboard(raw: Sequence[Sequence[Mapping[str, Any]]]) -> Keyboard:
     return tuple(
-        tuple(Button(str(b["text"]), b.get("data"), b.get("url")) for b in row) for row in raw
+        tuple(Button(str(b["text"]), b.get("data"), b.get("url"), b.get("web_app")) for b in row)
+        for row in raw
     )
 
 

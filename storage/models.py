@@ -233,6 +233,8 @@ class OrderRow(Base):
         # clocks (issue 15, 0009): the queue's and the pool's deadline; the backlog per stage.
         Index("ix_orders_due_wait", "status", "wait_due", "category_id", "urgency", "id"),
         Index("ix_orders_backlog", "status", "community_id", "created_at"),
+        # console (issue 18, 0019): the board, newest first within the viewer's communities.
+        Index("ix_orders_board", "community_id", "status", "wait_due", "accept_due", "resolve_due"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -551,3 +553,14 @@ class ApiRequestRow(Base):
 
 # A caller's phone finds their household (Open311, 0020).
 Index("ix_people_phone", PersonRow.phone)
+
+
+class ConsoleLoginRow(Base):
+    """console (issue 18, 0019): a one-time login link to the web console, kept as a digest."""
+
+    __tablename__ = "console_logins"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

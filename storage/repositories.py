@@ -18,6 +18,7 @@ from storage.models import (
     AuditRow,
     CategoryRow,
     ChatStateRow,
+    ConsoleLoginRow,
     InviteRow,
     ProcessedUpdateRow,
     dialect_of,
@@ -110,6 +111,33 @@ class SqlInvites:
             .execution_options(synchronize_session=False)
         )
         return row.person_id if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+class SqlConsoleLogins:
+    """One-time console login links (issue 18), kept as digests; redeemed once, in time."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def issue(self, person_id: int, digest: str, at: datetime, expires_at: datetime) -> None:
+        self.session.add(
+            ConsoleLoginRow(digest=digest, person_id=person_id, issued_at=at, expires_at=expires_at)
+        )
+        await self.session.flush()
+
+    async def redeem(self, digest: str, at: datetime) -> int | None:
+        person_id = await self.session.scalar(
+            update(ConsoleLoginRow)
+            .where(
+                ConsoleLoginRow.digest == digest,
+                ConsoleLoginRow.used_at.is_(None),
+                ConsoleLoginRow.expires_at > at,
+            )
+            .values(used_at=at)
+            .returning(ConsoleLoginRow.person_id)
+            .execution_options(synchronize_session=False)
+        )
+        return int(person_id) if person_id is not None else None
 
 
 class SqlUpdateLog:

@@ -16,7 +16,14 @@ from storage.people import SqlPeople
 from storage.places import SqlPlaces
 from storage.questions import SqlQuestions
 from storage.reports import SqlReports
-from storage.repositories import SqlAudit, SqlCategories, SqlChats, SqlInvites, SqlUpdateLog
+from storage.repositories import (
+    SqlAudit,
+    SqlCategories,
+    SqlChats,
+    SqlConsoleLogins,
+    SqlInvites,
+    SqlUpdateLog,
+)
 from storage.timers import SqlTimers
 from storage.visits import SqlVisits
 from workflows.ports import (
@@ -24,6 +31,7 @@ from workflows.ports import (
     BulletinRepository,
     CategoryRepository,
     ChatRepository,
+    ConsoleLoginRepository,
     InviteRepository,
     OrderRepository,
     OutboxRepository,
@@ -56,6 +64,7 @@ class SqlUnitOfWork:
     reports: ReportRepository
     questions: QuestionRepository
     bulletins: BulletinRepository  # notices (issue 17)
+    console_logins: ConsoleLoginRepository
     calendar: WorkCalendar = CHINA
 
     def __init__(
@@ -87,6 +96,7 @@ class SqlUnitOfWork:
         self.reports = SqlReports(self.session)
         self.questions = SqlQuestions(self.session)
         self.bulletins = SqlBulletins(self.session, self._now, self._quiet)
+        self.console_logins = SqlConsoleLogins(self.session)
         return self
 
     async def __aexit__(

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         CategoryRepository,
         ChatRepository,
         Clock,
+        ConsoleLoginRepository,
         InviteRepository,
         OrderMoment,
         OrderRepository,
@@ -157,6 +158,8 @@ class FakeStore:
     grid_groups: dict[int, GridGroup] = field(default_factory=dict)
     group_posts: list[tuple[int, Notice]] = field(default_factory=list)
     group_words: dict[str, str] = field(default_factory=dict)
+    # console (issue 18): login link digest → (person id, expires at, used at)
+    console_logins: dict[str, tuple[int, datetime, datetime | None]] = field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -730,6 +733,25 @@ class FakeInvites:
         return invite.person_id
 
 
+class FakeConsoleLogins:
+    """One-time console login links, by digest; each used once before it expires."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def issue(self, person_id: int, digest: str, at: datetime, expires_at: datetime) -> None:
+        if digest in self.store.console_logins:
+            raise ValueError("login digests are unique")
+        self.store.console_logins[digest] = (person_id, expires_at, None)
+
+    async def redeem(self, digest: str, at: datetime) -> int | None:
+        found = self.store.console_logins.get(digest)
+        if found is None or found[2] is not None or found[1] <= at:
+            return None
+        self.store.console_logins[digest] = (found[0], found[1], at)
+        return found[0]
+
+
 class FakeTimers:
     """The fired-timer ledger; `fire` refuses a (kind, subject, due_at) seen before."""
 
@@ -1293,6 +1315,7 @@ class FakeUnitOfWork:
         self.calendar: WorkCalendar = CHINA
         self.questions: QuestionRepository = FakeQuestions(self.store)
         self.bulletins: BulletinRepository = FakeBulletins(self.store)
+        self.console_logins: ConsoleLoginRepository = FakeConsoleLogins(self.store)
         self.committed = 0  # how many times an entry point committed
         self.rolled_back = 0
         self._snapshot = copy.deepcopy(self.store)

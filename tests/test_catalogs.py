@@ -132,7 +132,8 @@ def test_texts_fill_in_codes_and_survive_missing_parameters(texts: Texts) -> Non
 # Keys only staff read (their commands are their menu); every other text is a resident's.
 STAFF_KEYS = re.compile(
     r"^(task|tasks|queue|pool|visit|digest|stats|staff|card|role|reason|household_kind|cmd|btn"
-    r"|channel|behalf|extend|chase|reassign|staffnote|clock|round)\.|^dup\.merge_usage$|^intake\.card_"
+    r"|channel|behalf|extend|chase|reassign|staffnote|clock|round|console|web)\.|^dup\.merge_usage$"
+    r"|^intake\.card_"
     r"|^help\.(worker|volunteer|dispatcher|supervisor|staff_)"
     r"|^group\.(link_refused|grid_needed)$"  # notices (issue 17)
 )

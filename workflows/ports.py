@@ -267,6 +267,18 @@ class InviteRepository(Protocol):
     async def redeem(self, token: str, at: datetime) -> int | None: ...
 
 
+class ConsoleLoginRepository(Protocol):
+    """One-time login links to the web console (issue 18), kept only as digests."""
+
+    async def issue(self, person_id: int, digest: str, at: datetime, expires_at: datetime) -> None:
+        """Keep a new link's digest, valid until `expires_at`."""
+        ...
+
+    async def redeem(self, digest: str, at: datetime) -> int | None:
+        """Use the link once, before it expires; return whose it was, else None."""
+        ...
+
+
 class TimerRepository(Protocol):
     """The ledger of timers that fired: each (kind, subject, due_at) fires once."""
 
@@ -553,6 +565,7 @@ class UnitOfWork(Protocol):
     calendar: WorkCalendar
     questions: QuestionRepository  # behalf (issue 16)
     bulletins: BulletinRepository  # notices (issue 17)
+    console_logins: ConsoleLoginRepository  # console (issue 18)
 
     async def commit(self) -> None:
         """Commit everything staged (called by entry points only, never by workflows)."""

@@ -932,6 +932,29 @@ class TestInviteRepository:
                 await uow.invites.issue(org.unit_head.id, "tok-3", T0)
 
 
+class TestConsoleLoginRepository:
+    async def test_a_login_link_works_once_and_only_in_time(self, side: Side) -> None:
+        org = side.org
+        until = T0 + timedelta(minutes=10)
+        async with side.unit() as uow:
+            await uow.console_logins.issue(org.unit_head.id, "d-1", T0, until)
+            await uow.console_logins.issue(org.unit_head.id, "d-2", T0, until)
+            await uow.commit()
+        async with side.unit() as uow:
+            assert await uow.console_logins.redeem("d-1", T0 + timedelta(minutes=1)) == (
+                org.unit_head.id
+            )
+            assert await uow.console_logins.redeem("d-1", T0 + timedelta(minutes=2)) is None
+            assert await uow.console_logins.redeem("no-such", T0) is None
+            assert await uow.console_logins.redeem("d-2", until) is None  # expired
+            assert await uow.console_logins.redeem("d-2", until - timedelta(seconds=1)) == (
+                org.unit_head.id
+            )
+            await uow.commit()
+        async with side.unit() as uow:
+            assert await uow.console_logins.redeem("d-1", T0) is None
+
+
 class TestTimerRepository:
     async def test_each_timer_fires_once(self, side: Side) -> None:
         async with side.unit() as uow:
@@ -1372,6 +1395,7 @@ class TestUnitOfWork:
             assert uow.outbox and uow.chats and uow.invites and uow.audit
             assert uow.timers and uow.visits and uow.reports and uow.calendar and uow.questions
             assert uow.bulletins  # notices (issue 17)
+            assert uow.console_logins
 
 
 class TestUpdateUnitOfWork:

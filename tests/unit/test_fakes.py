@@ -14,6 +14,7 @@ from tests.fakes import (
     FakeCategories,
     FakeChats,
     FakeClock,
+    FakeConsoleLogins,
     FakeInvites,
     FakeOrders,
     FakeOutbox,
@@ -57,6 +58,7 @@ PAIRS = [
     (ports.WorkCalendar, ChinaCalendar),
     (ports.QuestionRepository, FakeQuestions),  # behalf (issue 16)
     (ports.BulletinRepository, FakeBulletins),  # notices (issue 17)
+    (ports.ConsoleLoginRepository, FakeConsoleLogins),  # console (issue 18)
 ]
 # What each fake does, against the SQL repositories: tests/storage/test_port_contracts.py.
 
