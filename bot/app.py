@@ -131,6 +131,7 @@ async def running(
             units_of_work=lambda: SqlUnitOfWork(sessions, clock.now, delivery.wake, quiet=quiet),
             keep_sent=timedelta(days=settings.outbox_keep_days),
             on_outcome=metrics.sent,
+            console_url=settings.console_base_url,
         )
         username = settings.bot_username or await ask_username(adapter, settings.api_base)
         conversations = Conversations(

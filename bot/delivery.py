@@ -57,8 +57,10 @@ class Delivery:
         concurrency: int = CONCURRENCY,
         on_outcome: Callable[[Outcome], None] | None = None,
         keep_sent: timedelta = KEEP_SENT,
+        console_url: str | None = None,
     ) -> None:
         self.queue = queue
+        self.console_url = console_url  # console (issue 18): Mini App buttons on staff cards
         self.sender = sender
         self.texts = texts
         self.clock = clock
@@ -167,7 +169,7 @@ class Delivery:
 
     async def deliver(self, message: Outgoing) -> None:
         """Send one message and record the outcome."""
-        reply = render_queued(self.texts, message)
+        reply = render_queued(self.texts, message, self.console_url)
         try:
             message_id = await self.sender.perform(reply)
         except RetryAfter as error:

@@ -13,6 +13,46 @@ from workflows.model import EDIT_KEY, VOICE_KEY, Action, Notice
 from workflows.vocabulary import Verb
 
 BUTTONS_PER_ROW = 2
+# console (issue 18): a staff member's card of an order carries a button that opens the order's
+# page in the console as a Telegram Mini App; a digest one that opens the board. Telegram opens
+# Mini Apps over HTTPS only, and web_app buttons only in private chats, where these cards go.
+STAFF_CARD_VERBS = frozenset(
+    {
+        Verb.ACCEPT,
+        Verb.DECLINE,
+        Verb.ON_WAY,
+        Verb.NOTE,
+        Verb.RESOLVE,
+        Verb.ESCALATE,
+        Verb.CLAIM,
+        Verb.HAND_OVER,
+        Verb.EXTEND,
+        Verb.PAUSE,
+        Verb.RESUME,
+        Verb.ASK_RESIDENT,
+        Verb.TRANSFER,
+        Verb.RETURN,
+    }
+)
+MINI_APP = "/console/app"
+
+
+def console_row(
+    texts: Texts, lang: str, console_url: str | None, actions: Sequence[Action], *, board: bool
+) -> Keyboard:
+    """Return the row with the console's Mini App button for a staff card or a digest, if any."""
+    if not console_url or not console_url.startswith("https://"):
+        return ()
+    app = console_url.rstrip("/") + MINI_APP
+    if board:
+        return ((Button(texts(lang, "console.btn_board"), web_app=app),),)
+    orders = {a.target_id for a in actions if a.verb in STAFF_CARD_VERBS}
+    if len(orders) != 1:
+        return ()
+    page = f"{app}?next=/console/orders/{orders.pop()}"
+    return ((Button(texts(lang, "console.btn_order"), web_app=page),),)
+
+
 REPLY = "_reply"  # an outbox row holding a reply already written, not a catalog key
 EDIT = EDIT_KEY  # an outbox row holding an edit of a message already sent
 
@@ -113,8 +153,10 @@ def render(
     params: Mapping[str, Any],
     actions: Sequence[Action] = (),
     photo: str | None = None,
+    console_url: str | None = None,
 ) -> Send | Edit:
-    """Return the message for a notice: text from the catalog, buttons from its actions."""
+    """Return the message for a notice: text from the catalog, buttons from its actions (and
+    the console's Mini App button on staff cards and digests when the console is served)."""
     if key == EDIT:
         edit = edit_message(chat_id, params)
         if params.get("text_key"):  # written by a workflow: the text is said at delivery
@@ -122,13 +164,16 @@ def render(
             edit = replace(edit, text=text)
         if actions:  # a card edited in place keeps buttons of the reader's language
             buttons = [action_button(texts, lang, a) for a in actions]
-            edit = replace(edit, buttons=rows(buttons, BUTTONS_PER_ROW))
+            console = console_row(texts, lang, console_url, actions, board=False)
+            edit = replace(edit, buttons=rows(buttons, BUTTONS_PER_ROW) + console)
         return edit
     if key == REPLY:
         return reply_message(chat_id, params)
     if key in reports.DRAWN:  # a digest's overdue lines carry 督办 buttons, four to an order
         supervise = [action_button(texts, lang, a) for a in actions]
         keyboard = rows(supervise, reports.SUPERVISE_WIDTH)
+        if key == reports.REPORT:
+            keyboard += console_row(texts, lang, console_url, actions, board=True)
         return reports.draw(texts, chat_id, lang, key, params, keyboard)
     if key in posts.DRAWN:  # publicity (issue 17): a channel's 公示 post or monthly summary
         return posts.draw(texts, chat_id, lang, key, params)
@@ -142,7 +187,7 @@ def render(
     return Send(
         chat_id=chat_id,
         text=texts(lang, key, **params),
-        buttons=rows(buttons, width),
+        buttons=rows(buttons, width) + console_row(texts, lang, console_url, actions, board=False),
         photo=photo,
     )
 
@@ -164,7 +209,7 @@ class Queued(Protocol):
     def photo(self) -> str | None: ...
 
 
-def render_queued(texts: Texts, message: Queued) -> Send | Edit:
+def render_queued(texts: Texts, message: Queued, console_url: str | None = None) -> Send | Edit:
     """Return the message an outbox entry stands for (its actions are kept as JSON)."""
     return render(
         texts,
@@ -174,4 +219,5 @@ def render_queued(texts: Texts, message: Queued) -> Send | Edit:
         params=message.params,
         actions=[action_from_json(a) for a in message.actions],
         photo=message.photo,
+        console_url=console_url,
     )

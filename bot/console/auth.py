@@ -9,6 +9,7 @@ token and refused when altered or older than `console_initdata_max_age` seconds.
 from __future__ import annotations
 
 import logging
+import re
 
 from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
@@ -33,12 +34,25 @@ async def login(request: web.Request) -> web.StreamResponse:
     return _signed_in(request, person.id, "link")
 
 
-def _signed_in(request: web.Request, person_id: int, via: str) -> web.StreamResponse:
-    """Redirect to the board with a fresh session."""
+def within_console(target: str) -> str:
+    """Return a page of the console to go to after signing in; the board for anything else.
+
+    Only a path on this console is followed (a button on a task card opens its order page),
+    never another site: no scheme, no host, no "//", no backslash.
+    """
+    if re.fullmatch(r"/console/[A-Za-z0-9/_-]{0,80}", target) and "//" not in target:
+        return target
+    return "/console/"
+
+
+def _signed_in(
+    request: web.Request, person_id: int, via: str, target: str = "/console/"
+) -> web.StreamResponse:
+    """Redirect to the board (or the console page asked for) with a fresh session."""
     console = console_of(request)
     config = console.config
     session = new_session(person_id, console.clock.now(), config.session_hours, via)
-    response = see_other("/console/")
+    response = see_other(within_console(target))
     set_cookie(response, config.key, session, int(config.session_hours * 3600), config.secure)
     return response
 
@@ -46,7 +60,11 @@ def _signed_in(request: web.Request, person_id: int, via: str) -> web.StreamResp
 async def app_page(request: web.Request) -> web.Response:
     """The Mini App's first page: it posts Telegram's initData back to sign in."""
     return web.Response(
-        text=render_text(request, "miniapp.html", {"lang": "zh"}),
+        text=render_text(
+            request,
+            "miniapp.html",
+            {"lang": "zh", "next": within_console(request.query.get("next", ""))},
+        ),
         content_type="text/html",
         headers=SECURITY_HEADERS,
     )
@@ -73,7 +91,7 @@ async def app_session(request: web.Request) -> web.StreamResponse:
         person = await uow.people.by_telegram(data.user.id)
         if person is None or not person.is_staff:
             return problem(request, "zh", 403, "web.staff_only")
-    return _signed_in(request, person.id, "app")
+    return _signed_in(request, person.id, "app", str(form.get("next", "")))
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

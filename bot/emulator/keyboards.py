@@ -74,6 +74,14 @@ def validate_inline(rows: Any) -> JSON:
                     raise bad("BUTTON_DATA_INVALID")
             if "url" in clean and not str(clean["url"]).strip():
                 raise bad("BUTTON_URL_INVALID")
+            if "web_app" in clean:  # Telegram opens Mini Apps over HTTPS only
+                app = clean["web_app"]
+                url = str(app.get("url", "")) if isinstance(app, dict) else ""
+                if not url.startswith("https://"):
+                    raise bad(
+                        f"inline keyboard button Web App URL '{url}' is invalid: "
+                        "Only HTTPS links are allowed"
+                    )
             clean_row.append(clean)
         clean_rows.append(clean_row)
     return {"inline_keyboard": clean_rows}
@@ -84,7 +92,12 @@ def buttons_of(markup: JSON | None) -> list[list[InlineButton]]:
     if not markup:
         return []
     return [
-        [InlineButton(b["text"], b.get("callback_data"), b.get("url")) for b in row]
+        [
+            InlineButton(
+                b["text"], b.get("callback_data"), b.get("url"), (b.get("web_app") or {}).get("url")
+            )
+            for b in row
+        ]
         for row in markup.get("inline_keyboard", [])
     ]
 

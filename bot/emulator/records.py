@@ -55,6 +55,7 @@ class InlineButton:
     text: str
     callback_data: str | None = None
     url: str | None = None
+    web_app: str | None = None  # a Mini App's URL (web_app.url)
 
 
 @dataclass

@@ -250,3 +250,28 @@ async def test_a_grid_worker_cannot_open_another_grids_order_and_forms_from_else
     await page.click("form[action$='/chase'] button")
     assert "已催办" in await page.inner_text(".notice")
     assert Move.CHASE in [e.action for e in await world.timeline(order_id)]
+
+
+async def test_a_card_s_mini_app_button_opens_its_order_and_nothing_outside_the_console(
+    console_world: World, browser: Any
+) -> None:
+    """The Mini App signs in and goes to the page its button named (next=/console/orders/N);
+    a `next` that leads anywhere else lands on the board."""
+    world = console_world
+    dispatcher = await world.join(world.place.dispatcher)
+    resident = await world.resident("王阿姨", "101")
+    order_id = await world.order(resident, "水电气维修", "厨房水龙头一直滴水")
+    user = {"id": dispatcher.id, "first_name": dispatcher.first_name}
+    signed = quote(init_data(world.api.token, user, now_epoch(world)))
+    app = f"{base_of(world)}/console/app"
+
+    page = await browser.new_page()
+    await page.goto(f"{app}?next=/console/orders/{order_id}#tgWebAppData={signed}")
+    await page.wait_for_url(f"**/console/orders/{order_id}")
+    assert "厨房水龙头一直滴水" in await page.inner_text("body")
+
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/console/../../etc"):
+        other = await browser.new_page()
+        await other.goto(f"{app}?next={quote(elsewhere)}#tgWebAppData={signed}")
+        await other.wait_for_url("**/console/")
+        assert other.url.startswith(base_of(world)) and other.url.endswith("/console/")

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.emulator import FakeUser
 from tests.e2e.conftest import World
+from workflows.model import Role
 
 BASE = "https://console.example.org"
 
@@ -42,3 +43,29 @@ async def test_without_a_console_address_staff_are_told_it_is_not_set_up(world: 
     dispatcher: FakeUser = await world.join(world.place.dispatcher)
     dispatcher.send("/console")
     assert "SANDAN_CONSOLE_BASE_URL" in (await dispatcher.wait_for("管理台")).text
+
+
+async def test_staff_cards_and_digests_open_the_console_as_a_mini_app(world: World) -> None:
+    """Over HTTPS a task card carries a button that opens its order in the console (kept when
+    the card is edited), a digest one that opens the board; a resident's card has none."""
+    world.app.delivery.console_url = BASE
+    worker = await world.join(world.place.unit_head)
+    resident = await world.resident("钱奶奶", "301")
+    order_id = await world.order(resident, "水电气维修", "厨房水管漏水")
+    page = f"{BASE}/console/app?next=/console/orders/{order_id}"
+
+    offer = await worker.wait_for("新任务")
+    assert [b.web_app for row in offer.buttons for b in row if b.web_app] == [page]
+    worker.press("接单", offer)
+    accepted = await worker.wait_for("您已接下")
+    assert accepted.message_id == offer.message_id
+    assert [b.web_app for row in accepted.buttons for b in row if b.web_app] == [page]
+    told = await resident.wait_for("已由")
+    assert not [b for row in told.buttons for b in row if b.web_app]
+
+    (chief,) = await world.people(Role.SUPERVISOR, world.place.community.id)
+    supervisor = await world.join(chief)
+    local = world.clock.now().astimezone(world.app.policy.zone)
+    await world.later(hours=(24 - local.hour) + 8)
+    digest = await supervisor.wait_for("每日简报")
+    assert f"{BASE}/console/app" in [b.web_app for row in digest.buttons for b in row]
