@@ -27,11 +27,11 @@ import httpx
 from sqlalchemy import insert, select, update
 
 from bench.common import backends, machine, percentile, scratch_database, table, verdict
-from bench.inbound import ROOMS, STEP_TIMEOUT, TOKEN, UNPACED, Meter, tap
+from bench.inbound import ROOMS, TOKEN, UNPACED, Meter, converse
 from bot.app import App, running
 from bot.clock import SystemClock
-from bot.demo import Neighbourhood, demo_settings, prepare, survey
-from bot.emulator import FakeBotAPI, FakeUser
+from bot.demo import demo_settings, prepare, survey
+from bot.emulator import FakeBotAPI
 from storage.models import (
     CategoryRow,
     HouseholdRow,
@@ -56,30 +56,6 @@ STATUSES = [
     (OrderStatus.CANCELLED, 0.03),
 ]
 API_SETTINGS = {"api_enabled": True, "api_rate": 1_000_000, "monitor_port": 0}
-
-
-async def converse(user: FakeUser, place: Neighbourhood, room: str) -> None:
-    """Register as a resident and place an order, one reply at a time (as tests/e2e do)."""
-    step = STEP_TIMEOUT
-    user.start()
-    for label in (place.community.names.zh, place.building.names.zh, place.unit.names.zh, room):
-        await tap(user, label, step)
-    await user.wait_for(lambda m: m.reply_keyboard is not None, timeout=step)
-    user.send("跳过")
-    await user.wait_for("/new", timeout=step)
-    user.send("/new")
-    await tap(user, "水电气维修", step)
-    await user.wait_for(lambda m: not m.buttons and "情况" in m.text, timeout=step)
-    user.send("厨房水龙头一直滴水，关不紧。")
-    await tap(user, "好了", step)
-    await tap(user, "不急", step)
-    await tap(user, "确认提交", step)
-    placed = await user.wait_for(
-        lambda m: "已提交" in m.text or "邻居已经报告" in m.text, timeout=step
-    )
-    if "邻居已经报告" in placed.text:  # the API's orders in the building are offered first
-        user.press("不是，继续报事", placed)
-        await user.wait_for("已提交", timeout=step)
 
 
 async def staff_on_telegram(app: App, api: FakeBotAPI) -> None:
