@@ -52,13 +52,9 @@ class Reach:
     unit_ids: tuple[int, ...] = ()
     category_ids: tuple[int, ...] = ()
 
-    def condition(self) -> ColumnElement[bool]:
-        """Return the SQL condition an order in reach meets.
-
-        Whole communities are matched on the board's index; the rest (what they hold, their
-        buildings, units and categories) by an `id IN (…)` read once, so that counting a street's
-        100k open orders needs nothing but the index.
-        """
+    def _rest(self) -> ColumnElement[bool]:
+        """Return the reach beyond whole communities: what they hold, their buildings, units
+        and categories, as an `id IN (…)` read once."""
         inner = aliased(OrderRow)
         others: list[ColumnElement[bool]] = [inner.assignee_id == self.person_id]
         if self.building_ids:
@@ -68,10 +64,18 @@ class Reach:
             others.append(inner.household_id.in_(units))
         if self.category_ids:
             others.append(inner.category_id.in_(self.category_ids))
-        rest = OrderRow.id.in_(select(inner.id).where(or_(*others)))
+        return OrderRow.id.in_(select(inner.id).where(or_(*others)))
+
+    def condition(self) -> ColumnElement[bool]:
+        """Return the SQL condition an order in reach meets.
+
+        Whole communities are matched on the board's index; the rest (`_rest`) by an
+        `id IN (…)` read once, so that counting a street's 100k open orders needs nothing but
+        the index.
+        """
         if not self.community_ids:
-            return rest
-        return or_(OrderRow.community_id.in_(self.community_ids), rest)
+            return self._rest()
+        return or_(OrderRow.community_id.in_(self.community_ids), self._rest())
 
     def parts(self) -> list[ColumnElement[bool]]:
         """Return `condition()` as disjoint conditions, each one an index can serve alone.
@@ -81,21 +85,9 @@ class Reach:
         """
         if not self.community_ids:
             return [self.condition()]
-        inner = aliased(OrderRow)
-        others: list[ColumnElement[bool]] = [inner.assignee_id == self.person_id]
-        if self.building_ids:
-            others.append(inner.building_id.in_(self.building_ids))
-        if self.unit_ids:
-            units = select(HouseholdRow.id).where(HouseholdRow.unit_id.in_(self.unit_ids))
-            others.append(inner.household_id.in_(units))
-        if self.category_ids:
-            others.append(inner.category_id.in_(self.category_ids))
         return [
             OrderRow.community_id.in_(self.community_ids),
-            and_(
-                OrderRow.community_id.not_in(self.community_ids),
-                OrderRow.id.in_(select(inner.id).where(or_(*others))),
-            ),
+            and_(OrderRow.community_id.not_in(self.community_ids), self._rest()),
         ]
 
 
