@@ -13,6 +13,7 @@ confirm). Then, as the street's supervisor, over HTTP against the console's own 
 Targets: the board ≤ 300 ms, the XLSX ≤ 5 s.
 
     uv run python -m bench.console [--scale 1.0] [--backend sqlite|postgresql|both] [--repeat 5]
+        [--keep FILE.sqlite3]   # fill once, reuse on later runs
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import asyncio
 import io
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -199,26 +202,52 @@ async def building_of_households(url: str) -> dict[int, int]:
         await engine.dispose()
 
 
-async def run_backend(backend: str, scale: float, repeat: int) -> list[list[object]]:
+async def fill(url: str, open_count: int, closed_count: int, in_month: int) -> float:
+    """Import the organisation and write the orders; return the seconds it took."""
+    await prepare(url)
+    writer = Writer(url)
+    engine = make_engine(url)
+    try:
+        org = await organisation(engine, writer)
+        buildings = await building_of_households(url)
+        started = time.perf_counter()
+        for chunk in open_orders(org, buildings, open_count, seed=1):
+            await writer.write("orders", COLUMNS, chunk)
+        batches = closed_orders(org, buildings, open_count + 1, closed_count, in_month, 2)
+        for orders, events in batches:
+            await writer.write("orders", COLUMNS, orders)
+            await writer.write("order_events", EVENT_COLUMNS, events)
+        # No ANALYZE on SQLite: a deployment's file has no statistics, the board's plans must
+        # be good without them.
+        await settle(engine, writer.sqlite, analyze_sqlite=False)
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def filled(
+    backend: str, keep: Path | None, open_count: int, closed_count: int, in_month: int
+) -> AsyncIterator[tuple[str, float]]:
+    """Yield a filled database's URL and its fill time; with `keep` (SQLite), reuse that file."""
+    if keep is not None and backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{keep}"
+        made = await asyncio.to_thread(keep.exists)
+        yield url, 0.0 if made else await fill(url, open_count, closed_count, in_month)
+        return
+    async with scratch_database(backend) as url:
+        yield url, await fill(url, open_count, closed_count, in_month)
+
+
+async def run_backend(
+    backend: str, scale: float, repeat: int, keep: Path | None = None
+) -> list[list[object]]:
     """Fill one database and time the board and the XLSX; return the table's rows."""
     open_count, closed_count = int(OPEN * scale), int(CLOSED * scale)
     in_month = min(IN_MONTH, closed_count)
-    async with scratch_database(backend) as url:
-        await prepare(url)
-        writer = Writer(url)
+    async with filled(backend, keep, open_count, closed_count, in_month) as (url, fill_seconds):
         engine = make_engine(url)
         try:
-            org = await organisation(engine, writer)
-            buildings = await building_of_households(url)
-            started = time.perf_counter()
-            for chunk in open_orders(org, buildings, open_count, seed=1):
-                await writer.write("orders", COLUMNS, chunk)
-            batches = closed_orders(org, buildings, open_count + 1, closed_count, in_month, 2)
-            for orders, events in batches:
-                await writer.write("orders", COLUMNS, orders)
-                await writer.write("order_events", EVENT_COLUMNS, events)
-            await settle(engine, writer.sqlite)
-            fill = time.perf_counter() - started
             person = await street_supervisor(engine)
             sessions = make_sessions(engine)
             clock = ManualClock(NOW)
@@ -239,7 +268,9 @@ async def run_backend(backend: str, scale: float, repeat: int) -> list[list[obje
             cookie = sign(KEY, new_session(person.id, NOW, 1, "link"))
             async with TestClient(TestServer(console_app(console))) as client:
                 client.session.cookie_jar.update_cookies({COOKIE: cookie})
-                rows = await time_pages(client, repeat, backend, fill, open_count, closed_count)
+                rows = await time_pages(
+                    client, repeat, backend, fill_seconds, open_count, closed_count
+                )
                 rows.append(await time_xlsx(client, backend, in_month))
         finally:
             await engine.dispose()
@@ -330,12 +361,15 @@ async def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="share of 100k open / 1M closed")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--keep", type=Path, help="an SQLite file to fill once and reuse (the same --scale)"
+    )
     args = parser.parse_args()
     wanted = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(machine())
     rows: list[list[object]] = []
     for backend in await backends(wanted):
-        rows += await run_backend(backend, args.scale, args.repeat)
+        rows += await run_backend(backend, args.scale, args.repeat, args.keep)
     print(table(rows, ("backend", "data", "page", "server time", "target", "")))
     print(f"targets: board ≤ {BOARD_TARGET * 1000:.0f} ms, monthly XLSX ≤ {XLSX_TARGET:.0f} s")
 

@@ -337,11 +337,16 @@ async def write_all(
         await writer.write("timers", TIMER_COLUMNS, timers)
 
 
-async def settle(engine: AsyncEngine, sqlite: bool) -> None:
-    """Bring sequences past the written ids and refresh the planner's statistics."""
+async def settle(engine: AsyncEngine, sqlite: bool, *, analyze_sqlite: bool = True) -> None:
+    """Bring sequences past the written ids and refresh the planner's statistics.
+
+    `analyze_sqlite=False` leaves SQLite without statistics, as a deployment's file is (Sandan
+    never runs ANALYZE; PostgreSQL's autovacuum does, so it is analysed either way).
+    """
     async with engine.begin() as connection:
         if sqlite:
-            await connection.execute(text("ANALYZE"))
+            if analyze_sqlite:
+                await connection.execute(text("ANALYZE"))
             return
         for table_name in ("orders", "order_events", "timers", "households", "people"):
             await connection.execute(

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
+    OPEN_ORDER_STATUSES,
     AuditRow,
     HouseholdRow,
     OrderEventRow,
@@ -52,9 +53,10 @@ class Reach:
     unit_ids: tuple[int, ...] = ()
     category_ids: tuple[int, ...] = ()
 
-    def _rest(self) -> ColumnElement[bool]:
+    def _rest(self, open_only: bool) -> ColumnElement[bool]:
         """Return the reach beyond whole communities: what they hold, their buildings, units
-        and categories, as an `id IN (…)` read once."""
+        and categories, as an `id IN (…)` read once (`open_only`: of open orders alone, so that
+        what a worker once held, closed long ago, is not read for the board)."""
         inner = aliased(OrderRow)
         others: list[ColumnElement[bool]] = [inner.assignee_id == self.person_id]
         if self.building_ids:
@@ -64,30 +66,32 @@ class Reach:
             others.append(inner.household_id.in_(units))
         if self.category_ids:
             others.append(inner.category_id.in_(self.category_ids))
-        return OrderRow.id.in_(select(inner.id).where(or_(*others)))
+        found = select(inner.id).where(or_(*others))
+        if open_only:
+            found = found.where(inner.status.in_([str(s) for s in OPEN_STATUSES]))
+        return OrderRow.id.in_(found)
 
-    def condition(self) -> ColumnElement[bool]:
+    def condition(self, open_only: bool = False) -> ColumnElement[bool]:
         """Return the SQL condition an order in reach meets.
 
-        Whole communities are matched on the board's index; the rest (`_rest`) by an
-        `id IN (…)` read once, so that counting a street's 100k open orders needs nothing but
-        the index.
+        Whole communities are matched on an index; the rest (`_rest`) by an `id IN (…)` read
+        once, so that counting a street's 100k open orders needs nothing but the index.
         """
         if not self.community_ids:
-            return self._rest()
-        return or_(OrderRow.community_id.in_(self.community_ids), self._rest())
+            return self._rest(open_only)
+        return or_(OrderRow.community_id.in_(self.community_ids), self._rest(open_only))
 
-    def parts(self) -> list[ColumnElement[bool]]:
+    def parts(self, open_only: bool = False) -> list[ColumnElement[bool]]:
         """Return `condition()` as disjoint conditions, each one an index can serve alone.
 
         SQLite reads `a OR b` by scanning the whole table; the whole communities, read on their
-        own, are counted from the board's index without touching a row.
+        own, are counted from an index without touching a row.
         """
         if not self.community_ids:
-            return [self.condition()]
+            return [self.condition(open_only)]
         return [
             OrderRow.community_id.in_(self.community_ids),
-            and_(OrderRow.community_id.not_in(self.community_ids), self._rest()),
+            and_(OrderRow.community_id.not_in(self.community_ids), self._rest(open_only)),
         ]
 
 
@@ -168,9 +172,16 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def open_orders() -> ColumnElement[bool]:
+    """Return `orders.status IN ('queued', …)` with the stages written out, as the board's
+    partial indexes are defined (storage/models.py OPEN_ORDERS_SQL): a database uses a partial
+    index only when the query's own text proves its condition, and a bound parameter does not."""
+    return OrderRow.status.in_([literal_column(f"'{s}'") for s in OPEN_ORDER_STATUSES])
+
+
 def _narrowed(filters: BoardFilters, now: datetime) -> list[ColumnElement[bool]]:
     """Return the conditions of the board's selection (without reach and the stage filter)."""
-    where: list[ColumnElement[bool]] = [OrderRow.status.in_([str(s) for s in OPEN_STATUSES])]
+    where: list[ColumnElement[bool]] = [open_orders()]
     if filters.community_id is not None:
         where.append(OrderRow.community_id == filters.community_id)
     if filters.grid_id is not None:
@@ -197,33 +208,26 @@ async def board(
 ) -> BoardPage:
     """Return one page of open orders in reach, newest first, and the counts by stage."""
     where = _narrowed(filters, now)
-    late = func.sum(case((overdue_condition(now), 1), else_=0))
-    counts = {str(s): 0 for s in ORDER_OF_STAGES}
-    overdue = 0
-    for part in reach.parts():
-        counted = await session.execute(
-            select(OrderRow.status, func.count(), late)
-            .where(*where, part)
-            .group_by(OrderRow.status)
-        )
-        for status, n, n_late in counted.all():
-            counts[status] = counts.get(status, 0) + int(n)
-            overdue += int(n_late or 0)
-    if filters.status:
-        where.append(OrderRow.status == filters.status)
-        total = counts.get(filters.status, 0)
+    if filters.words:
+        counts, overdue, matched = await _matched(session, reach, where, filters.status, now)
     else:
-        total = sum(counts.values())
+        counts, overdue = await _counted(session, reach, where, now)
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    # The page's ids first, from each part (the index holds them), then only those rows.
     wanted = page * PAGE_SIZE
-    ids: list[int] = []
-    for part in reach.parts():
-        found = await session.scalars(
-            select(OrderRow.id).where(*where, part).order_by(OrderRow.id.desc()).limit(wanted)
-        )
-        ids += found.all()
+    if filters.words:
+        ids = matched
+    else:
+        # The page's ids first, from each part (an index holds them), then only those rows.
+        if filters.status:
+            where.append(OrderRow.status == filters.status)
+        ids = []
+        for part in reach.parts(open_only=True):
+            found = await session.scalars(
+                select(OrderRow.id).where(*where, part).order_by(OrderRow.id.desc()).limit(wanted)
+            )
+            ids += found.all()
     shown = sorted(ids, reverse=True)[(page - 1) * PAGE_SIZE : wanted]
     result = await session.execute(
         select(
@@ -262,6 +266,54 @@ async def board(
             )
         )
     return BoardPage(rows, counts, overdue, page, pages)
+
+
+async def _counted(
+    session: AsyncSession, reach: Reach, where: list[ColumnElement[bool]], now: datetime
+) -> tuple[dict[str, int], int]:
+    """Return the selection's open orders by stage, and how many are overdue, from the index."""
+    late = func.sum(case((overdue_condition(now), 1), else_=0))
+    counts = {str(s): 0 for s in ORDER_OF_STAGES}
+    overdue = 0
+    # Grouped by community as well: the rows then come in the order of the counting index
+    # (community, stage, …), which the planner prefers to an index in stage order that reads rows.
+    for part in reach.parts(open_only=True):
+        counted = await session.execute(
+            select(OrderRow.status, func.count(), late)
+            .where(*where, part)
+            .group_by(OrderRow.community_id, OrderRow.status)
+        )
+        for status, n, n_late in counted.all():
+            counts[status] = counts.get(status, 0) + int(n)
+            overdue += int(n_late or 0)
+    return counts, overdue
+
+
+async def _matched(
+    session: AsyncSession,
+    reach: Reach,
+    where: list[ColumnElement[bool]],
+    status: str | None,
+    now: datetime,
+) -> tuple[dict[str, int], int, list[int]]:
+    """Return the counts, the overdue and the ids (of the stage asked for) of a word search.
+
+    Words are matched in the orders' rows, not in an index: each open order in reach is read
+    once, for the counts and the page together, rather than once for each.
+    """
+    late = case((overdue_condition(now), 1), else_=0)
+    counts = {str(s): 0 for s in ORDER_OF_STAGES}
+    overdue = 0
+    ids: list[int] = []
+    for part in reach.parts(open_only=True):
+        query = select(OrderRow.id, OrderRow.status, late).where(*where, part)
+        found = await session.execute(query)
+        for order_id, stage, is_late in found.all():
+            counts[stage] = counts.get(stage, 0) + 1
+            overdue += int(is_late)
+            if status is None or stage == status:
+                ids.append(int(order_id))
+    return counts, overdue, ids
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -347,12 +399,16 @@ async def report_rows(
     ids = list(rows)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        # The stage moves are picked here, not in SQL: with `action IN (…)` as well, SQLite
+        # may read every event of those kinds from their index instead of these orders' own.
         events = await session.execute(
             select(OrderEventRow.order_id, OrderEventRow.action, func.min(OrderEventRow.at))
-            .where(OrderEventRow.order_id.in_(chunk), OrderEventRow.action.in_(STAGE_MOVES))
+            .where(OrderEventRow.order_id.in_(chunk))
             .group_by(OrderEventRow.order_id, OrderEventRow.action)
         )
         for order_id, action, at in events.all():
+            if action not in STAGE_MOVES:
+                continue
             moment = _aware(at)
             if moment is not None:
                 rows[order_id].stages[action] = moment

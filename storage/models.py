@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -215,6 +216,25 @@ class CategoryRow(Base):
     keywords: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
+# The open stages written out (workflows/model.py OPEN_STATUSES). The partial indexes over open
+# orders and the board's reads name this very condition: SQLite and PostgreSQL use a partial
+# index only when the query's own text proves its condition, which a bound parameter does not.
+OPEN_ORDER_STATUSES = ("queued", "pool", "offered", "accepted", "on_way", "paused")
+OPEN_ORDERS_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_ORDER_STATUSES) + ")"
+# The board's filters and clocks, held by both partial indexes so that counting reads no row.
+BOARD_COLUMNS = (
+    "category_id",
+    "building_id",
+    "household_id",
+    "urgency",
+    "channel",
+    "assignee_id",
+    "wait_due",
+    "accept_due",
+    "resolve_due",
+)
+
+
 class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -233,8 +253,26 @@ class OrderRow(Base):
         # clocks (issue 15, 0009): the queue's and the pool's deadline; the backlog per stage.
         Index("ix_orders_due_wait", "status", "wait_due", "category_id", "urgency", "id"),
         Index("ix_orders_backlog", "status", "community_id", "created_at"),
-        # console (issue 18, 0019): the board, newest first within the viewer's communities.
-        Index("ix_orders_board", "community_id", "status", "wait_due", "accept_due", "resolve_due"),
+        # console (issue 18, 0021): the board reads only open orders, from two partial indexes
+        # holding every column its filters and counts need: one counts by community and stage,
+        # the other lists the newest first (0019's spanned the closed ones too).
+        Index(
+            "ix_orders_open_counts",
+            "community_id",
+            "status",
+            *BOARD_COLUMNS,
+            sqlite_where=text(OPEN_ORDERS_SQL),
+            postgresql_where=text(OPEN_ORDERS_SQL),
+        ),
+        Index(
+            "ix_orders_open_newest",
+            "id",
+            "community_id",
+            "status",
+            *BOARD_COLUMNS,
+            sqlite_where=text(OPEN_ORDERS_SQL),
+            postgresql_where=text(OPEN_ORDERS_SQL),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
