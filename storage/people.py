@@ -142,10 +142,13 @@ class SqlPeople:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
+        return await self.with_roles((role,), place_ids)
+
+    async def with_roles(self, roles: Sequence[Role], place_ids: Sequence[int]) -> list[Person]:
         rows = await self.session.scalars(
             select(PersonRow)
             .join(RoleRow, RoleRow.person_id == PersonRow.id)
-            .where(RoleRow.role == role.value, RoleRow.place_id.in_(place_ids))
+            .where(RoleRow.role.in_([r.value for r in roles]), RoleRow.place_id.in_(place_ids))
             .distinct()
             .order_by(PersonRow.id)
         )

@@ -58,14 +58,21 @@ class SqlCategories:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Read once per unit of work: only the organisation file's import writes categories,
+        # and it does so through its own session. An order placed reads them several times.
+        self._listed: list[Category] | None = None
 
     async def list(self) -> list[Category]:
-        rows = await self.session.scalars(
-            select(CategoryRow).order_by(CategoryRow.position, CategoryRow.id)
-        )
-        return [to_category(r) for r in rows]
+        if self._listed is None:
+            rows = await self.session.scalars(
+                select(CategoryRow).order_by(CategoryRow.position, CategoryRow.id)
+            )
+            self._listed = [to_category(r) for r in rows]
+        return list(self._listed)
 
     async def get(self, category_id: int) -> Category | None:
+        if self._listed is not None:
+            return next((c for c in self._listed if c.id == category_id), None)
         row = await self.session.get(CategoryRow, category_id)
         return to_category(row) if row else None
 

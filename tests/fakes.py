@@ -333,11 +333,14 @@ class FakePeople:
         return True
 
     async def with_role(self, role: Role, place_ids: Sequence[int]) -> list[Person]:
+        return await self.with_roles((role,), place_ids)
+
+    async def with_roles(self, roles: Sequence[Role], place_ids: Sequence[int]) -> list[Person]:
         wanted = set(place_ids)
         return [
             p
             for p in sorted(self.store.people.values(), key=lambda p: p.id)
-            if any(r.role == role and r.place_id in wanted for r in p.roles)
+            if any(r.role in roles and r.place_id in wanted for r in p.roles)
         ]
 
     async def volunteers_with_skills(

@@ -87,6 +87,46 @@ async def load(uow: UnitOfWork, order_id: int) -> OrderContext:
     return OrderContext(order, category, place)
 
 
+def _scopes(ctx: OrderContext, role: Role) -> list[int]:
+    """Return the places whose holders of the role may take the order, narrowest first."""
+    if role == Role.DEPT_LIAISON:
+        # moves (issue 15): an order transferred (转办) is with its new department.
+        department = ctx.order.department_id or ctx.category.department_id
+        return [] if department is None else [department]
+    return ctx.place.scope_ids()
+
+
+def _holders(people: Sequence[Person], role: Role, scopes: Sequence[int]) -> list[Person]:
+    """Return the people who hold the role at one of the places."""
+    return [p for p in people if any(r.role == role and r.place_id in scopes for r in p.roles)]
+
+
+def _ranked(
+    people: Sequence[Person],
+    role: Role,
+    scopes: Sequence[int],
+    load_by_person: dict[int, int],
+    now: datetime | None,
+) -> list[Person]:
+    """Return the people by the narrowest scope they hold the role at, then the least loaded;
+    given the moment, those on duty first."""
+
+    def rank(person: Person) -> tuple[int, int, int]:
+        places = [r.place_id for r in person.roles if r.role == role]
+        narrowest = min((scopes.index(pid) for pid in places if pid in scopes), default=99)
+        return (narrowest, load_by_person.get(person.id, 0), person.id)
+
+    ranked = sorted(people, key=rank)
+    if now is not None:
+        return sorted(ranked, key=lambda p: not on_duty(p.on_duty, now))
+    return ranked
+
+
+def _able(person: Person, exclude: set[int]) -> bool:
+    """Return whether the person can be offered work: not left out, on Telegram, reachable."""
+    return person.id not in exclude and person.telegram_id is not None and person.reachable
+
+
 async def candidates(
     uow: UnitOfWork,
     ctx: OrderContext,
@@ -101,32 +141,14 @@ async def candidates(
     outside them; an urgent order goes to whoever is on duty first, and to the others only
     when nobody is.
     """
-    if role == Role.DEPT_LIAISON:
-        # moves (issue 15): an order transferred (转办) is with its new department.
-        department = ctx.order.department_id or ctx.category.department_id
-        if department is None:
-            return []
-        scopes = [department]
-    else:
-        scopes = ctx.place.scope_ids()
-    people = [
-        p
-        for p in await uow.people.with_role(role, scopes)
-        if p.id not in exclude and p.telegram_id is not None and p.reachable
-    ]
+    scopes = _scopes(ctx, role)
+    if not scopes:
+        return []
+    people = [p for p in await uow.people.with_role(role, scopes) if _able(p, exclude)]
     if now is not None:
         people = _on_duty_first(people, ctx.order.urgency, now)
     load_by_person = await uow.people.workload([p.id for p in people])
-
-    def rank(person: Person) -> tuple[int, int, int]:
-        places = [r.place_id for r in person.roles if r.role == role]
-        narrowest = min((scopes.index(pid) for pid in places if pid in scopes), default=99)
-        return (narrowest, load_by_person.get(person.id, 0), person.id)
-
-    ranked = sorted(people, key=rank)
-    if now is not None:
-        return sorted(ranked, key=lambda p: not on_duty(p.on_duty, now))
-    return ranked
+    return _ranked(people, role, scopes, load_by_person, now)
 
 
 def _on_duty_first(people: list[Person], urgency: Urgency, now: datetime) -> list[Person]:
@@ -137,13 +159,21 @@ def _on_duty_first(people: list[Person], urgency: Urgency, now: datetime) -> lis
     return present
 
 
-async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
-    """Return the dispatchers of the household's community (or of the whole street)."""
+def _desk(place: HouseholdPlace) -> list[int]:
+    """Return the places whose dispatchers handle the household's orders: its community, and
+    the whole street."""
     scopes = [place.community.id]
     if place.community.parent_id is not None:
         scopes.append(place.community.parent_id)
+    return scopes
+
+
+async def dispatchers(uow: UnitOfWork, place: HouseholdPlace) -> list[Person]:
+    """Return the dispatchers of the household's community (or of the whole street)."""
     return [
-        p for p in await uow.people.with_role(Role.DISPATCHER, scopes) if p.telegram_id is not None
+        p
+        for p in await uow.people.with_role(Role.DISPATCHER, _desk(place))
+        if p.telegram_id is not None
     ]
 
 
@@ -380,8 +410,8 @@ async def notify_dispatchers(
     uow: UnitOfWork, ctx: OrderContext, reason: str, note: str | None
 ) -> None:
     """Send every dispatcher of the community the queued order with suggestions."""
-    suggestions = await suggest(uow, ctx)
-    for dispatcher in await dispatchers(uow, ctx.place):
+    suggestions, desk = await _suggestions(uow, ctx, with_desk=True)
+    for dispatcher in desk:
         params = card_params(ctx, dispatcher.lang)
         params["reason"] = reason
         params["note"] = note or "—"
@@ -398,21 +428,42 @@ async def notify_dispatchers(
 
 
 async def suggest(uow: UnitOfWork, ctx: OrderContext) -> list[Person]:
-    """Return a few people a dispatcher may hand the order to, most fitting first."""
-    picked: list[Person] = []
-    seen: set[int] = set()
+    """Return a few people a dispatcher may hand the order to, most fitting first: the best
+    of each role level (the category's own first), each person once."""
+    suggestions, _ = await _suggestions(uow, ctx, with_desk=False)
+    return suggestions
+
+
+async def _suggestions(
+    uow: UnitOfWork, ctx: OrderContext, *, with_desk: bool
+) -> tuple[list[Person], list[Person]]:
+    """Return the suggestions for the order and (`with_desk`) its dispatchers on Telegram.
+
+    Everyone of every level is read at once, with one workload count: a queued order's card
+    is made for every order nobody could be offered.
+    """
     roles = list(SUGGESTION_ROLES)
     if ctx.category.role is not None and ctx.category.role not in roles:
         roles.insert(0, ctx.category.role)
     elif ctx.category.role is not None:
         roles.remove(ctx.category.role)
         roles.insert(0, ctx.category.role)
+    scopes = {role: _scopes(ctx, role) for role in roles}
+    desk = _desk(ctx.place) if with_desk else []
+    places = list(dict.fromkeys([*(pid for wanted in scopes.values() for pid in wanted), *desk]))
+    read = [*roles, Role.DISPATCHER] if with_desk else roles
+    everyone = await uow.people.with_roles(read, places)
+    workers = [p for p in everyone if _able(p, set()) and any(r.role in roles for r in p.roles)]
+    load_by_person = await uow.people.workload([p.id for p in workers])
+    picked: list[Person] = []
     for role in roles:
-        for person in await candidates(uow, ctx, role, seen):
-            picked.append(person)
-            seen.add(person.id)
-            break
-    return picked[:MAX_SUGGESTIONS]
+        seen = {p.id for p in picked}
+        holders = [p for p in _holders(workers, role, scopes[role]) if p.id not in seen]
+        ranked = _ranked(holders, role, scopes[role], load_by_person, None)
+        if ranked:
+            picked.append(ranked[0])
+    on_desk = [p for p in _holders(everyone, Role.DISPATCHER, desk) if p.telegram_id is not None]
+    return picked[:MAX_SUGGESTIONS], on_desk
 
 
 async def route(uow: UnitOfWork, clock: Clock, ctx: OrderContext, *, actor_id: int | None) -> Order:

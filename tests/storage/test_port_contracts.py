@@ -496,6 +496,14 @@ class TestPersonRepository:
                 "with_role returns people holding the role"
             )
             assert await uow.people.with_role(Role.UNIT_HEAD, []) == []
+            both = await uow.people.with_roles(
+                [Role.UNIT_HEAD, Role.BUILDING_HEAD], [org.unit.id, org.building.id]
+            )
+            assert {p.id for p in heads} < {p.id for p in both}, "a building head is added"
+            assert [p.id for p in both] == sorted({p.id for p in both}), "each once, by id"
+            assert all(
+                any(r.role in (Role.UNIT_HEAD, Role.BUILDING_HEAD) for r in p.roles) for p in both
+            )
 
             here = await uow.people.volunteers_with_skills([], org.community.id)
             there = await uow.people.volunteers_with_skills([], org.other_community.id)
