@@ -139,6 +139,8 @@ class HouseholdRow(Base):
 
 class PersonRow(Base):
     __tablename__ = "people"
+    # 0022: a household's people are read by household (a partner's caller by phone: 0020).
+    __table_args__ = (Index("ix_people_household_id", "household_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -102,10 +102,12 @@ class SqlOrders:
         )
         if expect_version is not None:
             query = query.where(OrderRow.version == expect_version)
-        result = await self.session.execute(query)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return await self.get(order_id)
+        # The moved row comes back from the UPDATE itself (RETURNING: SQLite ≥ 3.35, PostgreSQL).
+        moved = await self.session.scalars(
+            query.returning(OrderRow), execution_options={"populate_existing": True}
+        )
+        row = moved.one_or_none()
+        return to_order(row) if row is not None else None
 
     async def update(self, order_id: int, changes: OrderChanges) -> None:
         await self.session.execute(

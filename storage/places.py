@@ -39,6 +39,14 @@ HOUSEHOLD_PLACE = (
 )
 
 
+PLACES_SEEN = "sandan.household_places"  # the session's `info` key of the places read
+
+
+def forget_places(session: AsyncSession) -> None:
+    """Forget the households' places this session has read (after writing to a household)."""
+    session.info.pop(PLACES_SEEN, None)
+
+
 class SqlPlaces:
     """Places and households."""
 
@@ -81,6 +89,17 @@ class SqlPlaces:
         return Household(found.id, found.unit_id, found.room, bool(found.is_key))
 
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
+        # Kept for the session (one unit of work): placing an order reads its household's
+        # place several times over. Writes to a household forget it (`forget_places`).
+        known: dict[int, HouseholdPlace] = self.session.info.setdefault(PLACES_SEEN, {})
+        if household_id in known:
+            return known[household_id]
+        found = await self._household_place(household_id)
+        if found is not None:
+            known[household_id] = found
+        return found
+
+    async def _household_place(self, household_id: int) -> HouseholdPlace | None:
         asked = {"household_id": household_id}
         row = (await self.session.execute(HOUSEHOLD_PLACE, asked)).first()
         if row is None:

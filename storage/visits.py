@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from storage.mappers import to_key_household, to_key_request, to_visit
 from storage.models import IN_CHUNK, HouseholdRow, KeyHouseholdRow, KeyRequestRow, VisitRow
+from storage.places import forget_places
 from workflows.model import (
     KeyHousehold,
     KeyRequest,
@@ -195,6 +196,7 @@ class SqlVisits:
             .values(is_key=True)
             .execution_options(synchronize_session=False)
         )
+        forget_places(self.session)  # the household's place says whether it is key
         await self.session.flush()
 
     async def add_key_request(

@@ -81,6 +81,8 @@ async def retire_spent_cards(
     """
     if before.status == after.status and before.assignee_id == after.assignee_id:
         return
+    if before.version == 0:
+        return  # a new order's first move (routing it): no card about it was made before
     taken = before.status in (OrderStatus.OFFERED, OrderStatus.POOL) and after.status in (
         OrderStatus.ACCEPTED,
         OrderStatus.ON_WAY,

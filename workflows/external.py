@@ -93,9 +93,11 @@ class ExternalRequest:
 
 @dataclass(frozen=True)
 class Filed:
-    """What a partner's request became: the order, and the call-back task if one was made."""
+    """What a partner's request became: the order (and its category), and the call-back task
+    if one was made."""
 
     order: Order
+    category: Category
     call_back: Order | None = None
 
 
@@ -201,9 +203,10 @@ async def _household(uow: UnitOfWork, partner: Partner, request: ExternalRequest
     return None
 
 
-async def _resident(uow: UnitOfWork, partner: Partner, phone: str) -> Person | None:
-    """Return the registered resident (on Telegram, in scope) whose phone the caller gave."""
-    for person in await uow.people.with_phone(phone_variants(phone)):
+async def _resident(uow: UnitOfWork, partner: Partner, known: list[Person]) -> Person | None:
+    """Return the registered resident (on Telegram, in scope) among those with the caller's
+    phone."""
+    for person in known:
         if person.telegram_id is None or person.proxy or person.household_id is None:
             continue
         place = await uow.places.household_place(person.household_id)
@@ -212,11 +215,13 @@ async def _resident(uow: UnitOfWork, partner: Partner, phone: str) -> Person | N
     return None
 
 
-async def _contact(uow: UnitOfWork, household_id: int, caller: Caller, partner: Partner) -> Person:
-    """Return the household's contact for the caller: one already known by phone, or a new one."""
-    variants = set(phone_variants(caller.phone))
-    for person in await uow.people.of_household(household_id):
-        if variants and person.phone in variants and person.telegram_id is None:
+async def _contact(
+    uow: UnitOfWork, household_id: int, caller: Caller, partner: Partner, known: list[Person]
+) -> Person:
+    """Return the household's contact for the caller: one already known by phone (`known`:
+    the people with the caller's phone), or a new one."""
+    for person in known:
+        if person.household_id == household_id and person.telegram_id is None:
             return person
     phone = next(iter(phone_variants(caller.phone)), "")  # kept as chat keeps phones: digits, +
     return await uow.people.add_contact(caller.name or partner.name, phone, household_id)
@@ -231,7 +236,8 @@ async def file_request(
     entry point rolls its unit of work back).
     """
     category = await service(uow, request.service_code)
-    resident = await _resident(uow, partner, request.caller.phone) if request.caller.phone else None
+    known = await uow.people.with_phone(phone_variants(request.caller.phone))
+    resident = await _resident(uow, partner, known)
     if resident is not None and resident.household_id is not None:
         household_id = resident.household_id
     else:
@@ -254,7 +260,7 @@ async def file_request(
         latitude=request.latitude,
         longitude=request.longitude,
     )
-    owner = resident or await _contact(uow, household_id, request.caller, partner)
+    owner = resident or await _contact(uow, household_id, request.caller, partner, known)
     order = await place_as(uow, clock, owner, household_id, draft, Channel.EXTERNAL, actor=owner)
     call_back: Order | None = None
     if resident is not None:
@@ -281,7 +287,7 @@ async def file_request(
             },
         )
     )
-    return Filed(order, call_back)
+    return Filed(order, category, call_back)
 
 
 async def _call_back(

@@ -158,6 +158,9 @@ async def _place(
     )
     if len(draft.photos) > MAX_PHOTOS:
         raise InvalidInput(reason="too_many_photos", limit=MAX_PHOTOS)
+    place = await uow.places.household_place(household_id)
+    if place is None:
+        raise InvalidInput(reason="household")
     order = await uow.orders.add(
         resident_id=placer.id,
         household_id=household_id,
@@ -172,7 +175,7 @@ async def _place(
         voices=tuple(draft.voices),
         channel=channel,
     )
-    ctx = await load(uow, order.id)
+    ctx = OrderContext(order, category, place)
     await uow.orders.add_event(
         _placed_event(
             clock, order, (actor or placer).id, None if channel == Channel.CHAT else channel

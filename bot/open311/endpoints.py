@@ -6,12 +6,13 @@ its end; a refused one leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ from workflows.errors import InvalidInput
 from workflows.external import (
     Caller,
     ExternalRequest,
+    Filed,
     OutOfScope,
     Partner,
     UnknownPlace,
@@ -45,7 +47,7 @@ from workflows.external import (
     file_request,
     service,
 )
-from workflows.model import OrderStatus, Urgency
+from workflows.model import Category, OrderStatus, Urgency
 from workflows.orders import MAX_DESCRIPTION
 from workflows.ports import Clock
 from workflows.timers import TimerPolicy
@@ -72,6 +74,10 @@ class Api:
     policy: TimerPolicy
     limit: RateLimit
     default_lang: str = "zh"
+    # One partner's order is filed at a time in this process. Orders share the database's one
+    # writer with the chat: ten filed at once would wait on its lock in turn, and each chat
+    # update would wait behind all of them at every step; one at a time, behind one.
+    filing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     def lang(self, request: web.Request, params: Params) -> str:
         """Return the language asked for: `locale`, else Accept-Language, else the default."""
@@ -346,7 +352,8 @@ async def post_request(api: Api, request: web.Request, params: Params, lang: str
     asked = _external(params)
     idempotency = request.headers.get("Idempotency-Key", "").strip()[:MAX_IDEMPOTENCY_KEY] or None
     filed = None
-    async with api.units() as uow:
+    placed: Filed | None = None
+    async with api.filing, api.units() as uow:
         if idempotency is not None:
             filed = await filed_before(uow.session, key.id, idempotency)
         if filed is None:
@@ -373,9 +380,13 @@ async def post_request(api: Api, request: web.Request, params: Params, lang: str
             filed = await filed_before(uow.session, key.id, idempotency)
         if filed is None:
             raise ApiError(409, "api.err_not_found")
-    async with api.units() as uow:
-        order = await uow.orders.get(filed.order_id)
-        category = None if order is None else await uow.categories.get(order.category_id)
+    category: Category | None = None
+    if placed is not None and placed.order.id == filed.order_id:
+        category = placed.category
+    else:  # filed before, by the same Idempotency-Key
+        async with api.units() as uow:
+            order = await uow.orders.get(filed.order_id)
+            category = None if order is None else await uow.categories.get(order.category_id)
     notice = None if category is None else shapes.service_notice(api.texts, lang, category)
     items = [
         {
