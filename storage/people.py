@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.mappers import to_person
 from storage.models import OrderRow, PersonRow, RoleRow, TeamMemberRow, TeamRow
@@ -145,14 +146,25 @@ class SqlPeople:
         return await self.with_roles((role,), place_ids)
 
     async def with_roles(self, roles: Sequence[Role], place_ids: Sequence[int]) -> list[Person]:
-        rows = await self.session.scalars(
-            select(PersonRow)
-            .join(RoleRow, RoleRow.person_id == PersonRow.id)
-            .where(RoleRow.role.in_([r.value for r in roles]), RoleRow.place_id.in_(place_ids))
-            .distinct()
-            .order_by(PersonRow.id)
+        if not roles or not place_ids:
+            return []
+        holders = select(RoleRow.person_id).where(
+            RoleRow.role.in_([r.value for r in roles]), RoleRow.place_id.in_(place_ids)
         )
-        return await self._people(list(rows))
+        # Each holder with all their roles, in one read: a row per (person, role).
+        every = aliased(RoleRow)
+        rows = await self.session.execute(
+            select(PersonRow, every.role, every.place_id)
+            .join(every, every.person_id == PersonRow.id)
+            .where(PersonRow.id.in_(holders))
+            .order_by(PersonRow.id, every.id)
+        )
+        found: dict[int, tuple[PersonRow, list[RoleAssignment]]] = {}
+        for person, role, place_id in rows.all():
+            found.setdefault(person.id, (person, []))[1].append(
+                RoleAssignment(Role(role), place_id)
+            )
+        return [to_person(person, held) for person, held in found.values()]
 
     async def volunteers_with_skills(
         self, skills: Sequence[str], community_id: int

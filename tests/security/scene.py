@@ -67,6 +67,15 @@ class Scene:
             )
         )
 
+    def new_minute(self) -> None:
+        """Start the flood guard's count afresh, as if a minute had passed since anyone wrote.
+
+        The guard counts real seconds (handlers/conversations.py `_flooding`): examples run one
+        after another within a minute would otherwise add up, and a person's /cancel in a late
+        example would be ignored as flooding, which is what the guard is for.
+        """
+        self.conversations._recent.clear()
+
     async def say(self, who: str, text: str) -> list[Reply]:
         """Send a text as someone."""
         user = self.people[who].telegram_id if who in self.people else 999_999
