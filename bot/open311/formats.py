@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -16,6 +17,8 @@ JSON_TYPE = "application/json"
 XML_TYPE = "text/xml"
 
 Item = Mapping[str, Any]
+# Characters XML 1.0 does not allow at all (not even escaped): left out of the text.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class ApiError(Exception):
@@ -37,31 +40,48 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _fill(parent: ElementTree.Element, item: Item) -> None:
+def _fill(parts: list[str], item: Item) -> None:
+    """Append an item's fields as elements (the names are ours; the values are escaped)."""
     for name, value in item.items():
-        child = ElementTree.SubElement(parent, name)
         if isinstance(value, list):
+            singular = SINGULAR.get(name, "item")
+            parts.append(f"<{name}>")
             for entry in value:
-                _fill(ElementTree.SubElement(child, SINGULAR.get(name, "item")), entry)
+                parts.append(f"<{singular}>")
+                _fill(parts, entry)
+                parts.append(f"</{singular}>")
+            parts.append(f"</{name}>")
         else:
-            child.text = _text(value)
+            text = NOT_XML.sub("", _text(value))
+            parts.append(f"<{name}>{escape(text)}</{name}>" if text else f"<{name} />")
+
+
+def _document(root: str, fill: Callable[[list[str]], None]) -> bytes:
+    parts = ["<?xml version='1.0' encoding='utf-8'?>\n", f"<{root}>"]
+    fill(parts)
+    parts.append(f"</{root}>")
+    return "".join(parts).encode("utf-8")
 
 
 def to_xml(root: str, item: str, items: Sequence[Item]) -> bytes:
-    """Return the items as GeoReport's XML: <root><item>…</item>…</root>."""
-    top = ElementTree.Element(root)
-    for entry in items:
-        _fill(ElementTree.SubElement(top, item), entry)
-    body: bytes = ElementTree.tostring(top, encoding="utf-8", xml_declaration=True)
-    return body
+    """Return the items as GeoReport's XML: <root><item>…</item>…</root>.
+
+    Written as text, not through ElementTree: a page of 1,000 requests made 15,000 elements,
+    most of the answer's time."""
+
+    def fill(parts: list[str]) -> None:
+        for entry in items:
+            parts.append(f"<{item}>")
+            _fill(parts, entry)
+            parts.append(f"</{item}>")
+
+    return _document(root, fill)
 
 
 def answer_one(fmt: str, root: str, item: Item) -> web.Response:
     """Return one item: in XML as the root element itself, in JSON as an object."""
     if fmt == "xml":
-        top = ElementTree.Element(root)
-        _fill(top, item)
-        body: bytes = ElementTree.tostring(top, encoding="utf-8", xml_declaration=True)
+        body = _document(root, lambda parts: _fill(parts, item))
         return web.Response(body=body, content_type=XML_TYPE, charset="utf-8")
     return web.Response(
         text=json.dumps(item, ensure_ascii=False), content_type=JSON_TYPE, charset="utf-8"
