@@ -237,6 +237,12 @@ BOARD_COLUMNS = (
 )
 
 
+def _open_index(name: str, *columns: str) -> Index:
+    """Return a partial index of open orders: the columns, then the board's (BOARD_COLUMNS)."""
+    where = text(OPEN_ORDERS_SQL)
+    return Index(name, *columns, *BOARD_COLUMNS, sqlite_where=where, postgresql_where=where)
+
+
 class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -258,23 +264,8 @@ class OrderRow(Base):
         # console (issue 18, 0021): the board reads only open orders, from two partial indexes
         # holding every column its filters and counts need: one counts by community and stage,
         # the other lists the newest first (0019's spanned the closed ones too).
-        Index(
-            "ix_orders_open_counts",
-            "community_id",
-            "status",
-            *BOARD_COLUMNS,
-            sqlite_where=text(OPEN_ORDERS_SQL),
-            postgresql_where=text(OPEN_ORDERS_SQL),
-        ),
-        Index(
-            "ix_orders_open_newest",
-            "id",
-            "community_id",
-            "status",
-            *BOARD_COLUMNS,
-            sqlite_where=text(OPEN_ORDERS_SQL),
-            postgresql_where=text(OPEN_ORDERS_SQL),
-        ),
+        _open_index("ix_orders_open_counts", "community_id", "status"),
+        _open_index("ix_orders_open_newest", "id", "community_id", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
