@@ -10,48 +10,17 @@ right, and on SQLite the page and the counts come from those indexes, not from e
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
-from bot.demo import Neighbourhood, survey
 from storage.board import BoardFilters, Reach, board
-from storage.db import make_engine, make_sessions
 from storage.models import OPEN_ORDER_STATUSES
-from storage.uow import SqlUnitOfWork
+from tests.storage.conftest import Db
 from workflows.model import OPEN_STATUSES, Order
 from workflows.orders import OrderDraft, cancel_order, place_order
 from workflows.people import register_resident
-
-
-@dataclass
-class Db:
-    """A migrated database with the sample organisation, its engine kept to watch the SQL."""
-
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    clock: ManualClock
-    place: Neighbourhood
-
-    def uow(self) -> SqlUnitOfWork:
-        """Return a fresh unit of work."""
-        return SqlUnitOfWork(self.sessions, self.clock.now)
-
-
-@pytest.fixture
-async def db(sample_db: str) -> AsyncIterator[Db]:
-    """Open a fresh copy of the migrated sample database."""
-    engine = make_engine(sample_db)
-    sessions = make_sessions(engine)
-    async with SqlUnitOfWork(sessions, ManualClock().now) as uow:
-        place = await survey(uow)
-    yield Db(engine, sessions, ManualClock(), place)
-    await engine.dispose()
 
 
 async def order_in(db: Db, telegram_id: int, room: str, words: str) -> Order:

@@ -3,50 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
-from bot.demo import Neighbourhood, survey
-from storage.db import make_engine, make_sessions
 from storage.models import OutboxRow
 from storage.outbox import OutboxQueue, Pace
-from storage.uow import SqlUnitOfWork
+from tests.storage.conftest import Db
 from workflows.dispatch import claim_from_pool
 from workflows.errors import InvalidInput, OrderAlreadyTaken
 from workflows.model import Notice, OrderStatus, Person, VisitKind
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
 from workflows.vocabulary import TimerKind
-
-
-@dataclass
-class Db:
-    """A migrated SQLite file with the sample organisation."""
-
-    sessions: async_sessionmaker[AsyncSession]
-    clock: ManualClock
-    place: Neighbourhood
-
-    def uow(self) -> SqlUnitOfWork:
-        """Return a fresh unit of work."""
-        return SqlUnitOfWork(self.sessions, self.clock.now)
-
-
-@pytest.fixture
-async def db(sample_db: str) -> AsyncIterator[Db]:
-    """Open a fresh copy of the migrated sample database."""
-    engine = make_engine(sample_db)
-    sessions = make_sessions(engine)
-    async with SqlUnitOfWork(sessions, ManualClock().now) as uow:
-        place = await survey(uow)
-    yield Db(sessions, ManualClock(), place)
-    await engine.dispose()
 
 
 async def resident(db: Db, telegram_id: int, room: str = "101") -> Person:
