@@ -6,7 +6,8 @@
    deep page, and the whole month page by page. The figure is the server's own time (its
    Server-Timing header); target ≤ 200 ms an answer.
 2. POST requests at a steady 50 a second (each a stranger's call: the order and a call-back task)
-   for `--seconds`, while residents register and place orders in chat; the chat's p99 latency
+   from a partner client in a process of its own, for `--seconds`, while residents register and
+   place orders in chat (one unmeasured conversation warms the bot up first); the chat's p99 latency
    (update queued → the bot's reply), against the same chat without the API's load. Printed:
    the achieved rate, the server's p50/p99 per POST, and both chat p99s.
 
