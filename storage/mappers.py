@@ -115,7 +115,7 @@ def to_category(row: CategoryRow) -> Category:
     )
 
 
-def to_order(row: OrderRow) -> Order:
+def to_order(row: OrderRow | Row[Any]) -> Order:
     """Return the domain order for a row."""
     return Order(
         id=row.id,

@@ -12,8 +12,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -140,17 +141,17 @@ async def record_filed(
     """Record a filed order with a new token; None if the idempotency key was used meanwhile
     (a retry that raced this one: the caller rolls back and reads the other's)."""
     token = secrets.token_hex(16)
-    session.add(
-        ApiRequestRow(
-            key_id=key_id,
-            idempotency_key=idempotency_key,
-            token=token,
-            order_id=order_id,
-            created_at=now,
-        )
-    )
     try:
-        await session.flush()
+        await session.execute(
+            insert(cast(Table, ApiRequestRow.__table__)),
+            dict(
+                key_id=key_id,
+                idempotency_key=idempotency_key,
+                token=token,
+                order_id=order_id,
+                created_at=now,
+            ),
+        )
     except IntegrityError:
         return None
     return FiledRequest(order_id, token)

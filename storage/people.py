@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.mappers import to_person
 from storage.models import OrderRow, PersonRow, RoleRow, TeamMemberRow, TeamRow
@@ -39,6 +38,24 @@ _PERSON = (
 PERSON_BY_ID = _PERSON.where(_PEOPLE.c.id == bindparam("key"))
 PERSON_BY_TELEGRAM = _PERSON.where(_PEOPLE.c.telegram_id == bindparam("key"))
 PERSON_BY_CODE = _PERSON.where(_PEOPLE.c.code == bindparam("key"))
+# A new person (no roles yet), written without the ORM's unit of work.
+ADD_PERSON = insert(_PEOPLE).returning(*_PEOPLE.c)
+# The holders of any of some roles over some places, each with all their roles: a row per
+# (person, role). Dispatch runs it for every order it routes (~2.5 ms through the ORM).
+_EVERY = _ROLES.alias("every_role")
+PEOPLE_WITH_ROLES = (
+    select(_PEOPLE, _EVERY.c.role.label("role_name"), _EVERY.c.place_id.label("role_place"))
+    .join(_EVERY, _EVERY.c.person_id == _PEOPLE.c.id)
+    .where(
+        _PEOPLE.c.id.in_(
+            select(_ROLES.c.person_id).where(
+                _ROLES.c.role.in_(bindparam("roles", expanding=True)),
+                _ROLES.c.place_id.in_(bindparam("places", expanding=True)),
+            )
+        )
+    )
+    .order_by(_PEOPLE.c.id, _EVERY.c.id)
+)
 
 
 async def _one_person(session: AsyncSession, statement: Any, key: object) -> Person | None:
@@ -90,10 +107,8 @@ class SqlPeople:
     async def add_resident(
         self, telegram_id: int, name: str, lang: str, household_id: int
     ) -> Person:
-        row = PersonRow(name=name, lang=lang, telegram_id=telegram_id, household_id=household_id)
-        self.session.add(row)
-        await self.session.flush()
-        return (await self._people([row]))[0]
+        values = dict(name=name, lang=lang, telegram_id=telegram_id, household_id=household_id)
+        return to_person((await self.session.execute(ADD_PERSON, values)).one(), ())
 
     async def of_household(self, household_id: int) -> list[Person]:
         rows = await self.session.scalars(
@@ -102,10 +117,8 @@ class SqlPeople:
         return await self._people(list(rows))
 
     async def add_contact(self, name: str, phone: str, household_id: int) -> Person:
-        row = PersonRow(name=name, lang="zh", phone=phone, household_id=household_id)
-        self.session.add(row)
-        await self.session.flush()
-        return (await self._people([row]))[0]
+        values = dict(name=name, lang="zh", phone=phone, household_id=household_id)
+        return to_person((await self.session.execute(ADD_PERSON, values)).one(), ())
 
     async def named(self, words: str, limit: int) -> list[Person]:
         rows = await self.session.scalars(
@@ -148,23 +161,15 @@ class SqlPeople:
     async def with_roles(self, roles: Sequence[Role], place_ids: Sequence[int]) -> list[Person]:
         if not roles or not place_ids:
             return []
-        holders = select(RoleRow.person_id).where(
-            RoleRow.role.in_([r.value for r in roles]), RoleRow.place_id.in_(place_ids)
-        )
-        # Each holder with all their roles, in one read: a row per (person, role).
-        every = aliased(RoleRow)
         rows = await self.session.execute(
-            select(PersonRow, every.role, every.place_id)
-            .join(every, every.person_id == PersonRow.id)
-            .where(PersonRow.id.in_(holders))
-            .order_by(PersonRow.id, every.id)
+            PEOPLE_WITH_ROLES, {"roles": [r.value for r in roles], "places": list(place_ids)}
         )
-        found: dict[int, tuple[PersonRow, list[RoleAssignment]]] = {}
-        for person, role, place_id in rows.all():
-            found.setdefault(person.id, (person, []))[1].append(
-                RoleAssignment(Role(role), place_id)
+        found: dict[int, tuple[Row[Any], list[RoleAssignment]]] = {}
+        for row in rows:
+            found.setdefault(row.id, (row, []))[1].append(
+                RoleAssignment(Role(row.role_name), row.role_place)
             )
-        return [to_person(person, held) for person, held in found.values()]
+        return [to_person(row, held) for row, held in found.values()]
 
     async def volunteers_with_skills(
         self, skills: Sequence[str], community_id: int
