@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench.common import backends, machine, percentile, scratch_database, table, verdict
@@ -91,26 +91,42 @@ async def tap(user: FakeUser, label: str, timeout: float = STEP_TIMEOUT) -> None
 
 
 async def converse(
-    user: FakeUser, place: Neighbourhood, room: str, step: float = STEP_TIMEOUT
+    user: FakeUser,
+    place: Neighbourhood,
+    room: str,
+    step: float = STEP_TIMEOUT,
+    think: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Register as a resident and place an order, as tests/e2e do, one reply at a time."""
+    """Register as a resident and place an order, as tests/e2e do, one reply at a time
+    (`think`: awaited before each step, a person reading the reply; none: at once)."""
+
+    async def ready() -> None:
+        if think is not None:
+            await think()
+
     user.start()
     for label in (place.community.names.zh, place.building.names.zh, place.unit.names.zh, room):
+        await ready()
         await tap(user, label, step)
     await user.wait_for(lambda m: m.reply_keyboard is not None, timeout=step)
+    await ready()
     user.send("跳过")
     await user.wait_for("/new", timeout=step)
+    await ready()
     user.send("/new")
+    await ready()
     await tap(user, "水电气维修", step)
     await user.wait_for(lambda m: not m.buttons and "情况" in m.text, timeout=step)
+    await ready()
     user.send("厨房水龙头一直滴水，关不紧。")
-    await tap(user, "好了", step)
-    await tap(user, "不急", step)
-    await tap(user, "确认提交", step)
+    for label in ("好了", "不急", "确认提交"):
+        await ready()
+        await tap(user, label, step)
     placed = await user.wait_for(
         lambda m: "已提交" in m.text or "邻居已经报告" in m.text, timeout=step
     )
     if "邻居已经报告" in placed.text:  # a neighbour's order of the same kind is offered first
+        await ready()
         user.press("不是，继续报事", placed)
         await user.wait_for("已提交", timeout=step)
 

@@ -227,12 +227,12 @@ async def reading(backend: str, orders: int) -> list[list[object]]:
 
 
 async def filing(
-    backend: str, seconds: float, rate: float, residents: int, staffed: bool
+    backend: str, seconds: float, rate: float, residents: int, think: float, staffed: bool
 ) -> list[object]:
     """Measure POST requests at `rate` a second beside chat; return the table's row."""
     async with scratch_database(backend) as url:  # its own: a new fake server's update ids
         await prepare(url)  # start again at 1, which a database that saw them would skip
-        baseline = await chat_only(url, residents, staffed)
+        alone = await chat_only(url, seconds, residents, think, staffed)
     async with scratch_database(backend) as url:
         await prepare(url)
         meter = Meter()
@@ -259,23 +259,16 @@ async def filing(
                     json.dumps({"base": base, "key": key, "seconds": seconds, "rate": rate}),
                     stdout=asyncio.subprocess.PIPE,
                 )
-                chatting = asyncio.gather(
-                    *(
-                        converse(
-                            api.user(20_000 + i, f"居民{i}", language_code="zh-hans"),
-                            place,
-                            ROOMS[i % len(ROOMS)],
-                        )
-                        for i in range(residents)
-                    )
+                chatting = asyncio.create_task(
+                    chat(api, place, seconds, residents, think, first_id=100_000)
                 )
                 out, _ = await partner.communicate()
+                during = list(meter.latencies)  # the replies while the partner was filing
                 await chatting
                 found = json.loads(out.decode().strip().splitlines()[-1])
                 times, failed, span = found["times"], found["failed"], found["span"]
                 sent = found["sent"]
         achieved = len(times) / span
-        chat_p99 = percentile(meter.latencies, 0.99) * 1000
         return [
             backend,
             "on Telegram" if staffed else "none joined",
@@ -285,9 +278,46 @@ async def filing(
             failed,
             f"{percentile(times, 0.5):.0f}",
             f"{percentile(times, 0.99):.0f}",
-            f"{baseline:.0f}",
-            f"{chat_p99:.0f}",
+            *latencies(alone),
+            *latencies(during),
         ]
+
+
+def latencies(samples: list[float]) -> list[str]:
+    """Return the chat's replies counted, and their p50 and p99 in ms, for the table."""
+    return [
+        str(len(samples)),
+        f"{percentile(samples, 0.5) * 1000:.0f}",
+        f"{percentile(samples, 0.99) * 1000:.0f}",
+    ]
+
+
+async def chat(
+    api: FakeBotAPI,
+    place: Neighbourhood,
+    seconds: float,
+    residents: int,
+    think: float,
+    first_id: int,
+) -> None:
+    """Have `residents` people chat with the bot for `seconds`, each pausing about `think`
+    seconds before each step, as a person reads; each registers and places an order, and a
+    newcomer takes their place when they are done (the last ones finish after `seconds`)."""
+    rng = random.Random(first_id)
+    end = time.perf_counter() + seconds
+
+    async def pause() -> None:
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+
+    async def one(slot: int) -> None:
+        await asyncio.sleep(rng.uniform(0, think))  # people do not all start in one instant
+        n = 0
+        while time.perf_counter() < end:
+            user = api.user(first_id + slot * 1000 + n, f"居民{slot}-{n}", language_code="zh-hans")
+            await converse(user, place, ROOMS[(slot + n) % len(ROOMS)], think=pause)
+            n += 1
+
+    await asyncio.gather(*(one(slot) for slot in range(residents)))
 
 
 async def partner_load(base: str, key: str, seconds: float, rate: float) -> dict[str, Any]:
@@ -341,8 +371,10 @@ async def warm_up(api: FakeBotAPI, place: Neighbourhood) -> None:
     await api.wait_idle()
 
 
-async def chat_only(url: str, residents: int, staffed: bool) -> float:
-    """Return the chat's p99 latency in ms for the same conversations without the API's load."""
+async def chat_only(
+    url: str, seconds: float, residents: int, think: float, staffed: bool
+) -> list[float]:
+    """Return the chat's reply latencies (s) for the same chat without the API's load."""
     meter = Meter()
     async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
         settings = demo_settings(api, url).model_copy(update=UNPACED)
@@ -353,17 +385,13 @@ async def chat_only(url: str, residents: int, staffed: bool) -> float:
                 await staff_on_telegram(app, api)
             await warm_up(api, place)
             meter.latencies.clear()
-            await asyncio.gather(
-                *(
-                    converse(
-                        api.user(30_000 + i, f"邻居{i}", language_code="zh-hans"),
-                        place,
-                        ROOMS[i % len(ROOMS)],
-                    )
-                    for i in range(residents)
-                )
+            chatting = asyncio.create_task(
+                chat(api, place, seconds, residents, think, first_id=200_000)
             )
-    return percentile(meter.latencies, 0.99) * 1000
+            await asyncio.sleep(seconds)
+            alone = list(meter.latencies)  # the replies in the same window as with the partner
+            await chatting
+    return alone
 
 
 async def main() -> None:
@@ -372,7 +400,8 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=30_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--residents", type=int, default=12)
+    parser.add_argument("--residents", type=int, default=20)
+    parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--partner", help=argparse.SUPPRESS)  # the POSTing process's own run
     args = parser.parse_args()
@@ -394,13 +423,16 @@ async def main() -> None:
         print(f"{backend}: POST requests at {args.rate}/s for {args.seconds}s beside chat …")
         for staffed in (False, True):
             post_rows.append(
-                await filing(backend, args.seconds, args.rate, args.residents, staffed)
+                await filing(backend, args.seconds, args.rate, args.residents, args.think, staffed)
             )
     print()
     print(f"GET requests, a street's month ({args.orders} orders), server time in ms")
     print(table(read_rows, ["backend", "answer", "p50 ms", "p99 ms", "≤ 200 ms"]))
     print()
-    print(f"POST requests beside {args.residents} residents' chat")
+    print(
+        f"POST requests beside {args.residents} residents chatting (about {args.think:g}s"
+        " between steps), chat replies in the same window alone and with the POSTs"
+    )
     print(
         table(
             post_rows,
@@ -413,8 +445,12 @@ async def main() -> None:
                 "failed",
                 "POST p50 ms",
                 "POST p99 ms",
-                "chat p99 ms alone",
-                "chat p99 ms with POSTs",
+                "replies alone",
+                "p50 ms",
+                "p99 ms",
+                "replies with POSTs",
+                "p50 ms",
+                "p99 ms",
             ],
         )
     )

@@ -29,6 +29,7 @@ from bot.polling import poll
 from bot.sending import SendFailed, Transient
 from bot.settings import Settings
 from bot.sweeps import run_due
+from bot.turns import ChatFirst
 from bot.webhook import serving, webhook_app
 from handlers.context import Links
 from handlers.conversations import Conversations
@@ -63,6 +64,7 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)
     policy: TimerPolicy = field(default_factory=TimerPolicy)
     _sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
+    chat_first: ChatFirst = field(default_factory=ChatFirst)  # partners wait for the chat
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """Return a fresh unit of work whose commits wake the delivery worker."""
@@ -107,7 +109,7 @@ async def running(
 
     async def respond(event: Incoming | Unreadable) -> None:
         assert app is not None
-        with metrics.update_seconds.time():
+        with metrics.update_seconds.time(), app.chat_first.chatting():
             try:
                 replies = await app.conversations.handle(event)
             except Exception:

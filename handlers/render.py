@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from handlers import posts, reports
 from handlers.events import Button, Edit, Keyboard, Send, rows
 from handlers.texts import Texts
-from workflows.model import EDIT_KEY, VOICE_KEY, Action, Notice
+from workflows.model import EDIT_KEY, REPLY_KEY, VOICE_KEY, Action, Notice
 from workflows.vocabulary import Verb
 
 BUTTONS_PER_ROW = 2
@@ -53,7 +53,7 @@ def console_row(
     return ((Button(texts(lang, "console.btn_order"), web_app=page),),)
 
 
-REPLY = "_reply"  # an outbox row holding a reply already written, not a catalog key
+REPLY = REPLY_KEY  # an outbox row holding a reply already written, not a catalog key
 EDIT = EDIT_KEY  # an outbox row holding an edit of a message already sent
 
 

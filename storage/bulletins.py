@@ -24,6 +24,7 @@ from storage.models import (
     OutboxRow,
     PersonRow,
 )
+from storage.notices import outbox_written
 from storage.people import SqlPeople
 from workflows.model import (
     Audience,
@@ -240,6 +241,7 @@ class SqlBulletins:
 
     async def post(self, group: GridGroup, notice: Notice) -> None:
         now = self.now()
+        outbox_written(self.session)
         self.session.add(
             OutboxRow(
                 person_id=group.linked_by,

@@ -26,6 +26,16 @@ RECIPIENT = select(_PEOPLE.c.id, _PEOPLE.c.telegram_id, _PEOPLE.c.lang).where(
     _PEOPLE.c.id == bindparam("person_id")
 )
 ADD_TO_OUTBOX = insert(_OUTBOX)
+# Set in the session's `info` by every write to the outbox: its commit then wakes delivery
+# (storage/uow.py); a commit that queued nothing does not.
+OUTBOX_WRITTEN = "outbox_written"
+
+
+def outbox_written(session: AsyncSession) -> None:
+    """Note that this session's transaction wrote to the outbox."""
+    session.info[OUTBOX_WRITTEN] = True
+
+
 # A card taken back: its unsent copies not being sent right now (no live claim) are dropped…
 _ABOUT = _OUTBOX.c.ref.in_(bindparam("refs", expanding=True))
 _NOT_TO = _OUTBOX.c.person_id != bindparam("except_person")
@@ -69,6 +79,7 @@ class SqlOutbox:
         if person is None or person.telegram_id is None:
             return  # nobody to tell yet; the timeline keeps the record
         now = self.now()
+        outbox_written(self.session)
         await self.session.execute(
             ADD_TO_OUTBOX,
             {
@@ -100,6 +111,7 @@ class SqlOutbox:
         self, chat_id: int, lang: str, key: str, params: Mapping[str, Any], *, urgent: bool = False
     ) -> None:
         """Queue a message to a channel or group: nobody's private chat, so no person."""
+        outbox_written(self.session)
         await self.session.execute(
             ADD_TO_OUTBOX,
             {
@@ -119,6 +131,7 @@ class SqlOutbox:
         )
 
     async def forget(self, traces: Traces, placeholder: str) -> int:
+        outbox_written(self.session)
         to_them = [_OUTBOX.c.person_id == traces.person_id]
         if traces.chat_id is not None:
             to_them.append(_OUTBOX.c.chat_id == traces.chat_id)
@@ -168,6 +181,7 @@ class SqlOutbox:
         self, refs: Sequence[str], *, except_person: int | None = None
     ) -> list[SentCopy]:
         """Drop the unsent messages about any of `refs`; return the sent copies, refs forgotten."""
+        outbox_written(self.session)
         others = (_NOT_TO,) if except_person is not None else ()
         asked = {"refs": list(refs), "except_person": except_person}
         await self.session.execute(delete(_OUTBOX).where(_ABOUT, *others, *_UNSENT), asked)

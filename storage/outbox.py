@@ -35,7 +35,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import OutboxRow, SendSlotRow, UTCDateTime, db_epoch, dialect_of, insert_for
-from workflows.model import EDIT_KEY
+from workflows.model import EDIT_KEY, REPLY_KEY
 
 SCAN = 500  # the most chats one pass looks at; the rest wait for the next pass
 # How long a claim holds. Longer than any send may take (the HTTP clients time out within a
@@ -203,7 +203,13 @@ class OutboxQueue:
             .where(heads, is_due, _OUTBOX.c.chat_id.not_in(claimed))
         )
         return _Look(
-            free=with_pace.where(~paced).order_by(_OUTBOX.c.urgent.desc(), _OUTBOX.c.id),
+            # Urgent first; among them, replies to people talking to the bot now: a flood of
+            # task cards (a partner filing fifty orders a second) does not keep them waiting.
+            free=with_pace.where(~paced).order_by(
+                _OUTBOX.c.urgent.desc(),
+                case((_OUTBOX.c.key.in_([REPLY_KEY, EDIT_KEY]), 0), else_=1),
+                _OUTBOX.c.id,
+            ),
             first_paced=with_pace.with_only_columns(func.min(ahead)).where(paced),
             first_held=select(func.min(_OUTBOX.c.not_before)).where(
                 or_(heads, held), *unsent, _OUTBOX.c.not_before > now

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bulletins import SqlBulletins
 from storage.calendar import CHINA
-from storage.notices import SqlOutbox
+from storage.notices import OUTBOX_WRITTEN, SqlOutbox
 from storage.orders import SqlOrders
 from storage.people import SqlPeople
 from storage.places import SqlPlaces
@@ -111,11 +111,14 @@ class SqlUnitOfWork:
             await self.session.close()
 
     async def commit(self) -> None:
-        """Commit everything done in this unit of work, then wake the delivery worker."""
+        """Commit everything done in this unit of work, then wake the delivery worker if it
+        queued a message (a commit that queued none leaves it be: it would only look)."""
+        queued = self.session.info.pop(OUTBOX_WRITTEN, False)
         await self.session.commit()
-        if self._on_commit is not None:
+        if queued and self._on_commit is not None:
             self._on_commit()
 
     async def rollback(self) -> None:
         """Throw away everything not yet committed."""
+        self.session.info.pop(OUTBOX_WRITTEN, None)
         await self.session.rollback()

@@ -374,6 +374,9 @@ class Action:
 # The key of a notice that edits a message already sent (built in handlers/render.py). It may
 # go before the chat's earlier unsent messages: the message it edits is already there.
 EDIT_KEY = "_edit"
+# The key of a reply already written in the person's language (handlers/render.py). Replies
+# and edits answer someone who is talking to the bot now: delivery sends them before notices.
+REPLY_KEY = "_reply"
 VOICE_KEY = "voice.caption"  # a notice that sends a clip (params: number, file_id, kind)
 
 

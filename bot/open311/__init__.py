@@ -34,6 +34,7 @@ def mount(server: web.Application, app: App) -> None:
         # The bot's clock, so that a test's clock (which moves only when told) holds the limit.
         limit=RateLimit(settings.api_rate, now=lambda: app.clock.now().timestamp()),
         default_lang=settings.default_language,
+        chat_first=app.chat_first,
     )
     prefix = settings.api_path.rstrip("/")
     server.router.add_get(f"{prefix}/services.{FMT}", endpoint(api, endpoints.services))

@@ -21,9 +21,11 @@ from aiohttp import web
 from bot.open311 import shapes
 from bot.open311.access import RateLimit
 from bot.open311.formats import ApiError, answer, answer_one, errors
+from bot.turns import ChatFirst
 from handlers.texts import Texts
 from storage.open311 import (
     ApiKey,
+    FiledRequest,
     RequestQuery,
     RequestView,
     communities_of,
@@ -78,6 +80,8 @@ class Api:
     # writer with the chat: ten filed at once would wait on its lock in turn, and each chat
     # update would wait behind all of them at every step; one at a time, behind one.
     filing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    # And each waits until no chat update is in hand (bot/turns.py): people go first.
+    chat_first: ChatFirst = field(default_factory=ChatFirst)
 
     def lang(self, request: web.Request, params: Params) -> str:
         """Return the language asked for: `locale`, else Accept-Language, else the default."""
@@ -344,6 +348,36 @@ def _external(params: Params) -> ExternalRequest:
     )
 
 
+async def _file(
+    api: Api, key: ApiKey, asked: ExternalRequest, params: Params, idempotency: str | None
+) -> tuple[FiledRequest | None, Filed | None]:
+    """File the order in one unit of work; return its record (None: a retry with the same
+    Idempotency-Key committed first) and what was placed (None: it had been filed before)."""
+    async with api.units() as uow:
+        if idempotency is not None:
+            filed = await filed_before(uow.session, key.id, idempotency)
+            if filed is not None:
+                return filed, None
+        if params.get("jurisdiction_id"):
+            await _jurisdiction(uow, params)
+        try:
+            placed = await file_request(uow, api.clock, Partner(key.name, key.scope_id), asked)
+        except UnknownService as error:
+            raise ApiError(404, "api.err_unknown_service", **error.params) from error
+        except UnknownPlace as error:
+            raise ApiError(400, "api.err_unknown_place") from error
+        except OutOfScope as error:
+            raise ApiError(403, "api.err_out_of_scope") from error
+        except InvalidInput as error:
+            raise ApiError(400, "api.err_description", limit=MAX_DESCRIPTION) from error
+        filed = await record_filed(
+            uow.session, key.id, idempotency, placed.order.id, api.clock.now()
+        )
+        if filed is not None:
+            await uow.commit()
+        return filed, placed
+
+
 async def post_request(api: Api, request: web.Request, params: Params, lang: str) -> web.Response:
     """POST requests: file an order for a partner; the same Idempotency-Key files it once."""
     key = await api.key(request, params)
@@ -351,29 +385,9 @@ async def post_request(api: Api, request: web.Request, params: Params, lang: str
         raise ApiError(401, "api.err_no_key")
     asked = _external(params)
     idempotency = request.headers.get("Idempotency-Key", "").strip()[:MAX_IDEMPOTENCY_KEY] or None
-    filed = None
-    placed: Filed | None = None
-    async with api.filing, api.units() as uow:
-        if idempotency is not None:
-            filed = await filed_before(uow.session, key.id, idempotency)
-        if filed is None:
-            if params.get("jurisdiction_id"):
-                await _jurisdiction(uow, params)
-            try:
-                placed = await file_request(uow, api.clock, Partner(key.name, key.scope_id), asked)
-            except UnknownService as error:
-                raise ApiError(404, "api.err_unknown_service", **error.params) from error
-            except UnknownPlace as error:
-                raise ApiError(400, "api.err_unknown_place") from error
-            except OutOfScope as error:
-                raise ApiError(403, "api.err_out_of_scope") from error
-            except InvalidInput as error:
-                raise ApiError(400, "api.err_description", limit=MAX_DESCRIPTION) from error
-            filed = await record_filed(
-                uow.session, key.id, idempotency, placed.order.id, api.clock.now()
-            )
-            if filed is not None:
-                await uow.commit()
+    async with api.filing:
+        await api.chat_first.turn()
+        filed, placed = await _file(api, key, asked, params, idempotency)
     if filed is None:  # a retry with the same key committed first: answer with its order
         assert idempotency is not None
         async with api.units() as uow:

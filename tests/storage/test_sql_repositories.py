@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.models import OutboxRow
+from storage.models import OrderRow, OutboxRow
 from storage.outbox import OutboxQueue, Pace
+from storage.uow import SqlUnitOfWork
 from tests.storage.conftest import Db
 from workflows.dispatch import claim_from_pool
 from workflows.errors import InvalidInput, OrderAlreadyTaken
-from workflows.model import Notice, OrderStatus, Person, VisitKind
+from workflows.model import REPLY_KEY, AuditEntry, Notice, OrderStatus, Person, VisitKind
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
 from workflows.vocabulary import TimerKind
@@ -127,6 +128,39 @@ async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
         await uow.commit()
     assert first is not None and first.status == OrderStatus.ACCEPTED
     assert second is None
+
+
+async def test_a_move_brings_an_order_read_earlier_in_the_session_up_to_date(db: Db) -> None:
+    """A move writes with Core; an ORM row of the order the same session read before (as the
+    report and timer readers do) shows the new stage, not the one it was read with."""
+    await staff(db, db.place.unit_head, 505)
+    person = await resident(db, 606)
+    water = await category_id(db, "water_power_gas")
+    async with db.uow() as uow:
+        order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水"))
+        await uow.commit()
+    async with db.uow() as uow:
+        held = await uow.session.scalar(select(OrderRow).where(OrderRow.id == order.id))
+        assert held is not None and held.status == OrderStatus.OFFERED.value
+        moved = await uow.orders.move(order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED)
+        again = await uow.session.scalar(select(OrderRow).where(OrderRow.id == order.id))
+        await uow.commit()
+    assert moved is not None and moved.version == order.version + 1
+    assert again is held
+    assert (held.status, held.version) == (OrderStatus.ACCEPTED.value, order.version + 1)
+
+
+async def test_outbox_puts_replies_before_task_cards(db: Db) -> None:
+    """A flood of task cards to staff does not keep a resident's reply waiting behind it."""
+    worker = await resident(db, 821, "101")
+    talking = await resident(db, 822, "102")
+    async with db.uow() as uow:
+        for n in range(3):
+            await uow.outbox.add(Notice(worker.id, f"card {n}"))
+        await uow.outbox.add(Notice(talking.id, REPLY_KEY, {"text": "好的"}))
+        await uow.commit()
+    due = (await OutboxQueue(db.sessions, db.clock.now).due()).messages
+    assert [(m.chat_id, m.key) for m in due] == [(822, REPLY_KEY), (821, "card 0")]
 
 
 async def test_outbox_keeps_order_per_chat_and_puts_urgent_first(db: Db) -> None:
@@ -320,3 +354,18 @@ async def test_a_card_taken_back_drops_unsent_copies_and_returns_sent_ones_once(
         ).all()
     # c's unsent copy is gone; b's in-flight one stays; a's sent one stays (without its ref).
     assert [tuple(r) for r in left] == [(830, "pool.new"), (831, "pool.new"), (830, "other")]
+
+
+async def test_a_commit_wakes_delivery_only_when_it_queued_a_message(db: Db) -> None:
+    """A commit that queued nothing (a partner's order with no one on Telegram to tell) does
+    not send the delivery worker to read the outbox; one that queued a message does."""
+    person = await resident(db, 830)
+    woken: list[str] = []
+    uow = SqlUnitOfWork(db.sessions, db.clock.now, lambda: woken.append("wake"))
+    async with uow:
+        await uow.audit.record(AuditEntry(db.clock.now(), "test", None, "partner", "order 1", {}))
+        await uow.commit()
+        await uow.outbox.add(Notice(person.id, "hello"))
+        await uow.commit()
+        await uow.commit()  # the message was already counted by the commit before
+    assert woken == ["wake"]
