@@ -227,17 +227,23 @@ async def reading(backend: str, orders: int) -> list[list[object]]:
 
 
 async def filing(
-    backend: str, seconds: float, rate: float, residents: int, think: float, staffed: bool
+    backend: str,
+    seconds: float,
+    rate: float,
+    residents: int,
+    think: float,
+    staffed: bool,
+    pace: dict[str, Any],
 ) -> list[object]:
     """Measure POST requests at `rate` a second beside chat; return the table's row."""
     async with scratch_database(backend) as url:  # its own: a new fake server's update ids
         await prepare(url)  # start again at 1, which a database that saw them would skip
-        alone = await chat_only(url, seconds, residents, think, staffed)
+        alone = await chat_only(url, seconds, residents, think, staffed, pace)
     async with scratch_database(backend) as url:
         await prepare(url)
         meter = Meter()
         async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
-            settings = demo_settings(api, url).model_copy(update={**API_SETTINGS, **UNPACED})
+            settings = demo_settings(api, url).model_copy(update={**API_SETTINGS, **pace})
             async with running(settings, SystemClock()) as app:
                 async with app.unit_of_work() as uow:
                     place = await survey(uow)
@@ -372,12 +378,12 @@ async def warm_up(api: FakeBotAPI, place: Neighbourhood) -> None:
 
 
 async def chat_only(
-    url: str, seconds: float, residents: int, think: float, staffed: bool
+    url: str, seconds: float, residents: int, think: float, staffed: bool, pace: dict[str, Any]
 ) -> list[float]:
     """Return the chat's reply latencies (s) for the same chat without the API's load."""
     meter = Meter()
     async with FakeBotAPI(TOKEN, on_line=meter.on_line) as api:
-        settings = demo_settings(api, url).model_copy(update=UNPACED)
+        settings = demo_settings(api, url).model_copy(update=pace)
         async with running(settings, SystemClock()) as app:
             async with app.unit_of_work() as uow:
                 place = await survey(uow)
@@ -402,6 +408,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--residents", type=int, default=20)
     parser.add_argument("--think", type=float, default=1.0)
+    parser.add_argument("--unpaced", action="store_true", help="lift Telegram's send limits")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--partner", help=argparse.SUPPRESS)  # the POSTing process's own run
     args = parser.parse_args()
@@ -423,7 +430,15 @@ async def main() -> None:
         print(f"{backend}: POST requests at {args.rate}/s for {args.seconds}s beside chat …")
         for staffed in (False, True):
             post_rows.append(
-                await filing(backend, args.seconds, args.rate, args.residents, args.think, staffed)
+                await filing(
+                    backend,
+                    args.seconds,
+                    args.rate,
+                    args.residents,
+                    args.think,
+                    staffed,
+                    UNPACED if args.unpaced else {},
+                )
             )
     print()
     print(f"GET requests, a street's month ({args.orders} orders), server time in ms")

@@ -35,6 +35,10 @@ SWEEP_EVERY = timedelta(hours=1)
 KEEP_SENT = timedelta(days=3)  # settings.outbox_keep_days
 # On shutdown, sends in flight get this long to finish and be marked sent (fewer duplicates).
 STOP_GRACE = 5.0
+# How far ahead the overall pace is booked: at 25/s, three sends. Beyond it a flood of task
+# cards would hold every slot for a second or more, and a reply to a resident who is talking to
+# the bot now (read first, storage/outbox.py) would wait behind all of them.
+BOOK_AHEAD = 0.12
 MARK_ATTEMPTS = 5
 
 
@@ -77,6 +81,9 @@ class Delivery:
         self._turn = asyncio.Lock()  # sends start one at a time, in the order they were claimed
         self._last_start = float("-inf")
         self._interval = 1.0 / queue.pace.overall_per_second
+        # Claimed sends not yet started (waiting for their slot) this many at most.
+        self._ahead = max(1, round(BOOK_AHEAD * queue.pace.overall_per_second))
+        self._waiting = 0
         self.sent = 0
         self._stopping = False
 
@@ -116,7 +123,7 @@ class Delivery:
     async def deliver_due(self) -> float:
         """Start sending what is due; return how long to wait before the next pass (0: go on)."""
         await self._mark_unmarked()
-        room = self.concurrency - len(self._sending)
+        room = min(self.concurrency - len(self._sending), self._ahead - self._waiting)
         if room <= 0:
             return IDLE_POLL  # a finishing send wakes the worker
         due = await self.queue.due(limit=room + len(self._unmarked))
@@ -136,6 +143,7 @@ class Delivery:
         loop = asyncio.get_running_loop()
         for claim in claimed:
             at = loop.time() + claim.delay
+            self._waiting += 1
             self._sending[claim.message.chat_id] = asyncio.create_task(
                 self._send(claim.message, at), name=f"send-{claim.message.id}"
             )
@@ -148,11 +156,18 @@ class Delivery:
         stalls, the sends held up go one by one afterwards, never in a clump.
         """
         loop = asyncio.get_running_loop()
-        async with self._turn:
-            wait = max(at, self._last_start + self._interval) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_start = loop.time()
+        try:
+            async with self._turn:
+                wait = max(at, self._last_start + self._interval) - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_start = loop.time()
+        finally:
+            self._waiting -= 1
+            # A slot is free to book: claim the next now, not when a send finishes (with
+            # Telegram a round trip away, that would bound the rate by the round trip).
+            if self._ahead < self.concurrency:  # the pace holds back, not the sends in flight
+                self._wake.set()
 
     async def _send(self, message: Outgoing, at: float) -> None:
         try:
