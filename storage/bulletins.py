@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -61,7 +61,19 @@ def _bulletin(row: BulletinRow) -> Bulletin:
     )
 
 
-def _group(row: GridGroupRow) -> GridGroup:
+# Read for every order routed (its staff groups are told): a Core statement built once.
+_GRID_GROUPS = cast(Table, GridGroupRow.__table__)
+_GROUPS_OF = (
+    select(_GRID_GROUPS)
+    .where(
+        _GRID_GROUPS.c.place_id.in_(bindparam("places", expanding=True)),
+        _GRID_GROUPS.c.kind == bindparam("kind"),
+    )
+    .order_by(_GRID_GROUPS.c.linked_at)
+)
+
+
+def _group(row: GridGroupRow | Row[Any]) -> GridGroup:
     return GridGroup(row.chat_id, row.place_id, GroupKind(row.kind), row.linked_by, row.linked_at)
 
 
@@ -232,12 +244,8 @@ class SqlBulletins:
     async def groups(self, place_ids: Sequence[int], kind: GroupKind) -> list[GridGroup]:
         if not place_ids:
             return []
-        rows = await self.session.scalars(
-            select(GridGroupRow)
-            .where(GridGroupRow.place_id.in_(place_ids), GridGroupRow.kind == kind.value)
-            .order_by(GridGroupRow.linked_at)
-        )
-        return [_group(r) for r in rows]
+        asked = {"places": list(place_ids), "kind": kind.value}
+        return [_group(r) for r in await self.session.execute(_GROUPS_OF, asked)]
 
     async def post(self, group: GridGroup, notice: Notice) -> None:
         now = self.now()

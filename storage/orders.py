@@ -8,8 +8,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storage.mappers import to_event, to_order
 from storage.models import OrderEventRow, OrderFollowerRow, OrderRow, PoolOfferRow

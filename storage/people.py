@@ -38,6 +38,15 @@ _PERSON = (
 PERSON_BY_ID = _PERSON.where(_PEOPLE.c.id == bindparam("key"))
 PERSON_BY_TELEGRAM = _PERSON.where(_PEOPLE.c.telegram_id == bindparam("key"))
 PERSON_BY_CODE = _PERSON.where(_PEOPLE.c.code == bindparam("key"))
+# The people with any of some phones (a partner's caller, in all the forms a phone is kept in).
+PEOPLE_WITH_PHONE = (
+    _PERSON.where(
+        _PEOPLE.c.household_id.is_not(None),
+        _PEOPLE.c.phone.in_(bindparam("phones", expanding=True)),
+    )
+    .order_by(None)
+    .order_by(_PEOPLE.c.id, _ROLES.c.id)
+)
 # A new person (no roles yet), written without the ORM's unit of work.
 ADD_PERSON = insert(_PEOPLE).returning(*_PEOPLE.c)
 # The holders of any of some roles over some places, each with all their roles: a row per
@@ -135,12 +144,13 @@ class SqlPeople:
     async def with_phone(self, phones: Sequence[str]) -> list[Person]:
         if not phones:
             return []
-        rows = await self.session.scalars(
-            select(PersonRow)
-            .where(PersonRow.household_id.is_not(None), PersonRow.phone.in_(list(phones)))
-            .order_by(PersonRow.id)
-        )
-        return await self._people(list(rows))
+        rows = await self.session.execute(PEOPLE_WITH_PHONE, {"phones": list(phones)})
+        found: dict[int, tuple[Row[Any], list[RoleAssignment]]] = {}
+        for row in rows:
+            held = found.setdefault(row.id, (row, []))[1]
+            if row.role_name:
+                held.append(RoleAssignment(Role(row.role_name), row.role_place))
+        return [to_person(row, held) for row, held in found.values()]
 
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(

@@ -16,10 +16,14 @@ from workflows.model import PUBLIC_ROOMS, Household, HouseholdPlace, Names, Plac
 _PLACES = cast(Table, PlaceRow.__table__)
 _HOUSEHOLDS = cast(Table, HouseholdRow.__table__)
 PLACE_BY_ID = select(_PLACES).where(_PLACES.c.id == bindparam("place_id"))
+PLACE_BY_CODE = select(_PLACES).where(_PLACES.c.code == bindparam("code"))
 _CHILDREN = select(_PLACES).order_by(_PLACES.c.position, _PLACES.c.id)
 TOP_PLACES = _CHILDREN.where(_PLACES.c.kind == bindparam("kind"))
 CHILD_PLACES = TOP_PLACES.where(_PLACES.c.parent_id == bindparam("parent_id"))
 HOUSEHOLD_BY_ID = select(_HOUSEHOLDS).where(_HOUSEHOLDS.c.id == bindparam("household_id"))
+HOUSEHOLD_BY_ROOM = select(_HOUSEHOLDS).where(
+    _HOUSEHOLDS.c.unit_id == bindparam("unit_id"), _HOUSEHOLDS.c.room == bindparam("room")
+)
 HOUSEHOLDS_OF_UNIT = (
     select(_HOUSEHOLDS)
     .where(_HOUSEHOLDS.c.unit_id == bindparam("unit_id"))
@@ -66,7 +70,7 @@ class SqlPlaces:
         return [to_place(r) for r in rows]
 
     async def by_code(self, code: str) -> Place | None:
-        row = await self.session.scalar(select(PlaceRow).where(PlaceRow.code == code))
+        row = (await self.session.execute(PLACE_BY_CODE, {"code": code})).first()
         return to_place(row) if row else None
 
     async def households(self, unit_id: int) -> list[Household]:
@@ -79,13 +83,13 @@ class SqlPlaces:
         return to_household(row) if row else None
 
     async def public_household(self, unit_id: int, room: str) -> Household:
-        found = await self.session.scalar(
-            select(HouseholdRow).where(HouseholdRow.unit_id == unit_id, HouseholdRow.room == room)
-        )
-        if found is None:
-            found = HouseholdRow(unit_id=unit_id, room=room, is_key=False)
-            self.session.add(found)
-            await self.session.flush()
+        asked = {"unit_id": unit_id, "room": room}
+        row = (await self.session.execute(HOUSEHOLD_BY_ROOM, asked)).first()
+        if row is not None:
+            return Household(row.id, row.unit_id, row.room, bool(row.is_key))
+        found = HouseholdRow(unit_id=unit_id, room=room, is_key=False)
+        self.session.add(found)
+        await self.session.flush()
         return Household(found.id, found.unit_id, found.room, bool(found.is_key))
 
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
