@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -32,6 +33,28 @@ _ORDERS = cast(Table, OrderRow.__table__)
 _ADD_ORDER = insert(_ORDERS).returning(*_ORDERS.c)
 _ADD_EVENT = insert(cast(Table, OrderEventRow.__table__))
 _ORDER_ATTRIBUTES = [(a.key, a.columns[0]) for a in inspect(OrderRow).column_attrs]
+
+
+@functools.cache
+def _move_statement(keys: tuple[str, ...], versioned: bool) -> Any:
+    """Return the UPDATE … RETURNING of a move that sets these columns, built once for each
+    set of columns (building it cost more than running it)."""
+    query = (
+        update(_ORDERS)
+        .where(
+            _ORDERS.c.id == bindparam("move_id"),
+            _ORDERS.c.status.in_(bindparam("move_from", expanding=True)),
+        )
+        .values(
+            status=bindparam("move_to"),
+            version=_ORDERS.c.version + 1,
+            **{k: bindparam(f"set_{k}", type_=_ORDERS.c[k].type) for k in keys},
+        )
+    )
+    if versioned:
+        query = query.where(_ORDERS.c.version == bindparam("move_version"))
+    # The moved row comes back from the UPDATE itself (RETURNING: SQLite ≥ 3.35, PostgreSQL).
+    return query.returning(*_ORDERS.c)
 
 
 def _db_value(value: Any) -> Any:
@@ -99,18 +122,13 @@ class SqlOrders:
         changes: OrderChanges | None = None,
     ) -> Order | None:
         values = {k: _db_value(v) for k, v in (changes or OrderChanges()).set().items()}
-        query = (
-            update(_ORDERS)
-            .where(
-                _ORDERS.c.id == order_id,
-                _ORDERS.c.status.in_([s.value for s in from_statuses]),
-            )
-            .values(status=to_status.value, version=_ORDERS.c.version + 1, **values)
-        )
-        if expect_version is not None:
-            query = query.where(_ORDERS.c.version == expect_version)
-        # The moved row comes back from the UPDATE itself (RETURNING: SQLite ≥ 3.35, PostgreSQL).
-        row = (await self.session.execute(query.returning(*_ORDERS.c))).one_or_none()
+        query = _move_statement(tuple(sorted(values)), expect_version is not None)
+        asked = {f"set_{k}": v for k, v in values.items()}
+        asked.update(move_id=order_id, move_from=[s.value for s in from_statuses])
+        asked.update(move_to=to_status.value, move_version=expect_version)
+        if expect_version is None:
+            del asked["move_version"]
+        row = (await self.session.execute(query, asked)).one_or_none()
         if row is None:
             return None
         # Core, not the ORM (a third of a partner's POST went to the ORM's UPDATE): an order
