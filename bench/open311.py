@@ -6,13 +6,19 @@
    deep page, and the whole month page by page. The figure is the server's own time (its
    Server-Timing header); target ≤ 200 ms an answer.
 2. POST requests at a steady 50 a second (each a stranger's call: the order and a call-back task)
-   from a partner client in a process of its own, for `--seconds`, while residents register and
-   place orders in chat (one unmeasured conversation warms the bot up first); the chat's p99 latency
-   (update queued → the bot's reply), against the same chat without the API's load. Printed:
-   the achieved rate, the server's p50/p99 per POST, and both chat p99s.
+   from a partner client in a process of its own, for `--seconds`, while `--residents` people
+   chat all through that window: each registers and places an order, pausing about `--think`
+   seconds before each step as a person reads, and a newcomer takes their place when they are
+   done (one unmeasured conversation warms the bot up first). The chat's latency (update queued
+   → the bot's reply) is taken over the same window with and without the API's load, from a few
+   hundred replies each, so that its p99 is a figure and not the slowest two replies. Replies go
+   out at Telegram's pace (1 a second per chat after a burst of 3, 25 a second in all), as they
+   would for real: the task cards the partner's orders send to staff then compete with the
+   replies for it (`--unpaced` lifts the pace). Printed: the achieved rate, the server's p50/p99
+   per POST, and the chat's replies, p50 and p99, alone and beside the POSTs.
 
     uv run python -m bench.open311 [--orders N] [--seconds S] [--rate R] [--residents N]
-                                   [--backend sqlite|postgresql|both]
+                                   [--think S] [--unpaced] [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -406,7 +412,7 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=30_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--residents", type=int, default=20)
+    parser.add_argument("--residents", type=int, default=10)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--unpaced", action="store_true", help="lift Telegram's send limits")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")

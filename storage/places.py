@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.mappers import closed_days, to_household, to_place
-from storage.models import HouseholdRow, PlaceRow
+from storage.models import HouseholdRow, PlaceRow, dialect_insert
 from workflows.model import PUBLIC_ROOMS, Household, HouseholdPlace, Names, Place, PlaceKind
 
 # Prebuilt Core statements: see storage/people.py for why the reads every update makes are
@@ -85,12 +85,16 @@ class SqlPlaces:
     async def public_household(self, unit_id: int, room: str) -> Household:
         asked = {"unit_id": unit_id, "room": room}
         row = (await self.session.execute(HOUSEHOLD_BY_ROOM, asked)).first()
-        if row is not None:
-            return Household(row.id, row.unit_id, row.room, bool(row.is_key))
-        found = HouseholdRow(unit_id=unit_id, room=room, is_key=False)
-        self.session.add(found)
-        await self.session.flush()
-        return Household(found.id, found.unit_id, found.room, bool(found.is_key))
+        if row is None:
+            # Made on first use, perhaps by two transactions at once (partners' orders are
+            # filed several at a time on PostgreSQL): the second finds the first's, no error.
+            await self.session.execute(
+                dialect_insert(self.session)(_HOUSEHOLDS)
+                .values(unit_id=unit_id, room=room, is_key=False)
+                .on_conflict_do_nothing(index_elements=["unit_id", "room"])
+            )
+            row = (await self.session.execute(HOUSEHOLD_BY_ROOM, asked)).one()
+        return Household(row.id, row.unit_id, row.room, bool(row.is_key))
 
     async def household_place(self, household_id: int) -> HouseholdPlace | None:
         # Kept for the session (one unit of work): placing an order reads its household's

@@ -7,6 +7,7 @@ to the listener that serves /healthz and /metrics.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 FMT = "{fmt:json|xml}"
+FILING_AT_ONCE = 4  # partners' orders filed at once on PostgreSQL (SQLite: one, see Api.filing)
 
 
 def mount(server: web.Application, app: App) -> None:
@@ -35,6 +37,7 @@ def mount(server: web.Application, app: App) -> None:
         limit=RateLimit(settings.api_rate, now=lambda: app.clock.now().timestamp()),
         default_lang=settings.default_language,
         chat_first=app.chat_first,
+        filing=asyncio.Semaphore(1 if app.engine.dialect.name == "sqlite" else FILING_AT_ONCE),
     )
     prefix = settings.api_path.rstrip("/")
     server.router.add_get(f"{prefix}/services.{FMT}", endpoint(api, endpoints.services))

@@ -76,9 +76,11 @@ class Api:
     policy: TimerPolicy
     limit: RateLimit
     default_lang: str = "zh"
-    # One partner's order is filed at a time in this process. Orders share the database's one
-    # writer with the chat: ten filed at once would wait on its lock in turn, and each chat
-    # update would wait behind all of them at every step; one at a time, behind one.
+    # One partner's order is filed at a time in this process on SQLite. Orders share the
+    # database's one writer with the chat: ten filed at once would wait on its lock in turn,
+    # and each chat update would wait behind all of them at every step; one at a time, behind
+    # one. PostgreSQL has no one writer, and a POST there mostly waits for its round trips:
+    # a few go at once (`mount`).
     filing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     # And each waits until no chat update is in hand (bot/turns.py): people go first.
     chat_first: ChatFirst = field(default_factory=ChatFirst)
