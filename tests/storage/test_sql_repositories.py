@@ -14,7 +14,15 @@ from storage.uow import SqlUnitOfWork
 from tests.storage.conftest import Db
 from workflows.dispatch import claim_from_pool
 from workflows.errors import InvalidInput, OrderAlreadyTaken
-from workflows.model import REPLY_KEY, AuditEntry, Notice, OrderStatus, Person, VisitKind
+from workflows.model import (
+    REPLY_KEY,
+    AuditEntry,
+    Notice,
+    Order,
+    OrderStatus,
+    Person,
+    VisitKind,
+)
 from workflows.orders import OrderDraft, place_order
 from workflows.people import issue_invite, join_staff, register_resident
 from workflows.vocabulary import TimerKind
@@ -110,14 +118,20 @@ async def test_concurrent_claims_give_exactly_one_winner(db: Db) -> None:
     assert len(claims) == 1 and claims[0].actor_id == stored.assignee_id
 
 
-async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
-    """A move based on an old read does nothing and says so."""
-    await staff(db, db.place.unit_head, 503)
-    person = await resident(db, 604)
+async def offered_order(db: Db, staff_id: int, resident_id: int, words: str) -> Order:
+    """Place a water order for a new resident; it is offered to the unit head on Telegram."""
+    await staff(db, db.place.unit_head, staff_id)
+    person = await resident(db, resident_id)
     water = await category_id(db, "water_power_gas")
     async with db.uow() as uow:
-        order = await place_order(uow, db.clock, person, OrderDraft(water, "电闸跳了"))
+        order = await place_order(uow, db.clock, person, OrderDraft(water, words))
         await uow.commit()
+    return order
+
+
+async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
+    """A move based on an old read does nothing and says so."""
+    order = await offered_order(db, 503, 604, "电闸跳了")
     async with db.uow() as uow:
         first = await uow.orders.move(
             order.id, [OrderStatus.OFFERED], OrderStatus.ACCEPTED, expect_version=order.version
@@ -133,12 +147,7 @@ async def test_conditional_move_refuses_a_stale_version(db: Db) -> None:
 async def test_a_move_brings_an_order_read_earlier_in_the_session_up_to_date(db: Db) -> None:
     """A move writes with Core; an ORM row of the order the same session read before (as the
     report and timer readers do) shows the new stage, not the one it was read with."""
-    await staff(db, db.place.unit_head, 505)
-    person = await resident(db, 606)
-    water = await category_id(db, "water_power_gas")
-    async with db.uow() as uow:
-        order = await place_order(uow, db.clock, person, OrderDraft(water, "水管漏水"))
-        await uow.commit()
+    order = await offered_order(db, 505, 606, "水管漏水")
     async with db.uow() as uow:
         held = await uow.session.scalar(select(OrderRow).where(OrderRow.id == order.id))
         assert held is not None and held.status == OrderStatus.OFFERED.value
