@@ -53,7 +53,6 @@ def console_row(
     return ((Button(texts(lang, "console.btn_order"), web_app=page),),)
 
 
-REPLY = REPLY_KEY  # an outbox row holding a reply already written, not a catalog key
 EDIT = EDIT_KEY  # an outbox row holding an edit of a message already sent
 
 
@@ -84,7 +83,7 @@ def reply_notice(person_id: int, message: Send) -> Notice:
     """Wrap a reply already written in the person's language for the outbox."""
     return Notice(
         person_id,
-        REPLY,
+        REPLY_KEY,
         {
             "text": message.text,
             "buttons": [[asdict(b) for b in row] for row in message.buttons],
@@ -167,7 +166,7 @@ def render(
             console = console_row(texts, lang, console_url, actions, board=False)
             edit = replace(edit, buttons=rows(buttons, BUTTONS_PER_ROW) + console)
         return edit
-    if key == REPLY:
+    if key == REPLY_KEY:
         return reply_message(chat_id, params)
     if key in reports.DRAWN:  # a digest's overdue lines carry 督办 buttons, four to an order
         supervise = [action_button(texts, lang, a) for a in actions]

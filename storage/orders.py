@@ -125,9 +125,9 @@ class SqlOrders:
         query = _move_statement(tuple(sorted(values)), expect_version is not None)
         asked = {f"set_{k}": v for k, v in values.items()}
         asked.update(move_id=order_id, move_from=[s.value for s in from_statuses])
-        asked.update(move_to=to_status.value, move_version=expect_version)
-        if expect_version is None:
-            del asked["move_version"]
+        asked["move_to"] = to_status.value
+        if expect_version is not None:
+            asked["move_version"] = expect_version
         row = (await self.session.execute(query, asked)).one_or_none()
         if row is None:
             return None

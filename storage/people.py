@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, update
@@ -76,6 +76,17 @@ async def _one_person(session: AsyncSession, statement: Any, key: object) -> Per
     return to_person(rows[0], roles)
 
 
+def _each_person(rows: Iterable[Row[Any]]) -> list[Person]:
+    """Return the people of rows that hold a person and one of their roles each (a person's
+    rows in a run; `role_name` None for one with none), in the order they came."""
+    found: dict[int, tuple[Row[Any], list[RoleAssignment]]] = {}
+    for row in rows:
+        held = found.setdefault(row.id, (row, []))[1]
+        if row.role_name:
+            held.append(RoleAssignment(Role(row.role_name), row.role_place))
+    return [to_person(row, held) for row, held in found.values()]
+
+
 class SqlPeople:
     """People and their roles."""
 
@@ -145,12 +156,7 @@ class SqlPeople:
         if not phones:
             return []
         rows = await self.session.execute(PEOPLE_WITH_PHONE, {"phones": list(phones)})
-        found: dict[int, tuple[Row[Any], list[RoleAssignment]]] = {}
-        for row in rows:
-            held = found.setdefault(row.id, (row, []))[1]
-            if row.role_name:
-                held.append(RoleAssignment(Role(row.role_name), row.role_place))
-        return [to_person(row, held) for row, held in found.values()]
+        return _each_person(rows)
 
     async def update(self, person_id: int, changes: PersonChanges) -> None:
         await self.session.execute(
@@ -174,12 +180,7 @@ class SqlPeople:
         rows = await self.session.execute(
             PEOPLE_WITH_ROLES, {"roles": [r.value for r in roles], "places": list(place_ids)}
         )
-        found: dict[int, tuple[Row[Any], list[RoleAssignment]]] = {}
-        for row in rows:
-            found.setdefault(row.id, (row, []))[1].append(
-                RoleAssignment(Role(row.role_name), row.role_place)
-            )
-        return [to_person(row, held) for row, held in found.values()]
+        return _each_person(rows)
 
     async def volunteers_with_skills(
         self, skills: Sequence[str], community_id: int
